@@ -1,0 +1,52 @@
+//! The api's one error type. Client errors carry their message (and, for an image list, every
+//! bad line); server errors are logged in full and answered with a bare 500.
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use docker_sync_common::image_ref::LineError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("invalid image list")]
+    InvalidLines(Vec<LineError>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Json(#[from] JsonRejection),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("redis pool: {0}")]
+    Pool(#[from] docker_sync_common::redis::deadpool_redis::PoolError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self {
+            AppError::InvalidLines(errors) => (
+                StatusCode::BAD_REQUEST,
+                json!({ "error": self.to_string(), "errors": errors }),
+            ),
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, json!({ "error": m })),
+            AppError::NotFound(m) => (StatusCode::NOT_FOUND, json!({ "error": m })),
+            AppError::Json(rejection) => (
+                rejection.status(),
+                json!({ "error": format!("invalid request body: {}", rejection.body_text()) }),
+            ),
+            AppError::Redis(_) | AppError::Pool(_) | AppError::Internal(_) => {
+                tracing::error!(error = %self, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({ "error": "internal error; see the server log" }),
+                )
+            }
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,13 @@
+//! The api: checks sync requests, turns a job into one queued task per image, relays progress to
+//! browsers over WebSocket, and serves the web UI, `/health` and `/metrics`.
+#![forbid(unsafe_code)]
+
+pub mod assets;
+pub mod error;
+pub mod events;
+pub mod jobs;
+pub mod metrics;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;

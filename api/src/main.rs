@@ -1,0 +1,24 @@
+use clap::Parser;
+use docker_sync_api::settings::Args;
+use docker_sync_common::config::Config;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let config = match Config::load(&args.shared.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("docker-sync-api: {e}");
+            std::process::exit(2);
+        }
+    };
+    docker_sync_common::logging::init(&config.logging, args.shared.log_json);
+    let listener = tokio::net::TcpListener::bind(&args.listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "listening");
+    let shutdown = CancellationToken::new();
+    tokio::spawn(docker_sync_common::logging::cancel_on_signal(
+        shutdown.clone(),
+    ));
+    docker_sync_api::startup::run(args, config, listener, shutdown).await
+}

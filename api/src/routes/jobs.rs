@@ -1,0 +1,66 @@
+use axum::extract::{FromRequest, Path, Query, State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::events;
+use crate::jobs::plan::{plan, JobRequest};
+use crate::jobs::store::{self, JobView};
+use crate::state::AppState;
+
+/// `Json` whose rejections come out as our JSON errors.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+/// `POST /api/jobs`: 202 with the job and its tasks, or 400 naming every bad line (nothing is
+/// queued then).
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<JobRequest>,
+) -> Result<(StatusCode, Json<JobView>), AppError> {
+    let plan = plan(&req, &state.config)?;
+    let job = store::create(&state, &plan).await?;
+    state.metrics.jobs_submitted.inc();
+    tracing::info!(job = %job.id, tasks = job.total, target = %job.target, "job queued");
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, AppError> {
+    store::get(&state, &id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::NotFound(format!("no job `{id}`")))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    limit: Option<usize>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<JobView>>, AppError> {
+    let limit = q.limit.unwrap_or(20).clamp(1, 200);
+    Ok(Json(store::list(&state, limit).await?))
+}
+
+/// `GET /api/jobs/{id}/events`: WebSocket of the job's events, history first.
+pub async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    if !store::exists(&state, &id).await? {
+        return Err(AppError::NotFound(format!("no job `{id}`")));
+    }
+    Ok(ws
+        .on_upgrade(move |socket| events::relay(socket, id, state))
+        .into_response())
+}

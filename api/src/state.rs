@@ -1,0 +1,20 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use docker_sync_common::config::Config;
+use docker_sync_common::keys::Keys;
+use docker_sync_common::redis::deadpool_redis::Pool;
+
+use crate::events::Hub;
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub redis_url: String,
+    pub keys: Keys,
+    pub config: Arc<Config>,
+    pub hub: Hub,
+    pub metrics: Metrics,
+}

@@ -1,0 +1,131 @@
+use std::path::Path;
+
+use secrecy::ExposeSecret;
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("registries.yaml"), false)
+}
+
+fn invalid(text: &str) -> (usize, String, String) {
+    match parse(text) {
+        Err(ConfigError::Invalid {
+            line, key, message, ..
+        }) => (line, key, message),
+        other => panic!("expected an Invalid error, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_example_file_parses() {
+    let text = include_str!("../../../config/registries.yaml.example").replace(
+        "password_file: \"/run/secrets/harbor-password\"",
+        "password: \"x\"",
+    );
+    let config = parse(&text).unwrap();
+    assert_eq!(config.registries.len(), 8);
+    let harbor = &config.registries["harbor_example"];
+    assert_eq!(harbor.kind, RegistryType::Harbor);
+    assert_eq!(harbor.namespace.as_deref(), Some("library"));
+    assert_eq!(
+        harbor.password.as_ref().unwrap().expose_secret(),
+        "change-me"
+    );
+    let source = &config.registries["source"];
+    assert_eq!(source.kind, RegistryType::Generic);
+    assert!(source.username.is_none() && source.password.is_none());
+    assert_eq!(source.api_base(), "https://registry-1.docker.io");
+    let local = &config.registries["local_example"];
+    assert!(local.plain_http && local.insecure);
+    assert_eq!(local.host, "127.0.0.1:5001");
+    assert_eq!(config.sync.retry_count, 3);
+    assert!(!config
+        .filter
+        .check(&crate::image_ref::ImageRef::parse("nginx:debug").unwrap())
+        .is_allowed());
+}
+
+#[test]
+fn an_unknown_key_names_line_and_path() {
+    let (line, key, message) =
+        invalid("registries:\n  harbor:\n    url: h.example.com\n    pasword: x\n");
+    assert_eq!(line, 4);
+    assert!(key.contains("harbor"), "{key}");
+    assert!(message.contains("pasword"), "{message}");
+}
+
+#[test]
+fn a_bad_value_names_its_line() {
+    let (line, key, message) = invalid("sync_config:\n  retry_count: many\n");
+    assert_eq!(line, 2);
+    assert_eq!(key, "sync_config.retry_count");
+    assert!(message.contains("invalid type"), "{message}");
+}
+
+#[test]
+fn a_missing_url_is_named() {
+    let (_, key, message) = invalid("registries:\n  harbor:\n    type: harbor\n");
+    assert!(key.contains("harbor"), "{key}");
+    assert!(message.contains("url"), "{message}");
+}
+
+#[test]
+fn a_url_with_a_path_is_refused() {
+    let (line, _, message) = invalid("registries:\n  r:\n    url: https://h.example.com/ns\n");
+    assert!(line >= 2, "{line}");
+    assert!(message.contains("without a path"), "{message}");
+}
+
+#[test]
+fn a_yaml_syntax_error_names_its_line() {
+    let (line, _, _) = invalid("registries:\n  r:\n    url: [oops\n");
+    assert!(line >= 3, "{line}");
+}
+
+#[test]
+fn a_bad_filter_pattern_is_refused() {
+    let (_, key, message) = invalid("image_filters:\n  exclude_patterns: [\"[\"]\n");
+    assert_eq!(key, "image_filters");
+    assert!(message.contains('['), "{message}");
+}
+
+#[test]
+fn password_file_is_read_and_secret_is_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("pw");
+    std::fs::write(&secret, "s3cret\n").unwrap();
+    let text = format!(
+        "registries:\n  r:\n    url: r.example.com\n    username: u\n    password_file: {}\n",
+        secret.display()
+    );
+    let config = parse(&text).unwrap();
+    let r = &config.registries["r"];
+    assert_eq!(r.password.as_ref().unwrap().expose_secret(), "s3cret");
+    assert!(!format!("{r:?}").contains("s3cret"));
+}
+
+#[test]
+fn hosts_match_registries_including_docker_hub_aliases() {
+    let config =
+        parse("registries:\n  hub:\n    url: index.docker.io\n  q:\n    url: https://Quay.io/\n")
+            .unwrap();
+    assert_eq!(config.registry_for_host("docker.io").unwrap().0, "hub");
+    assert_eq!(
+        config.registry_for_host("registry-1.docker.io").unwrap().0,
+        "hub"
+    );
+    assert_eq!(config.registry_for_host("quay.io").unwrap().0, "q");
+    assert!(config.registry_for_host("gcr.io").is_none());
+}
+
+#[test]
+fn ssl_verify_can_be_disabled_globally() {
+    let config = Config::parse(
+        "registries:\n  r:\n    url: r.example.com\n",
+        Path::new("x"),
+        true,
+    )
+    .unwrap();
+    assert!(config.registries["r"].insecure);
+}

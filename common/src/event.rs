@@ -1,0 +1,92 @@
+//! Progress events: written by the api (queued) and the workers, kept in a capped per-job stream
+//! and relayed to browsers. The stream entry id becomes the event's `id`, so a client can order
+//! events and drop ones it has already seen.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub job: String,
+    /// None for events about the whole job.
+    pub task: Option<String>,
+    /// Position of the task in the submitted list.
+    pub index: Option<u32>,
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    Queued,
+    Started {
+        attempt: u32,
+        worker: String,
+    },
+    Progress {
+        blobs_done: u32,
+        images_done: u32,
+        images_total: Option<u32>,
+        step: String,
+    },
+    Retrying {
+        attempt: u32,
+        error: String,
+        delay_ms: u64,
+    },
+    Skipped {
+        digest: String,
+    },
+    Succeeded {
+        digest: Option<String>,
+        duration_ms: u64,
+    },
+    Failed {
+        error: String,
+    },
+    /// A worker stopped (shutdown, lost lease) and left the task for another worker.
+    Requeued {
+        reason: String,
+    },
+    JobFinished {
+        status: crate::task::JobStatus,
+    },
+}
+
+impl EventKind {
+    pub fn is_job_finished(&self) -> bool {
+        matches!(self, EventKind::JobFinished { .. })
+    }
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_flat_with_a_kind_tag() {
+        let e = Event {
+            job: "j".into(),
+            task: Some("t".into()),
+            index: Some(2),
+            at_ms: 5,
+            kind: EventKind::Skipped {
+                digest: "sha256:ab".into(),
+            },
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["kind"], "skipped");
+        assert_eq!(v["digest"], "sha256:ab");
+        assert_eq!(v["index"], 2);
+        let back: Event = serde_json::from_value(v).unwrap();
+        assert_eq!(back, e);
+    }
+}

@@ -1,0 +1,108 @@
+//! Every Redis key, stream, group and channel name, in one place.
+//!
+//! Operators type these names into redis-cli, so they are part of the product and documented in
+//! the README. Everything lives under one prefix so several installations (or parallel tests) can
+//! share one Redis.
+
+/// The consumer group every worker reads the task stream through.
+pub const WORKER_GROUP: &str = "workers";
+
+/// Field of a task-stream entry / dead-letter entry / event entry; see [`crate::task`].
+pub const EVENT_FIELD: &str = "event";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Stream of tasks waiting for a worker (one entry per image).
+    pub fn tasks(&self) -> String {
+        format!("{}:tasks", self.prefix)
+    }
+
+    /// Stream of tasks given up on after too many deliveries.
+    pub fn dead_letter(&self) -> String {
+        format!("{}:tasks:dead", self.prefix)
+    }
+
+    /// Sorted set of job ids scored by creation time (ms).
+    pub fn jobs(&self) -> String {
+        format!("{}:jobs", self.prefix)
+    }
+
+    /// Hash describing one job.
+    pub fn job(&self, job: &str) -> String {
+        format!("{}:job:{job}", self.prefix)
+    }
+
+    /// List of the job's task ids in submission order.
+    pub fn job_tasks(&self, job: &str) -> String {
+        format!("{}:job:{job}:tasks", self.prefix)
+    }
+
+    /// Capped stream of the job's events: the durable history a late WebSocket replays.
+    pub fn job_events(&self, job: &str) -> String {
+        format!("{}:job:{job}:events", self.prefix)
+    }
+
+    /// Hash describing one task (one image of a job).
+    pub fn task(&self, task: &str) -> String {
+        format!("{}:task:{task}", self.prefix)
+    }
+
+    /// Pub/sub channel that wakes WebSocket relays when the job has a new event.
+    pub fn events_channel(&self, job: &str) -> String {
+        format!("{}:events:{job}", self.prefix)
+    }
+
+    /// Pattern matching every job's events channel.
+    pub fn events_pattern(&self) -> String {
+        format!("{}:events:*", self.prefix)
+    }
+
+    /// The job id of a channel matched by [`Keys::events_pattern`].
+    pub fn job_of_channel<'a>(&self, channel: &'a str) -> Option<&'a str> {
+        channel
+            .strip_prefix(self.prefix.as_str())?
+            .strip_prefix(":events:")
+    }
+
+    /// Hash of cluster-wide counters behind `/metrics` (sync_total, duration buckets, ...).
+    pub fn stats(&self) -> String {
+        format!("{}:stats", self.prefix)
+    }
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Self::new("dsync")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_share_the_prefix() {
+        let k = Keys::new("p");
+        assert_eq!(k.tasks(), "p:tasks");
+        assert_eq!(k.dead_letter(), "p:tasks:dead");
+        assert_eq!(k.job("j1"), "p:job:j1");
+        assert_eq!(k.job_events("j1"), "p:job:j1:events");
+        assert_eq!(k.events_channel("j1"), "p:events:j1");
+        assert_eq!(k.job_of_channel("p:events:j1"), Some("j1"));
+        assert_eq!(k.job_of_channel("q:events:j1"), None);
+    }
+}

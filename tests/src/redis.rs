@@ -1,0 +1,104 @@
+//! A throw-away `redis-server` on a loopback port.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use crate::process::ManagedChild;
+use crate::{require_tool, start_with_retries, wait_ready};
+
+/// A real `redis-server` bound to 127.0.0.1 on its own port, without persistence.
+///
+/// Killed and reaped on drop.
+pub struct RedisServer {
+    port: u16,
+    // Field order: the child is killed before its directory is removed.
+    child: ManagedChild,
+    dir: TempDir,
+}
+
+impl RedisServer {
+    /// Starts redis-server and waits until it answers `PING`. Panics (with the server's log) if
+    /// it does not come up after 5 ports, or if `redis-server` is not installed.
+    pub fn start() -> RedisServer {
+        let binary = require_tool("redis-server", "redis-server");
+        start_with_retries("redis-server", |port| {
+            let dir = tempfile::Builder::new()
+                .prefix("test-redis-")
+                .tempdir()
+                .expect("cannot create temp dir for redis");
+            let child = spawn(&binary, port, dir.path())?;
+            Ok(RedisServer { port, child, dir })
+        })
+    }
+
+    /// `redis://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The TCP port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's log (stdout and stderr), last 64 KiB.
+    pub fn log(&self) -> String {
+        self.child.log_tail(64 * 1024)
+    }
+
+    /// Kills the server and starts a new, empty one on the same port (e.g. to test reconnects).
+    /// Panics if it cannot come back on that port.
+    pub fn restart(&mut self) {
+        self.child.kill();
+        let binary = require_tool("redis-server", "redis-server");
+        self.child = spawn(&binary, self.port, self.dir.path())
+            .unwrap_or_else(|e| panic!("redis-server restart on port {} failed: {e}", self.port));
+    }
+
+    /// Kills the server now (same as dropping it).
+    pub fn stop(self) {}
+}
+
+fn spawn(binary: &Path, port: u16, dir: &Path) -> Result<ManagedChild, String> {
+    let mut cmd = Command::new(binary);
+    cmd.arg("--port")
+        .arg(port.to_string())
+        .args(["--bind", "127.0.0.1"])
+        .args(["--save", ""])
+        .args(["--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .args(["--daemonize", "no"])
+        .args(["--maxmemory-policy", "noeviction"])
+        .current_dir(dir);
+    let mut child = ManagedChild::spawn("redis-server", cmd, &dir.join("redis.log"));
+    wait_ready(&mut child, port, || ping(port))?;
+    Ok(child)
+}
+
+/// Sends a raw RESP `PING` and expects `+PONG`.
+fn ping(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 64];
+    let mut got = Vec::new();
+    while !got.ends_with(b"\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    got.starts_with(b"+PONG")
+}

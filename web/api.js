@@ -1,0 +1,210 @@
+// Thin wrappers over the same-origin JSON api and the job event WebSocket.
+// Everything here is UI-agnostic: errors are thrown as ApiError and the caller decides
+// what to show.
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status, or 0 when the server could not be reached.
+   * @param {any} body Parsed JSON body when there was one.
+   */
+  constructor(status, message, body = null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.body = body;
+  }
+
+  /** Per-line problems from a 400 on the image list, if the server sent them. */
+  get lineErrors() {
+    return Array.isArray(this.body?.errors) ? this.body.errors : [];
+  }
+}
+
+async function request(method, path, body) {
+  const init = {
+    method,
+    headers: { Accept: "application/json" },
+    // Cookies will carry the session once auth exists; same-origin only.
+    credentials: "same-origin",
+  };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(0, err?.message || "network error");
+  }
+
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      // A proxy error page or similar: keep the status, drop the body.
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const message = typeof data?.error === "string" ? data.error : `HTTP ${res.status}`;
+    throw new ApiError(res.status, message, data);
+  }
+  return data;
+}
+
+export const api = {
+  registries: () => request("GET", "/api/registries"),
+  createJob: (payload) => request("POST", "/api/jobs", payload),
+  listJobs: (limit = 20) => request("GET", `/api/jobs?limit=${encodeURIComponent(limit)}`),
+  getJob: (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}`),
+};
+
+export const TERMINAL_JOB = new Set(["succeeded", "failed", "partial"]);
+
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 30000;
+// A socket that stayed up this long counts as healthy, so the next drop starts the
+// backoff from the bottom again; a server that accepts and at once closes does not.
+const HEALTHY_AFTER_MS = 10000;
+
+/**
+ * Keeps a job's state fresh: a snapshot (GET) then the event stream (WebSocket), again
+ * and again with backoff until the job is finished or `stop()` is called.
+ *
+ * Each cycle starts from a fresh snapshot and the server replays the whole event
+ * history on connect, so the caller resets its state in `onSnapshot` and applies events
+ * on top, skipping ids already applied since that snapshot. Because every cycle
+ * re-reads the snapshot, the view still advances (coarsely) behind a proxy that blocks
+ * WebSockets.
+ *
+ * Callbacks: onSnapshot(job), onEvent(event), onState({state, retryInMs?, error?})
+ * where state is "connecting" | "live" | "waiting" | "finished" | "stopped".
+ */
+export class JobWatcher {
+  constructor(jobId, { onSnapshot, onEvent, onState }) {
+    this.jobId = jobId;
+    this.onSnapshot = onSnapshot;
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.failures = 0;
+    this.stopped = false;
+    this.finished = false;
+    this.socket = null;
+    this.timer = null;
+  }
+
+  /** @param {object} [snapshot] a job already in hand (e.g. the POST answer); skips one GET. */
+  start(snapshot) {
+    this.cycle(snapshot);
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.socket) {
+      this.socket.onclose = null;
+      this.socket.close(1000);
+      this.socket = null;
+    }
+  }
+
+  /** Skip the remaining backoff wait. */
+  retryNow() {
+    if (this.stopped || this.finished || this.socket) return;
+    clearTimeout(this.timer);
+    this.cycle();
+  }
+
+  async cycle(snapshot) {
+    if (this.stopped) return;
+    this.onState({ state: "connecting" });
+    if (!snapshot) {
+      try {
+        snapshot = await api.getJob(this.jobId);
+      } catch (err) {
+        if (this.stopped) return;
+        if (err.status === 404 || err.status === 401) {
+          // Nothing to retry for: the job does not exist or we are not allowed.
+          this.stopped = true;
+          this.onState({ state: "stopped", error: err });
+          return;
+        }
+        this.scheduleRetry(err);
+        return;
+      }
+      if (this.stopped) return;
+    }
+    this.onSnapshot(snapshot);
+    if (TERMINAL_JOB.has(snapshot.status)) {
+      this.markFinished();
+      return;
+    }
+    this.connect();
+  }
+
+  connect() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const url = `${proto}//${location.host}/api/jobs/${encodeURIComponent(this.jobId)}/events`;
+    let socket;
+    try {
+      socket = new WebSocket(url);
+    } catch (err) {
+      this.scheduleRetry(err);
+      return;
+    }
+    this.socket = socket;
+    let openedAt = 0;
+
+    socket.onopen = () => {
+      openedAt = Date.now();
+      this.onState({ state: "live" });
+    };
+    socket.onmessage = (msg) => {
+      if (typeof msg.data !== "string") return;
+      let event;
+      try {
+        event = JSON.parse(msg.data);
+      } catch {
+        return; // one bad frame must not end the stream
+      }
+      if (!event || typeof event !== "object") return;
+      this.onEvent(event);
+      if (event.kind === "job_finished") this.finished = true;
+    };
+    socket.onclose = () => {
+      this.socket = null;
+      if (this.stopped) return;
+      if (this.finished) {
+        this.markFinished();
+        return;
+      }
+      if (openedAt && Date.now() - openedAt >= HEALTHY_AFTER_MS) this.failures = 0;
+      this.scheduleRetry(null);
+    };
+    // onerror is always followed by onclose, which does the work.
+    socket.onerror = () => {};
+  }
+
+  markFinished() {
+    this.finished = true;
+    if (this.socket) {
+      this.socket.onclose = null;
+      this.socket.close(1000);
+      this.socket = null;
+    }
+    this.onState({ state: "finished" });
+  }
+
+  scheduleRetry(error) {
+    // Full jitter keeps many open tabs from reconnecting in lockstep after a restart.
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.failures);
+    const delay = Math.max(BACKOFF_MIN_MS, Math.round(ceiling / 2 + (Math.random() * ceiling) / 2));
+    this.failures += 1;
+    this.onState({ state: "waiting", retryInMs: delay, error });
+    this.timer = setTimeout(() => this.cycle(), delay);
+  }
+}

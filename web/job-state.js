@@ -1,0 +1,168 @@
+// The client's model of one job: a snapshot from the api with events applied on top.
+// Kept free of DOM code so the event rules can be read (and tried in node) on their own.
+
+export const TASK_STATUSES = ["queued", "running", "succeeded", "skipped", "failed"];
+const TERMINAL_TASK = new Set(["succeeded", "skipped", "failed"]);
+
+function num(v) {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+function taskFromSnapshot(t) {
+  return {
+    id: t.id,
+    index: num(t.index) ?? 0,
+    source: t.source ?? "",
+    target: t.target ?? "",
+    // The api has no "retrying" status; it is ours, for the wait between attempts.
+    status: TASK_STATUSES.includes(t.status) ? t.status : "queued",
+    attempts: num(t.attempts) ?? 0,
+    error: t.error ?? null,
+    digest: t.digest ?? null,
+    startedAt: num(t.started_at_ms),
+    finishedAt: num(t.finished_at_ms),
+    durationMs: null,
+    blobsDone: num(t.blobs_done) ?? 0,
+    imagesDone: num(t.images_done) ?? 0,
+    imagesTotal: num(t.images_total),
+    step: null,
+    retryAt: null,
+    note: null,
+  };
+}
+
+export class JobState {
+  /** Build from a job as returned by POST /api/jobs or GET /api/jobs/{id}. */
+  constructor(job, filtered = []) {
+    this.id = job.id;
+    this.target = job.target ?? "";
+    this.replaceLevel = job.replace_level ?? "";
+    this.namespace = job.namespace ?? "";
+    this.createdAt = num(job.created_at_ms);
+    this.serverStatus = job.status ?? "queued";
+    this.finishedStatus = null;
+    this.filtered = filtered;
+    this.tasks = new Map();
+    for (const t of Array.isArray(job.tasks) ? job.tasks : []) {
+      if (t && t.id) this.tasks.set(t.id, taskFromSnapshot(t));
+    }
+    this.order = [...this.tasks.values()].sort((a, b) => a.index - b.index).map((t) => t.id);
+    this.applied = new Set();
+  }
+
+  /**
+   * Apply one event. Returns the id of the changed task, "job" for job events, or null
+   * when the event was a duplicate or not for us.
+   */
+  apply(ev) {
+    if (ev.job && ev.job !== this.id) return null;
+    if (ev.id != null) {
+      if (this.applied.has(ev.id)) return null;
+      this.applied.add(ev.id);
+    }
+    if (!ev.task) {
+      if (ev.kind === "job_finished" && typeof ev.status === "string") {
+        this.finishedStatus = ev.status;
+        return "job";
+      }
+      return null;
+    }
+    const task = this.tasks.get(ev.task);
+    if (!task) return null;
+    const at = num(ev.at_ms);
+
+    switch (ev.kind) {
+      case "queued":
+        task.status = "queued";
+        break;
+      case "requeued":
+        task.status = "queued";
+        task.step = null;
+        task.retryAt = null;
+        task.note = ev.reason ? { kind: "requeued", reason: String(ev.reason) } : null;
+        break;
+      case "started":
+        task.status = "running";
+        task.attempts = num(ev.attempt) ?? task.attempts + 1;
+        task.startedAt = at ?? task.startedAt;
+        task.finishedAt = null;
+        task.step = null;
+        task.retryAt = null;
+        // A new attempt copies from scratch as far as the counters go.
+        task.blobsDone = 0;
+        task.imagesDone = 0;
+        task.imagesTotal = null;
+        // A retry's error stays visible (as a note) while the next attempt runs.
+        if (task.note?.kind !== "retry") task.note = null;
+        break;
+      case "progress":
+        if (!TERMINAL_TASK.has(task.status)) task.status = "running";
+        task.blobsDone = num(ev.blobs_done) ?? task.blobsDone;
+        task.imagesDone = num(ev.images_done) ?? task.imagesDone;
+        task.imagesTotal = num(ev.images_total) ?? task.imagesTotal;
+        if (typeof ev.step === "string") task.step = ev.step;
+        break;
+      case "retrying": {
+        task.status = "retrying";
+        const attempt = num(ev.attempt);
+        if (attempt !== null) task.attempts = Math.max(task.attempts, attempt);
+        const delay = num(ev.delay_ms);
+        task.retryAt = at !== null && delay !== null ? at + delay : null;
+        task.note = { kind: "retry", attempt: attempt ?? task.attempts, error: String(ev.error ?? "") };
+        task.step = null;
+        break;
+      }
+      case "skipped":
+      case "succeeded":
+        task.status = ev.kind;
+        task.digest = ev.digest ?? task.digest;
+        task.durationMs = num(ev.duration_ms);
+        task.finishedAt = at ?? task.finishedAt;
+        task.error = null;
+        task.note = null;
+        task.step = null;
+        task.retryAt = null;
+        break;
+      case "failed":
+        task.status = "failed";
+        task.error = ev.error != null ? String(ev.error) : task.error;
+        task.finishedAt = at ?? task.finishedAt;
+        task.note = null;
+        task.step = null;
+        task.retryAt = null;
+        break;
+      default:
+        return null; // a kind from a newer server: ignore rather than guess
+    }
+    return task.id;
+  }
+
+  /** Counts in the api's five buckets; a task waiting to retry is still in flight. */
+  counts() {
+    const c = { queued: 0, running: 0, succeeded: 0, skipped: 0, failed: 0 };
+    for (const t of this.tasks.values()) c[t.status === "retrying" ? "running" : t.status] += 1;
+    return c;
+  }
+
+  get total() {
+    return this.tasks.size;
+  }
+
+  get done() {
+    const c = this.counts();
+    return c.succeeded + c.skipped + c.failed;
+  }
+
+  /** The job's status as best known: the server's final word, else derived from tasks. */
+  status() {
+    if (this.finishedStatus) return this.finishedStatus;
+    if (["succeeded", "failed", "partial"].includes(this.serverStatus)) return this.serverStatus;
+    const c = this.counts();
+    if (c.running > 0 || this.done > 0) return "running";
+    return this.serverStatus === "running" ? "running" : "queued";
+  }
+
+  get isFinished() {
+    return ["succeeded", "failed", "partial"].includes(this.status());
+  }
+}

@@ -1,0 +1,151 @@
+//! The worker: takes copy tasks from the Redis stream through the consumer group and runs
+//! skopeo, any number of processes side by side. It keeps no state of its own; a killed worker's
+//! tasks are reclaimed by the others once its lease lapses.
+#![forbid(unsafe_code)]
+
+mod process;
+pub mod progress;
+pub mod queue;
+pub mod registry;
+pub mod settings;
+pub mod skopeo;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use docker_sync_common::config::Config;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::queue::{Entry, Queue};
+use crate::registry::RegistryClient;
+pub use crate::settings::Settings;
+use crate::skopeo::Skopeo;
+
+/// How long one blocking read waits for new tasks; also how quickly shutdown is noticed.
+const READ_BLOCK: Duration = Duration::from_secs(1);
+
+pub struct Worker {
+    queue: Queue,
+    config: Arc<Config>,
+    settings: Settings,
+    skopeo: Skopeo,
+    registry: RegistryClient,
+}
+
+impl Worker {
+    pub fn new(config: Config, settings: Settings) -> anyhow::Result<Arc<Worker>> {
+        let pool =
+            docker_sync_common::redis::pool(&settings.redis_url, 4 + 3 * settings.concurrency)?;
+        let skopeo = Skopeo::new(settings.skopeo.clone(), settings.work_dir.join("auth"))?;
+        Ok(Arc::new(Worker {
+            queue: Queue::new(pool, settings.keys.clone(), settings.consumer.clone()),
+            registry: RegistryClient::new(Duration::from_secs(30)),
+            config: Arc::new(config),
+            settings,
+            skopeo,
+        }))
+    }
+
+    /// Runs until `shutdown` fires, then stops reading, gives running copies the grace period to
+    /// finish, and hands the rest back to the group.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        self.queue.ensure_group().await?;
+        let mut reader =
+            docker_sync_common::redis::blocking_connection(&self.settings.redis_url, READ_BLOCK)
+                .await?;
+        let slots = Arc::new(Semaphore::new(self.settings.concurrency));
+        let tracker = TaskTracker::new();
+        let hard_stop = CancellationToken::new();
+        tracing::info!(
+            consumer = self.queue.consumer(),
+            slots = self.settings.concurrency,
+            "worker started"
+        );
+
+        // Our own pending entries first: this consumer restarted and had tasks in hand.
+        let mut backlog = self.queue.own_pending(10_000).await?;
+        if !backlog.is_empty() {
+            tracing::info!(
+                count = backlog.len(),
+                "resuming tasks this consumer held before"
+            );
+        }
+        let mut redis_errors = 0u32;
+        loop {
+            let permit = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            };
+            let mut permits = vec![permit];
+            while permits.len() < self.settings.batch_size {
+                match slots.clone().try_acquire_owned() {
+                    Ok(p) => permits.push(p),
+                    Err(_) => break,
+                }
+            }
+            let entries = if backlog.is_empty() {
+                match self.next_entries(&mut reader, permits.len()).await {
+                    Ok(e) => {
+                        redis_errors = 0;
+                        e
+                    }
+                    Err(e) => {
+                        redis_errors += 1;
+                        tracing::error!(error = %e, "cannot read tasks from Redis");
+                        let wait = Duration::from_millis(200 * u64::from(redis_errors.min(25)));
+                        tokio::select! {
+                            _ = shutdown.cancelled() => break,
+                            _ = tokio::time::sleep(wait) => continue,
+                        }
+                    }
+                }
+            } else {
+                let n = permits.len().min(backlog.len());
+                backlog.drain(..n).collect()
+            };
+            for (entry, permit) in entries.into_iter().zip(permits.drain(..)) {
+                let (me, stop) = (self.clone(), hard_stop.clone());
+                tracker.spawn(async move {
+                    if let Err(e) = me.process(entry, stop).await {
+                        tracing::error!(error = %e, "task bookkeeping failed; the task will be reclaimed");
+                    }
+                    drop(permit);
+                });
+            }
+        }
+
+        tracker.close();
+        if !tracker.is_empty() {
+            tracing::info!(running = tracker.len(), grace = ?self.settings.shutdown_grace, "waiting for running copies");
+        }
+        if tokio::time::timeout(self.settings.shutdown_grace, tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown grace over: stopping skopeo and handing tasks back");
+            hard_stop.cancel();
+            tracker.wait().await;
+        }
+        tracing::info!("worker stopped");
+        Ok(())
+    }
+
+    /// Expired tasks of dead workers first, then new ones.
+    async fn next_entries(
+        &self,
+        reader: &mut redis::aio::MultiplexedConnection,
+        count: usize,
+    ) -> Result<Vec<Entry>, queue::QueueError> {
+        let reclaimed = self.queue.reclaim(self.settings.lease, count).await?;
+        if !reclaimed.is_empty() {
+            tracing::info!(
+                count = reclaimed.len(),
+                "reclaimed tasks whose lease expired"
+            );
+            return Ok(reclaimed);
+        }
+        self.queue.read_new(reader, count, READ_BLOCK).await
+    }
+}

@@ -1,0 +1,379 @@
+//! One task from start to finish: skip it when the target already has the source's digest,
+//! otherwise copy with skopeo, retrying with backoff, while keeping the lease alive.
+
+use std::time::{Duration, Instant};
+
+use docker_sync_common::event::{now_ms, Event, EventKind};
+use docker_sync_common::image_ref::ImageRef;
+use docker_sync_common::task::{TaskMessage, TaskStatus};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::queue::{Entry, QueueError, Transition};
+use crate::registry::Access;
+use crate::skopeo::{CopyError, CopyRequest, Endpoint};
+use crate::Worker;
+
+/// How a task ended on this worker.
+#[derive(Debug)]
+enum Outcome {
+    Skipped { digest: String },
+    Succeeded { digest: Option<String> },
+    Failed { error: String, tail: String },
+}
+
+/// Longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+impl Worker {
+    /// Runs one stream entry. `hard_stop` fires when the shutdown grace is over: the copy is then
+    /// stopped and the task handed back to the group.
+    pub(crate) async fn process(
+        &self,
+        entry: Entry,
+        hard_stop: CancellationToken,
+    ) -> Result<(), QueueError> {
+        let msg = match entry.message() {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(entry = %entry.id, error = %e, "dropping a malformed task entry");
+                return self.queue.ack_and_delete(&entry).await;
+            }
+        };
+        let (attempt, deliveries) = match self.queue.start(&entry, &msg.job, &msg.task).await? {
+            Transition::Started {
+                attempt,
+                deliveries,
+            } => (attempt, deliveries),
+            other => {
+                tracing::info!(task = %msg.task, ?other, "task not started");
+                return Ok(());
+            }
+        };
+        let index = None;
+        let event = |kind| Event {
+            job: msg.job.clone(),
+            task: Some(msg.task.clone()),
+            index,
+            at_ms: now_ms(),
+            kind,
+        };
+        let started = Instant::now();
+        if deliveries > self.settings.max_deliveries {
+            let reason = format!(
+                "delivered {deliveries} times without finishing (workers crashed or were killed while copying it)"
+            );
+            tracing::warn!(task = %msg.task, source = %msg.source, %reason, "moving task to the dead letters");
+            let ev = event(EventKind::Failed {
+                error: reason.clone(),
+            });
+            self.queue
+                .finish(
+                    &entry,
+                    &msg.job,
+                    &msg.task,
+                    TaskStatus::Failed,
+                    started.elapsed(),
+                    Some(&reason),
+                    &ev,
+                    &[("error", reason.clone())],
+                )
+                .await?;
+            return Ok(());
+        }
+        let worker = self.queue.consumer().to_owned();
+        self.queue
+            .update(
+                &entry,
+                &msg.job,
+                &msg.task,
+                Some(&event(EventKind::Started { attempt, worker })),
+                &[],
+            )
+            .await?;
+        tracing::info!(task = %msg.task, source = %msg.source, target = %msg.target, attempt, "task started");
+
+        let lost = CancellationToken::new();
+        let lease = self.keep_lease(&entry, &msg, lost.clone());
+        let work = self.run_task(&entry, &msg, attempt);
+        let outcome = tokio::select! {
+            o = work => Some(o),
+            _ = lost.cancelled() => None,
+            _ = hard_stop.cancelled() => {
+                let ev = event(EventKind::Requeued { reason: "the worker is shutting down".into() });
+                self.queue.requeue(&entry, &msg.job, &msg.task, &ev, self.settings.lease).await?;
+                tracing::info!(task = %msg.task, "shutdown grace over: task handed back");
+                return Ok(());
+            }
+        };
+        lease.abort();
+        let Some(outcome) = outcome else {
+            tracing::warn!(task = %msg.task, "lease lost to another worker: stopped");
+            return Ok(());
+        };
+        let elapsed = started.elapsed();
+        let (status, kind, fields) = match outcome {
+            Outcome::Skipped { digest } => (
+                TaskStatus::Skipped,
+                EventKind::Skipped {
+                    digest: digest.clone(),
+                },
+                vec![("digest", digest)],
+            ),
+            Outcome::Succeeded { digest } => (
+                TaskStatus::Succeeded,
+                EventKind::Succeeded {
+                    digest: digest.clone(),
+                    duration_ms: elapsed.as_millis() as u64,
+                },
+                digest.map(|d| vec![("digest", d)]).unwrap_or_default(),
+            ),
+            Outcome::Failed { error, tail } => (
+                TaskStatus::Failed,
+                EventKind::Failed {
+                    error: error.clone(),
+                },
+                vec![("error", error), ("output_tail", tail)],
+            ),
+        };
+        tracing::info!(task = %msg.task, source = %msg.source, status = %status, ms = elapsed.as_millis() as u64, "task finished");
+        self.queue
+            .finish(
+                &entry,
+                &msg.job,
+                &msg.task,
+                status,
+                elapsed,
+                None,
+                &event(kind),
+                &fields,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Refreshes the lease every third of its length until aborted; cancels `lost` when another
+    /// worker has taken the entry.
+    fn keep_lease(
+        &self,
+        entry: &Entry,
+        msg: &TaskMessage,
+        lost: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let (queue, entry, job, task) = (
+            self.queue.clone(),
+            entry.clone(),
+            msg.job.clone(),
+            msg.task.clone(),
+        );
+        let every = self.settings.lease / 3;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match queue.refresh(&entry, &job, &task).await {
+                    Ok(Transition::Lost) => {
+                        lost.cancel();
+                        return;
+                    }
+                    Ok(_) => {}
+                    // Redis unreachable: keep trying; the lease may lapse and the task run twice,
+                    // which is safe because a copy of an identical image is a no-op.
+                    Err(e) => tracing::warn!(task = %task, error = %e, "cannot refresh the lease"),
+                }
+            }
+        })
+    }
+
+    async fn run_task(&self, entry: &Entry, msg: &TaskMessage, first_attempt: u32) -> Outcome {
+        let (source, target) = match (ImageRef::parse(&msg.source), ImageRef::parse(&msg.target)) {
+            (Ok(s), Ok(t)) => (s, t),
+            (Err(e), _) | (_, Err(e)) => {
+                return failed(format!("invalid image reference in the task: {e}"))
+            }
+        };
+        let Some(target_config) = self.config.registries.get(&msg.registry) else {
+            return failed(format!(
+                "target registry `{}` is not in this worker's registries.yaml",
+                msg.registry
+            ));
+        };
+        let source_config = self
+            .config
+            .registry_for_host(source.registry())
+            .map(|(_, r)| r);
+        let source_access = Access::for_host(source.registry(), source_config);
+        let target_access = Access::for_host(target.registry(), Some(target_config));
+
+        let source_digest = match source.digest() {
+            Some(d) => Some(d.to_owned()),
+            None => self.digest(&source_access, &source).await,
+        };
+        if let Some(digest) = &source_digest {
+            if self.digest(&target_access, &target).await.as_ref() == Some(digest) {
+                return Outcome::Skipped {
+                    digest: digest.clone(),
+                };
+            }
+        }
+
+        let request = CopyRequest {
+            source: Endpoint {
+                image: source.clone(),
+                tls_verify: source_access.tls_verify,
+                credentials: source_access.credentials.clone(),
+            },
+            target: Endpoint {
+                image: target.clone(),
+                tls_verify: target_access.tls_verify,
+                credentials: target_access.credentials.clone(),
+            },
+            all_platforms: true,
+            timeout: Duration::from_secs(self.config.sync.timeout),
+        };
+        let retries = self.config.sync.retry_count;
+        let mut attempt = first_attempt;
+        for n in 0..=retries {
+            if n > 0 {
+                attempt += 1;
+                let _ = self
+                    .queue
+                    .update(
+                        entry,
+                        &msg.job,
+                        &msg.task,
+                        None,
+                        &[("attempts", attempt.to_string())],
+                    )
+                    .await;
+            }
+            match self.copy_reporting(entry, msg, &request).await {
+                Ok(()) => {
+                    let digest = self.digest(&target_access, &target).await;
+                    if let (Some(src), Some(dst)) = (&source_digest, &digest) {
+                        if src != dst {
+                            tracing::warn!(task = %msg.task, %src, %dst, "target digest differs from the source");
+                        }
+                    }
+                    return Outcome::Succeeded {
+                        digest: digest.or(source_digest),
+                    };
+                }
+                Err(e) if n < retries => {
+                    let delay = backoff(self.settings.retry_backoff, n);
+                    tracing::warn!(task = %msg.task, attempt, error = %e, "copy failed, retrying");
+                    let ev = Event {
+                        job: msg.job.clone(),
+                        task: Some(msg.task.clone()),
+                        index: None,
+                        at_ms: now_ms(),
+                        kind: EventKind::Retrying {
+                            attempt,
+                            error: e.to_string(),
+                            delay_ms: delay.as_millis() as u64,
+                        },
+                    };
+                    let _ = self
+                        .queue
+                        .update(
+                            entry,
+                            &msg.job,
+                            &msg.task,
+                            Some(&ev),
+                            &[("error", e.to_string())],
+                        )
+                        .await;
+                    tokio::time::sleep(delay).await;
+                }
+                Err(e) => {
+                    return Outcome::Failed {
+                        error: e.to_string(),
+                        tail: e.tail().to_owned(),
+                    };
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// Runs skopeo and forwards its progress as events.
+    async fn copy_reporting(
+        &self,
+        entry: &Entry,
+        msg: &TaskMessage,
+        request: &CopyRequest,
+    ) -> Result<(), CopyError> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let copy = self.skopeo.copy(request, tx);
+        tokio::pin!(copy);
+        loop {
+            tokio::select! {
+                result = &mut copy => return result,
+                Some(p) = rx.recv() => {
+                    let ev = Event {
+                        job: msg.job.clone(),
+                        task: Some(msg.task.clone()),
+                        index: None,
+                        at_ms: now_ms(),
+                        kind: EventKind::Progress {
+                            blobs_done: p.blobs_done,
+                            images_done: p.images_done,
+                            images_total: p.images_total,
+                            step: p.step,
+                        },
+                    };
+                    let fields = [
+                        ("blobs_done", p.blobs_done.to_string()),
+                        ("images_done", p.images_done.to_string()),
+                        ("images_total", p.images_total.map(|t| t.to_string()).unwrap_or_default()),
+                    ];
+                    if let Err(e) = self.queue.update(entry, &msg.job, &msg.task, Some(&ev), &fields).await {
+                        tracing::warn!(task = %msg.task, error = %e, "cannot record progress");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A digest lookup failure is not fatal: skopeo will then copy and report the real error.
+    ///
+    /// A tag is asked for before a digest: on the target, what matters is where the tag points.
+    async fn digest(&self, access: &Access, image: &ImageRef) -> Option<String> {
+        let reference = image.tag().or(image.digest()).unwrap_or("latest");
+        match self
+            .registry
+            .manifest_digest(access, image.repository(), reference)
+            .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::info!(image = %image, error = %e, "digest lookup failed; copying anyway");
+                None
+            }
+        }
+    }
+}
+
+fn failed(error: String) -> Outcome {
+    Outcome::Failed {
+        error,
+        tail: String::new(),
+    }
+}
+
+/// base, 2×base, 4×base, … capped at a minute.
+fn backoff(base: Duration, retry: u32) -> Duration {
+    base.saturating_mul(1 << retry.min(16)).min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_cap() {
+        let b = Duration::from_secs(2);
+        assert_eq!(backoff(b, 0), Duration::from_secs(2));
+        assert_eq!(backoff(b, 2), Duration::from_secs(8));
+        assert_eq!(backoff(b, 10), MAX_BACKOFF);
+    }
+}

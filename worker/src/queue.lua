@@ -1,0 +1,120 @@
+-- Every change a worker makes to a task, done atomically and only while the worker still owns
+-- the stream entry (a worker whose lease expired must not overwrite the new owner's work).
+--
+-- KEYS: 1 task stream, 2 task hash, 3 job hash, 4 job event stream, 5 stats hash, 6 dead letters
+-- ARGV: 1 op, 2 group, 3 consumer, 4 entry id, 5 events channel, 6 now (ms), 7 ttl (s),
+--       8 event json ('' for none), 9 job id, then per op:
+--   start:   -                                        (the caller then emits `started`)
+--   update:  field, value, ...                       (progress, retry)
+--   refresh: -                                        (extend the lease)
+--   requeue: idle ms                                  (give the task back)
+--   finish:  status, duration ms, dead-letter reason ('' for none), field, value, ...
+local stream, task, job, events, stats, dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local op, group, me, id, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local now, ttl, event, job_id = ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9]
+
+local pending = redis.call('XPENDING', stream, group, id, id, 1)
+if #pending == 0 or pending[1][2] ~= me then
+  return {'lost'}
+end
+local deliveries = pending[1][4]
+
+local function emit(json)
+  if json == '' then return end
+  local eid = redis.call('XADD', events, 'MAXLEN', '~', 10000, '*', 'event', json)
+  redis.call('EXPIRE', events, ttl)
+  redis.call('PUBLISH', channel, eid)
+end
+
+local function forget_entry()
+  redis.call('XACK', stream, group, id)
+  redis.call('XDEL', stream, id)
+end
+
+if op == 'refresh' then
+  redis.call('XCLAIM', stream, group, me, 0, id, 'JUSTID')
+  return {'ok'}
+end
+
+if redis.call('EXISTS', task) == 0 then
+  -- The job expired or was deleted: nothing left to report to.
+  forget_entry()
+  return {'gone'}
+end
+local status = redis.call('HGET', task, 'status')
+if status == 'succeeded' or status == 'skipped' or status == 'failed' then
+  -- Finished before, but the acknowledgement was lost (a crash between the two): done.
+  forget_entry()
+  return {'finished', status}
+end
+
+if op == 'start' then
+  local attempts = tonumber(redis.call('HGET', task, 'attempts') or '0') + 1
+  redis.call('HSET', task, 'status', 'running', 'worker', me, 'started_at_ms', now,
+    'attempts', attempts, 'deliveries', deliveries)
+  redis.call('HSETNX', job, 'started_at_ms', now)
+  return {'ok', tostring(attempts), tostring(deliveries)}
+end
+
+if op == 'update' then
+  for i = 10, #ARGV, 2 do
+    redis.call('HSET', task, ARGV[i], ARGV[i + 1])
+  end
+  emit(event)
+  return {'ok'}
+end
+
+if op == 'requeue' then
+  redis.call('HSET', task, 'status', 'queued', 'worker', '')
+  emit(event)
+  -- Mark the entry long idle so the next worker's XAUTOCLAIM takes it at once.
+  redis.call('XCLAIM', stream, group, me, 0, id, 'IDLE', ARGV[10], 'JUSTID')
+  return {'ok'}
+end
+
+if op == 'finish' then
+  local final, duration, dead_reason = ARGV[10], tonumber(ARGV[11]), ARGV[12]
+  redis.call('HSET', task, 'status', final, 'finished_at_ms', now, 'worker', '')
+  for i = 13, #ARGV, 2 do
+    redis.call('HSET', task, ARGV[i], ARGV[i + 1])
+  end
+  if dead_reason ~= '' then
+    local entry = redis.call('XRANGE', stream, id, id)
+    local fields = entry[1] and entry[1][2] or {}
+    table.insert(fields, 'reason'); table.insert(fields, dead_reason)
+    table.insert(fields, 'deliveries'); table.insert(fields, tostring(deliveries))
+    table.insert(fields, 'original_id'); table.insert(fields, id)
+    redis.call('XADD', dead, 'MAXLEN', '~', 100000, '*', unpack(fields))
+  end
+  forget_entry()
+  emit(event)
+
+  redis.call('HINCRBY', stats, 'sync_total', 1)
+  if final == 'failed' then
+    redis.call('HINCRBY', stats, 'sync_failed', 1)
+  else
+    redis.call('HINCRBY', stats, 'sync_success', 1)
+    if final == 'skipped' then redis.call('HINCRBY', stats, 'sync_skipped', 1) end
+  end
+  redis.call('HINCRBY', stats, 'duration_count', 1)
+  redis.call('HINCRBY', stats, 'duration_sum_ms', duration)
+  for _, le in ipairs({1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600}) do
+    if duration <= le * 1000 then redis.call('HINCRBY', stats, 'duration_le_' .. le, 1) end
+  end
+
+  redis.call('HINCRBY', job, final, 1)
+  local finished = redis.call('HINCRBY', job, 'finished', 1)
+  local total = tonumber(redis.call('HGET', job, 'total') or '0')
+  if finished == total then
+    local ok = tonumber(redis.call('HGET', job, 'succeeded') or '0')
+      + tonumber(redis.call('HGET', job, 'skipped') or '0')
+    local failed = tonumber(redis.call('HGET', job, 'failed') or '0')
+    local job_status = 'succeeded'
+    if failed > 0 then job_status = (ok > 0) and 'partial' or 'failed' end
+    redis.call('HSET', job, 'status', job_status, 'finished_at_ms', now)
+    emit(cjson.encode({job = job_id, at_ms = tonumber(now), kind = 'job_finished', status = job_status}))
+  end
+  return {'ok'}
+end
+
+return redis.error_reply('unknown op ' .. op)

@@ -1,0 +1,279 @@
+//! The one seam around the outside world that does the copying: a `skopeo copy` child process.
+//!
+//! Credentials go into a temporary authfile (mode 0600, removed afterwards), never onto the
+//! command line where `ps` would show them. The child is started from argv, never a shell, and is
+//! killed when the copy future is dropped (timeout, lost lease, shutdown).
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use base64::Engine;
+use docker_sync_common::image_ref::ImageRef;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+
+use crate::progress::{Progress, ProgressParser};
+
+/// Lines of skopeo output kept for the task's error report.
+const TAIL_LINES: usize = 30;
+
+#[derive(Debug, Clone)]
+pub struct Skopeo {
+    binary: PathBuf,
+    /// Private folder for authfiles (cleared at start: a killed worker may have left some).
+    auth_dir: PathBuf,
+}
+
+/// One side of a copy.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub image: ImageRef,
+    pub tls_verify: bool,
+    pub credentials: Option<(String, SecretString)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CopyRequest {
+    pub source: Endpoint,
+    pub target: Endpoint,
+    /// Copy every platform of a multi-arch index (keeps the index digest).
+    pub all_platforms: bool,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("cannot start skopeo ({binary}): {source}")]
+    Spawn {
+        binary: String,
+        source: std::io::Error,
+    },
+    #[error("cannot write the authfile: {0}")]
+    AuthFile(std::io::Error),
+    #[error("skopeo timed out after {0:?}")]
+    Timeout(Duration, String),
+    #[error("skopeo failed ({status}): {summary}")]
+    Failed {
+        status: String,
+        summary: String,
+        tail: String,
+    },
+}
+
+impl CopyError {
+    /// The last lines skopeo printed, for the task's error report.
+    pub fn tail(&self) -> &str {
+        match self {
+            CopyError::Failed { tail, .. } | CopyError::Timeout(_, tail) => tail,
+            _ => "",
+        }
+    }
+}
+
+impl Skopeo {
+    pub fn new(binary: PathBuf, auth_dir: PathBuf) -> std::io::Result<Self> {
+        if auth_dir.exists() {
+            std::fs::remove_dir_all(&auth_dir)?;
+        }
+        std::fs::create_dir_all(&auth_dir)?;
+        restrict(&auth_dir, 0o700)?;
+        Ok(Self { binary, auth_dir })
+    }
+
+    /// The argv of a copy (without the program), for tests and logs: it holds no secret.
+    pub fn copy_args(req: &CopyRequest, authfile: &Path) -> Vec<String> {
+        let mut args = vec!["copy".to_owned()];
+        if req.all_platforms {
+            args.push("--all".into());
+        }
+        args.push(format!("--authfile={}", authfile.display()));
+        args.push(format!("--src-tls-verify={}", req.source.tls_verify));
+        args.push(format!("--dest-tls-verify={}", req.target.tls_verify));
+        args.push(format!("docker://{}", source_ref(&req.source.image)));
+        args.push(format!("docker://{}", target_ref(&req.target.image)));
+        args
+    }
+
+    /// Runs the copy, sending progress as skopeo reports it.
+    pub async fn copy(
+        &self,
+        req: &CopyRequest,
+        progress: mpsc::UnboundedSender<Progress>,
+    ) -> Result<(), CopyError> {
+        let authfile = self.write_authfile(req).map_err(CopyError::AuthFile)?;
+        let mut child = Command::new(&self.binary)
+            .args(Self::copy_args(req, authfile.path()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| CopyError::Spawn {
+                binary: self.binary.display().to_string(),
+                source,
+            })?;
+        let stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let stderr = BufReader::new(child.stderr.take().expect("piped")).lines();
+
+        let mut tail = VecDeque::with_capacity(TAIL_LINES);
+        let mut parser = ProgressParser::default();
+        let run = async {
+            let (mut out, mut err) = (Some(stdout), Some(stderr));
+            while out.is_some() || err.is_some() {
+                let line = tokio::select! {
+                    l = next(&mut out) => l,
+                    l = next(&mut err) => l,
+                };
+                let Some(line) = line else { continue };
+                if let Some(p) = parser.feed(&line) {
+                    let _ = progress.send(p);
+                }
+                if tail.len() == TAIL_LINES {
+                    tail.pop_front();
+                }
+                tail.push_back(line);
+            }
+            child.wait().await
+        };
+        let status = match tokio::time::timeout(req.timeout, run).await {
+            Err(_) => {
+                return Err(CopyError::Timeout(req.timeout, join(&tail)));
+            }
+            Ok(status) => status.map_err(|source| CopyError::Spawn {
+                binary: self.binary.display().to_string(),
+                source,
+            })?,
+        };
+        drop(authfile);
+        if status.success() {
+            return Ok(());
+        }
+        let summary = tail
+            .iter()
+            .rev()
+            .find(|l| l.contains("level=fatal") || l.contains("Error") || l.contains("error"))
+            .or(tail.back())
+            .map(|l| summarize(l))
+            .unwrap_or_else(|| "no output".into());
+        Err(CopyError::Failed {
+            status: status.to_string(),
+            summary,
+            tail: join(&tail),
+        })
+    }
+
+    fn write_authfile(&self, req: &CopyRequest) -> std::io::Result<tempfile::NamedTempFile> {
+        let mut auths = serde_json::Map::new();
+        for side in [&req.source, &req.target] {
+            if let Some((user, password)) = &side.credentials {
+                let token = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{user}:{}", password.expose_secret()));
+                auths.insert(
+                    side.image.registry().to_owned(),
+                    serde_json::json!({ "auth": token }),
+                );
+            }
+        }
+        // tempfile creates the file with mode 0600.
+        let mut file = tempfile::Builder::new()
+            .prefix("auth-")
+            .suffix(".json")
+            .tempfile_in(&self.auth_dir)?;
+        serde_json::to_writer(&mut file, &serde_json::json!({ "auths": auths }))?;
+        file.flush()?;
+        Ok(file)
+    }
+}
+
+/// skopeo's docker transport takes a tag or a digest, not both. On the source the digest wins
+/// (it pins the content); the target keeps the tag, and its digest is checked after the copy.
+fn source_ref(image: &ImageRef) -> String {
+    match image.digest() {
+        Some(digest) => format!("{}@{digest}", image.name()),
+        None => format!("{}:{}", image.name(), image.tag().unwrap_or("latest")),
+    }
+}
+
+fn target_ref(image: &ImageRef) -> String {
+    match (image.tag(), image.digest()) {
+        (Some(tag), _) => format!("{}:{tag}", image.name()),
+        (None, Some(digest)) => format!("{}@{digest}", image.name()),
+        (None, None) => format!("{}:latest", image.name()),
+    }
+}
+
+async fn next<R: tokio::io::AsyncBufRead + Unpin>(
+    lines: &mut Option<tokio::io::Lines<R>>,
+) -> Option<String> {
+    match lines {
+        Some(l) => match l.next_line().await {
+            Ok(Some(line)) => Some(line),
+            _ => {
+                *lines = None;
+                None
+            }
+        },
+        None => std::future::pending().await,
+    }
+}
+
+fn join(tail: &VecDeque<String>) -> String {
+    tail.iter().cloned().collect::<Vec<_>>().join("\n")
+}
+
+/// skopeo's fatal lines look like `time="..." level=fatal msg="..."`: keep the message.
+fn summarize(line: &str) -> String {
+    match line.split_once("msg=") {
+        Some((_, msg)) => msg.trim().trim_matches('"').replace("\\\"", "\""),
+        None => line.trim().to_owned(),
+    }
+}
+
+fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(s: &str, verify: bool) -> Endpoint {
+        Endpoint {
+            image: ImageRef::parse(s).unwrap(),
+            tls_verify: verify,
+            credentials: Some(("user".into(), SecretString::from("hunter2".to_owned()))),
+        }
+    }
+
+    #[test]
+    fn argv_carries_no_secret_and_pins_digests() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let req = CopyRequest {
+            source: endpoint(&format!("quay.io/a/b:1@{digest}"), true),
+            target: endpoint("127.0.0.1:5000/ns/b:1", false),
+            all_platforms: true,
+            timeout: Duration::from_secs(1),
+        };
+        let args = Skopeo::copy_args(&req, Path::new("/tmp/auth.json"));
+        assert!(args.iter().all(|a| !a.contains("hunter2")));
+        assert!(args.contains(&"--all".to_owned()));
+        assert!(args.contains(&"--dest-tls-verify=false".to_owned()));
+        assert!(args.contains(&format!("docker://quay.io/a/b@{digest}")));
+        assert_eq!(args.last().unwrap(), "docker://127.0.0.1:5000/ns/b:1");
+    }
+
+    #[test]
+    fn fatal_lines_are_summarised() {
+        let line = r#"time="2026-01-01T00:00:00Z" level=fatal msg="initializing source docker://x: reading manifest 1 in x: manifest unknown""#;
+        assert_eq!(
+            summarize(line),
+            "initializing source docker://x: reading manifest 1 in x: manifest unknown"
+        );
+    }
+}
