@@ -13,6 +13,7 @@ mod image;
 mod process;
 mod redis;
 mod registry;
+mod stack;
 
 pub use image::{
     build_image, push_image, push_layout, sha256_digest, write_authfile, ImageSpec, LayerSpec,
@@ -20,6 +21,10 @@ pub use image::{
 };
 pub use redis::RedisServer;
 pub use registry::{RawManifest, Registry, MANIFEST_ACCEPT};
+pub use stack::{
+    binaries, Binaries, Stack, StackOptions, WorkerProcess, KEY_PREFIX, TARGET_PASSWORD,
+    TARGET_USER,
+};
 
 use std::collections::HashSet;
 use std::net::TcpListener;

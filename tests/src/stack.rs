@@ -1,0 +1,332 @@
+//! The whole product on loopback: a Redis, a source registry, a target registry with htpasswd
+//! auth, the real `docker-sync-api` binary and any number of real `docker-sync-worker`
+//! processes, configured through a registries.yaml written for the test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::process::ManagedChild;
+use crate::{free_port, RedisServer, Registry, POLL_INTERVAL};
+
+/// The target registry's credentials. Tests assert this password never shows up anywhere.
+pub const TARGET_USER: &str = "sync-bot";
+pub const TARGET_PASSWORD: &str = "Target-Pa55-e2e-secret";
+/// Key prefix the stack runs under (not the default, so the option is exercised).
+pub const KEY_PREFIX: &str = "e2e";
+
+pub struct Binaries {
+    pub api: PathBuf,
+    pub worker: PathBuf,
+}
+
+/// Builds the api and worker binaries once per test process, in the profile the tests were
+/// built with, and returns their paths. Tests always run the binaries of the current source.
+pub fn binaries() -> &'static Binaries {
+    static BINS: OnceLock<Binaries> = OnceLock::new();
+    BINS.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current_exe");
+        let mut dir = exe.parent().expect("exe dir").to_path_buf();
+        if dir.ends_with("deps") {
+            dir.pop();
+        }
+        let release = dir.ends_with("release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "docker-sync-api",
+            "-p",
+            "docker-sync-worker",
+            "--bins",
+        ]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("cannot run cargo build");
+        assert!(status.success(), "building the binaries failed: {status}");
+        Binaries {
+            api: dir.join("docker-sync-api"),
+            worker: dir.join("docker-sync-worker"),
+        }
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    pub workers: usize,
+    /// Copies each worker runs at once.
+    pub concurrency: usize,
+    pub lease: String,
+    pub shutdown_grace: String,
+    pub retry_count: u32,
+    pub max_deliveries: u32,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            concurrency: 2,
+            lease: "10s".into(),
+            shutdown_grace: "20s".into(),
+            retry_count: 1,
+            max_deliveries: 5,
+        }
+    }
+}
+
+pub struct WorkerProcess {
+    pub name: String,
+    child: ManagedChild,
+}
+
+impl WorkerProcess {
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.pid() as i32);
+        nix::sys::signal::kill(pid, signal).expect("kill(2)");
+    }
+
+    /// Waits for the process to exit on its own.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.exited() {
+                return Some(status);
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+        None
+    }
+
+    pub fn log(&self) -> String {
+        self.child.log_tail(1 << 20)
+    }
+}
+
+pub struct Stack {
+    pub redis: RedisServer,
+    pub source: Registry,
+    pub target: Registry,
+    pub options: StackOptions,
+    pub workers: Vec<WorkerProcess>,
+    api: ManagedChild,
+    api_port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Stack {
+    pub fn start(options: StackOptions) -> Stack {
+        let bins = binaries();
+        let redis = RedisServer::start();
+        let source = Registry::start();
+        let target = Registry::start_with_auth(TARGET_USER, TARGET_PASSWORD);
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("registries.yaml"),
+            registries_yaml(&source, &target, &options),
+        )
+        .expect("write registries.yaml");
+
+        let api_port = free_port();
+        let mut cmd = Command::new(&bins.api);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("REDIS_URL", redis.url())
+            .env("DOCKER_SYNC_CONFIG", dir.path())
+            .env("DOCKER_SYNC_KEY_PREFIX", KEY_PREFIX)
+            .env("DOCKER_SYNC_LISTEN", format!("127.0.0.1:{api_port}"))
+            .env(
+                "RUST_LOG",
+                "debug,hyper=info,h2=info,tower=info,reqwest=info",
+            );
+        let mut api = ManagedChild::spawn("docker-sync-api", cmd, &dir.path().join("api.log"));
+        wait_http_ok(&mut api, &format!("http://127.0.0.1:{api_port}/health"));
+
+        let mut stack = Stack {
+            redis,
+            source,
+            target,
+            options,
+            workers: Vec::new(),
+            api,
+            api_port,
+            dir,
+        };
+        for i in 0..stack.options.workers {
+            stack.start_worker(&format!("w{}", i + 1));
+        }
+        stack
+    }
+
+    pub fn config_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Starts one more worker under a stable consumer name.
+    pub fn start_worker(&mut self, name: &str) -> &mut WorkerProcess {
+        let o = &self.options;
+        let mut cmd = Command::new(&binaries().worker);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("REDIS_URL", self.redis.url())
+            .env("DOCKER_SYNC_CONFIG", self.dir.path())
+            .env("DOCKER_SYNC_KEY_PREFIX", KEY_PREFIX)
+            .env("DOCKER_SYNC_WORKER_NAME", name)
+            .env("DOCKER_SYNC_CONCURRENCY", o.concurrency.to_string())
+            .env("DOCKER_SYNC_LEASE", &o.lease)
+            .env("DOCKER_SYNC_SHUTDOWN_GRACE", &o.shutdown_grace)
+            .env("DOCKER_SYNC_MAX_DELIVERIES", o.max_deliveries.to_string())
+            .env("DOCKER_SYNC_RETRY_BACKOFF", "100ms")
+            .env(
+                "DOCKER_SYNC_WORK_DIR",
+                self.dir.path().join(format!("work-{name}")),
+            )
+            .env(
+                "RUST_LOG",
+                "debug,hyper=info,h2=info,reqwest=info,rustls=info",
+            );
+        let log = self.dir.path().join(format!("worker-{name}.log"));
+        let child = ManagedChild::spawn(&format!("docker-sync-worker {name}"), cmd, &log);
+        self.workers.push(WorkerProcess {
+            name: name.to_owned(),
+            child,
+        });
+        self.workers.last_mut().expect("just pushed")
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.api_port)
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.api_port)
+    }
+
+    /// Every log line the api and the workers wrote so far.
+    pub fn logs(&self) -> String {
+        let mut all = self.api.log_tail(1 << 22);
+        for w in &self.workers {
+            all.push_str(&w.log());
+        }
+        all
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let resp = ureq::post(&format!("{}{path}", self.api_url()))
+            .set("Content-Type", "application/json")
+            .send_string(&body.to_string());
+        response_json(resp)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        response_json(ureq::get(&format!("{}{path}", self.api_url())).call())
+    }
+
+    /// Submits images (one per line) to the `target` registry; panics unless 202.
+    pub fn submit(&self, images: &[String], level: &str) -> Value {
+        let (status, body) = self.post(
+            "/api/jobs",
+            &serde_json::json!({ "images": images.join("\n"), "target": "target", "replace_level": level }),
+        );
+        assert_eq!(status, 202, "job refused: {body}");
+        body
+    }
+
+    /// Polls the job until it is finished; panics with the logs after `timeout`.
+    pub fn wait_job(&self, id: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (status, job) = self.get(&format!("/api/jobs/{id}"));
+            assert_eq!(status, 200, "GET job: {job}");
+            if matches!(
+                job["status"].as_str(),
+                Some("succeeded" | "failed" | "partial")
+            ) {
+                return job;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "job {id} not finished after {timeout:?}: {job:#}\nlogs:\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A synchronous connection to the stack's Redis.
+    pub fn redis(&self) -> redis::Connection {
+        redis::Client::open(self.redis.url())
+            .and_then(|c| c.get_connection())
+            .expect("connect to the test redis")
+    }
+}
+
+fn registries_yaml(source: &Registry, target: &Registry, o: &StackOptions) -> String {
+    format!(
+        r#"registries:
+  source:
+    url: "{source}"
+    description: "the test's anonymous source registry"
+  target:
+    type: generic
+    url: "{target}"
+    username: "{TARGET_USER}"
+    password: "{TARGET_PASSWORD}"
+    namespace: "mirror"
+sync_config:
+  batch_size: 2
+  retry_count: {retries}
+  timeout: 120
+  parallel_downloads: 2
+image_filters:
+  exclude_patterns: ["*:debug"]
+logging:
+  level: DEBUG
+"#,
+        source = source.url(),
+        target = target.url(),
+        retries = o.retry_count,
+    )
+}
+
+fn wait_http_ok(child: &mut ManagedChild, url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if child.exited().is_some() {
+            panic!("{}", child.failure("exited before it was ready"));
+        }
+        if matches!(ureq::get(url).call(), Ok(r) if r.status() == 200) {
+            return;
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+    panic!(
+        "{}",
+        child.failure(&format!("did not answer {url} in time"))
+    );
+}
+
+fn response_json(resp: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
+    let resp = match resp {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let status = resp.status();
+    let text = resp.into_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}

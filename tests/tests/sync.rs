@@ -1,0 +1,224 @@
+//! A job from the api through the stream to skopeo workers and into the target registry.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{push_images, EIGHT};
+use docker_sync_tests::{Stack, StackOptions, KEY_PREFIX, TARGET_PASSWORD};
+use redis::Commands;
+use serde_json::Value;
+
+fn tasks(job: &Value) -> &Vec<Value> {
+    job["tasks"].as_array().expect("tasks array")
+}
+
+#[test]
+fn a_job_copies_every_image_and_an_unchanged_resync_skips_them_all() {
+    let stack = Stack::start(StackOptions::default());
+    let pushed = push_images(&stack.source, &EIGHT, 64 * 1024);
+    let mut images: Vec<String> = pushed.iter().map(|p| p.reference(&stack.source)).collect();
+    // Pinned by digest: the copy must take exactly that manifest.
+    images.push(format!(
+        "{}/x/y:1@{}",
+        stack.source.host(),
+        pushed[2].digest
+    ));
+
+    let job = stack.submit(&images, "skip");
+    assert_eq!(tasks(&job).len(), 10);
+    assert_eq!(
+        tasks(&job)[0]["target"],
+        format!("{}/mirror/a/b/c/img:1", stack.target.host())
+    );
+    let done = stack.wait_job(job["id"].as_str().unwrap(), Duration::from_secs(120));
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    for (p, task) in pushed.iter().zip(tasks(&done)) {
+        assert_eq!(task["status"], "succeeded", "{task:#}");
+        let target_repo = format!("mirror/{}", p.repo);
+        assert_eq!(
+            stack
+                .target
+                .manifest_digest(&target_repo, &p.tag)
+                .as_deref(),
+            Some(p.digest.as_str()),
+            "{target_repo}:{} differs from its source",
+            p.tag
+        );
+        assert_eq!(task["digest"].as_str(), Some(p.digest.as_str()));
+    }
+    // The pinned one ends up the same image (it is also tag 1 of x/y, copied just before).
+    let pinned = &tasks(&done)[9];
+    assert!(
+        matches!(pinned["status"].as_str(), Some("succeeded" | "skipped")),
+        "{pinned:#}"
+    );
+
+    // Same list again: nothing changed, so nothing is copied.
+    let again = stack.submit(&images, "skip");
+    let done = stack.wait_job(again["id"].as_str().unwrap(), Duration::from_secs(60));
+    assert_eq!(done["status"], "succeeded");
+    for task in tasks(&done) {
+        assert_eq!(task["status"], "skipped", "{task:#}");
+    }
+    assert_no_secret_anywhere(&stack);
+}
+
+/// Scans every key of the stack's Redis and every log line for the target password.
+fn assert_no_secret_anywhere(stack: &Stack) {
+    let mut conn = stack.redis();
+    let keys: Vec<String> = conn.keys(format!("{KEY_PREFIX}:*")).unwrap();
+    assert!(!keys.is_empty());
+    for key in keys {
+        let kind: String = redis::cmd("TYPE").arg(&key).query(&mut conn).unwrap();
+        let dump = match kind.as_str() {
+            "hash" => format!("{:?}", conn.hgetall::<_, Vec<String>>(&key).unwrap()),
+            "list" => format!("{:?}", conn.lrange::<_, Vec<String>>(&key, 0, -1).unwrap()),
+            "zset" => format!("{:?}", conn.zrange::<_, Vec<String>>(&key, 0, -1).unwrap()),
+            "string" => conn.get::<_, String>(&key).unwrap(),
+            "stream" => format!(
+                "{:?}",
+                redis::cmd("XRANGE")
+                    .arg(&key)
+                    .arg("-")
+                    .arg("+")
+                    .query::<redis::Value>(&mut conn)
+                    .unwrap()
+            ),
+            other => panic!("unexpected key type {other} for {key}"),
+        };
+        assert!(
+            !dump.contains(TARGET_PASSWORD),
+            "{key} holds the registry password"
+        );
+    }
+    assert!(
+        !stack.logs().contains(TARGET_PASSWORD),
+        "a log line holds the registry password"
+    );
+}
+
+#[test]
+fn replacement_levels_shape_the_target_paths() {
+    let stack = Stack::start(StackOptions {
+        workers: 1,
+        ..StackOptions::default()
+    });
+    let pushed = push_images(
+        &stack.source,
+        &[("a/b/c/img", "1"), ("x/y", "2")],
+        16 * 1024,
+    );
+    let images: Vec<String> = pushed.iter().map(|p| p.reference(&stack.source)).collect();
+    for (level, expect) in [("all", ["img", "y"]), ("2", ["c/img", "y"])] {
+        let job = stack.submit(&images, level);
+        let done = stack.wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60));
+        assert_eq!(done["status"], "succeeded", "{done:#}");
+        for (p, path) in pushed.iter().zip(expect) {
+            let repo = format!("mirror/{path}");
+            assert_eq!(
+                stack.target.manifest_digest(&repo, &p.tag).as_deref(),
+                Some(p.digest.as_str()),
+                "level {level}: {repo}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_list_with_bad_lines_is_refused_whole_with_line_numbers() {
+    let stack = Stack::start(StackOptions {
+        workers: 0,
+        ..StackOptions::default()
+    });
+    let body = serde_json::json!({
+        "images": "nginx:1.25\n\n# a comment\nNginx:1\nok/img:1\nbad tag!\nimg@sha256:1234\n",
+        "target": "target",
+        "replace_level": "skip",
+    });
+    let (status, answer) = stack.post("/api/jobs", &body);
+    assert_eq!(status, 400, "{answer}");
+    let lines: Vec<u64> = answer["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [4, 6, 7], "{answer:#}");
+    assert!(answer["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("lowercase"));
+
+    let mut conn = stack.redis();
+    let queued: u64 = conn.xlen(format!("{KEY_PREFIX}:tasks")).unwrap();
+    assert_eq!(queued, 0, "nothing may be queued from a refused list");
+    let jobs: u64 = conn.zcard(format!("{KEY_PREFIX}:jobs")).unwrap();
+    assert_eq!(jobs, 0);
+
+    for (body, needle) in [
+        (
+            serde_json::json!({"images": "nginx", "target": "nope"}),
+            "unknown target registry",
+        ),
+        (
+            serde_json::json!({"images": "nginx", "target": "target", "replace_level": "7x"}),
+            "replacement level",
+        ),
+        (
+            serde_json::json!({"images": "nginx:debug", "target": "target"}),
+            "dropped by the filters",
+        ),
+        (
+            serde_json::json!({"images": "", "target": "target"}),
+            "empty",
+        ),
+    ] {
+        let (status, answer) = stack.post("/api/jobs", &body);
+        assert!(status == 400 || status == 422, "{status} {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(needle),
+            "{answer}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_source_image_fails_after_its_retries_and_the_job_is_partial() {
+    let stack = Stack::start(StackOptions {
+        workers: 1,
+        retry_count: 2,
+        ..StackOptions::default()
+    });
+    let pushed = push_images(&stack.source, &[("ok/img", "1")], 16 * 1024);
+    let images = vec![
+        pushed[0].reference(&stack.source),
+        format!("{}/ok/img:does-not-exist", stack.source.host()),
+    ];
+    let job = stack.submit(&images, "skip");
+    let done = stack.wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60));
+    assert_eq!(done["status"], "partial", "{done:#}");
+    let failed = &tasks(&done)[1];
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(
+        failed["attempts"], 3,
+        "one attempt and two retries: {failed:#}"
+    );
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("manifest unknown"),
+        "{failed:#}"
+    );
+    assert!(
+        failed["output"].as_str().unwrap().contains("level=fatal"),
+        "{failed:#}"
+    );
+
+    let (_, metrics) = stack.get("/metrics");
+    let metrics = metrics.as_str().unwrap().to_owned();
+    assert!(metrics.contains("sync_total 2"), "{metrics}");
+    assert!(metrics.contains("sync_failed 1"), "{metrics}");
+    assert!(metrics.contains("sync_duration_count 2"), "{metrics}");
+}
