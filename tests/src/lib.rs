@@ -14,6 +14,7 @@ mod process;
 mod redis;
 mod registry;
 mod stack;
+mod throttle;
 
 pub use image::{
     build_image, push_image, push_layout, sha256_digest, write_authfile, ImageSpec, LayerSpec,
@@ -25,6 +26,7 @@ pub use stack::{
     binaries, Binaries, Stack, StackOptions, WorkerProcess, KEY_PREFIX, TARGET_PASSWORD,
     TARGET_USER,
 };
+pub use throttle::ThrottledProxy;
 
 use std::collections::HashSet;
 use std::net::TcpListener;

@@ -66,6 +66,9 @@ pub struct StackOptions {
     pub shutdown_grace: String,
     pub retry_count: u32,
     pub max_deliveries: u32,
+    /// Serve the source registry through a proxy this slow (bytes per second), so copies take
+    /// long enough to interrupt. Jobs must then name images by [`Stack::source_host`].
+    pub source_rate: Option<usize>,
 }
 
 impl Default for StackOptions {
@@ -77,6 +80,7 @@ impl Default for StackOptions {
             shutdown_grace: "20s".into(),
             retry_count: 1,
             max_deliveries: 5,
+            source_rate: None,
         }
     }
 }
@@ -119,6 +123,7 @@ pub struct Stack {
     pub target: Registry,
     pub options: StackOptions,
     pub workers: Vec<WorkerProcess>,
+    proxy: Option<crate::ThrottledProxy>,
     api: ManagedChild,
     api_port: u16,
     dir: tempfile::TempDir,
@@ -131,9 +136,16 @@ impl Stack {
         let source = Registry::start();
         let target = Registry::start_with_auth(TARGET_USER, TARGET_PASSWORD);
         let dir = tempfile::tempdir().expect("tempdir");
+        let proxy = options
+            .source_rate
+            .map(|rate| crate::ThrottledProxy::start(&source.host(), rate));
+        let source_url = match &proxy {
+            Some(p) => format!("http://{}", p.host()),
+            None => source.url(),
+        };
         std::fs::write(
             dir.path().join("registries.yaml"),
-            registries_yaml(&source, &target, &options),
+            registries_yaml(&source_url, &target, &options),
         )
         .expect("write registries.yaml");
 
@@ -158,6 +170,7 @@ impl Stack {
             target,
             options,
             workers: Vec::new(),
+            proxy,
             api,
             api_port,
             dir,
@@ -202,6 +215,14 @@ impl Stack {
             child,
         });
         self.workers.last_mut().expect("just pushed")
+    }
+
+    /// The host jobs name source images by (the throttling proxy when there is one).
+    pub fn source_host(&self) -> String {
+        match &self.proxy {
+            Some(p) => p.host(),
+            None => self.source.host(),
+        }
     }
 
     pub fn api_url(&self) -> String {
@@ -272,7 +293,7 @@ impl Stack {
     }
 }
 
-fn registries_yaml(source: &Registry, target: &Registry, o: &StackOptions) -> String {
+fn registries_yaml(source_url: &str, target: &Registry, o: &StackOptions) -> String {
     format!(
         r#"registries:
   source:
@@ -294,7 +315,7 @@ image_filters:
 logging:
   level: DEBUG
 "#,
-        source = source.url(),
+        source = source_url,
         target = target.url(),
         retries = o.retry_count,
     )

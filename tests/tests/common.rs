@@ -12,8 +12,8 @@ pub struct Pushed {
 
 impl Pushed {
     /// How the job refers to it.
-    pub fn reference(&self, source: &Registry) -> String {
-        format!("{}/{}:{}", source.host(), self.repo, self.tag)
+    pub fn reference(&self, source_host: &str) -> String {
+        format!("{source_host}/{}:{}", self.repo, self.tag)
     }
 }
 

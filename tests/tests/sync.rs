@@ -17,7 +17,10 @@ fn tasks(job: &Value) -> &Vec<Value> {
 fn a_job_copies_every_image_and_an_unchanged_resync_skips_them_all() {
     let stack = Stack::start(StackOptions::default());
     let pushed = push_images(&stack.source, &EIGHT, 64 * 1024);
-    let mut images: Vec<String> = pushed.iter().map(|p| p.reference(&stack.source)).collect();
+    let mut images: Vec<String> = pushed
+        .iter()
+        .map(|p| p.reference(&stack.source_host()))
+        .collect();
     // Pinned by digest: the copy must take exactly that manifest.
     images.push(format!(
         "{}/x/y:1@{}",
@@ -109,7 +112,10 @@ fn replacement_levels_shape_the_target_paths() {
         &[("a/b/c/img", "1"), ("x/y", "2")],
         16 * 1024,
     );
-    let images: Vec<String> = pushed.iter().map(|p| p.reference(&stack.source)).collect();
+    let images: Vec<String> = pushed
+        .iter()
+        .map(|p| p.reference(&stack.source_host()))
+        .collect();
     for (level, expect) in [("all", ["img", "y"]), ("2", ["c/img", "y"])] {
         let job = stack.submit(&images, level);
         let done = stack.wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60));
@@ -192,7 +198,7 @@ fn a_missing_source_image_fails_after_its_retries_and_the_job_is_partial() {
     });
     let pushed = push_images(&stack.source, &[("ok/img", "1")], 16 * 1024);
     let images = vec![
-        pushed[0].reference(&stack.source),
+        pushed[0].reference(&stack.source_host()),
         format!("{}/ok/img:does-not-exist", stack.source.host()),
     ];
     let job = stack.submit(&images, "skip");

@@ -74,7 +74,9 @@ impl Worker {
         }
         let mut redis_errors = 0u32;
         loop {
+            // Biased: with a free slot also ready, a random pick could keep reading after SIGTERM.
             let permit = tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => break,
                 p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
             };
@@ -96,6 +98,7 @@ impl Worker {
                         tracing::error!(error = %e, "cannot read tasks from Redis");
                         let wait = Duration::from_millis(200 * u64::from(redis_errors.min(25)));
                         tokio::select! {
+                            biased;
                             _ = shutdown.cancelled() => break,
                             _ = tokio::time::sleep(wait) => continue,
                         }

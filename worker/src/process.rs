@@ -306,8 +306,9 @@ impl Worker {
         let copy = self.skopeo.copy(request, tx);
         tokio::pin!(copy);
         loop {
+            // Progress first, so the last steps are recorded before the result.
             tokio::select! {
-                result = &mut copy => return result,
+                biased;
                 Some(p) = rx.recv() => {
                     let ev = Event {
                         job: msg.job.clone(),
@@ -330,6 +331,7 @@ impl Worker {
                         tracing::warn!(task = %msg.task, error = %e, "cannot record progress");
                     }
                 }
+                result = &mut copy => return result,
             }
         }
     }
