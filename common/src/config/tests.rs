@@ -19,11 +19,7 @@ fn invalid(text: &str) -> (usize, String, String) {
 
 #[test]
 fn the_example_file_parses() {
-    let text = include_str!("../../../config/registries.yaml.example").replace(
-        "password_file: \"/run/secrets/harbor-password\"",
-        "password: \"x\"",
-    );
-    let config = parse(&text).unwrap();
+    let config = parse(include_str!("../../../config/registries.yaml.example")).unwrap();
     assert_eq!(config.registries.len(), 8);
     let harbor = &config.registries["harbor_example"];
     assert_eq!(harbor.kind, RegistryType::Harbor);

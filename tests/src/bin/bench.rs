@@ -200,6 +200,7 @@ fn service_job(stack: &Stack, refs: &[String], want: &str) -> Result<f64, String
         .ok_or_else(|| format!("no job id in {job}"))?;
     let done = stack.wait_job(id, JOB_TIMEOUT);
     let secs = start.elapsed().as_secs_f64();
+    std::fs::write(format!("/tmp/bench-job-{want}.json"), done.to_string()).unwrap(); // DEBUG
 
     if done["status"] != "succeeded" {
         return Err(format!(

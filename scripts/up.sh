@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Starts docker-image-sync on this machine: its own Redis (unless REDIS_URL is set), the api and
+# web UI on port 5000, and WORKERS worker processes. Ctrl-C stops everything cleanly: workers
+# finish or hand back their copies, Redis flushes its append-only file.
+#
+#   WORKERS=3 ./scripts/up.sh            # more workers
+#   REDIS_URL=redis://host:6379 ./scripts/up.sh   # use an existing Redis
+#
+# Data of the bundled Redis lives in ./data/redis (AOF on, noeviction: a queue must not be evicted).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WORKERS=${WORKERS:-2}
+DATA_DIR=${DOCKER_SYNC_DATA:-$PWD/data}
+REDIS_PORT=${DOCKER_SYNC_REDIS_PORT:-6380}
+export DOCKER_SYNC_CONFIG=${DOCKER_SYNC_CONFIG:-$PWD/config}
+export DOCKER_SYNC_LISTEN=${DOCKER_SYNC_LISTEN:-0.0.0.0:5000}
+
+missing=()
+command -v skopeo >/dev/null || missing+=(skopeo)
+if [ -z "${REDIS_URL:-}" ]; then
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v redis-cli >/dev/null || missing+=(redis-tools)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    echo "missing: ${missing[*]}. Install with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -f "$DOCKER_SYNC_CONFIG/registries.yaml" ]; then
+  cp config/registries.yaml.example "$DOCKER_SYNC_CONFIG/registries.yaml"
+  echo "created $DOCKER_SYNC_CONFIG/registries.yaml from the example: edit it to name your registries"
+fi
+
+cargo build --release -p docker-sync-api -p docker-sync-worker
+
+pids=()
+redis_pid=
+stop() {
+  trap - INT TERM EXIT
+  echo "stopping..."
+  # Workers and api first (workers may still record results), Redis last.
+  [ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null || true
+  [ ${#pids[@]} -gt 0 ] && wait "${pids[@]}" 2>/dev/null || true
+  [ -n "$redis_pid" ] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+if [ -z "${REDIS_URL:-}" ]; then
+  mkdir -p "$DATA_DIR/redis"
+  # Its own session: Ctrl-C reaches the api and workers, and Redis is stopped after them.
+  setsid redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA_DIR/redis" \
+    --appendonly yes --appendfsync everysec --save "" --maxmemory-policy noeviction \
+    --logfile "$DATA_DIR/redis/redis.log" --daemonize no &
+  redis_pid=$!
+  export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+  for _ in $(seq 100); do
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+    kill -0 "$redis_pid" 2>/dev/null || { echo "redis-server failed; see $DATA_DIR/redis/redis.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "redis on $REDIS_URL (data in $DATA_DIR/redis)"
+fi
+
+target/release/docker-sync-api &
+pids+=($!)
+for i in $(seq 1 "$WORKERS"); do
+  DOCKER_SYNC_WORKER_NAME="$(hostname)-worker-$i" target/release/docker-sync-worker &
+  pids+=($!)
+done
+echo "docker-image-sync: http://localhost:${DOCKER_SYNC_LISTEN##*:}  ($WORKERS workers; Ctrl-C stops)"
+
+# Stop everything as soon as any part exits on its own (a bad config, say).
+wait -n "${pids[@]}" || true
