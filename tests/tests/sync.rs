@@ -228,3 +228,26 @@ fn a_missing_source_image_fails_after_its_retries_and_the_job_is_partial() {
     assert!(metrics.contains("sync_failed 1"), "{metrics}");
     assert!(metrics.contains("sync_duration_count 2"), "{metrics}");
 }
+
+#[test]
+fn a_bad_config_stops_both_binaries_with_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("registries.yaml"),
+        "registries:\n  target:\n    url: \"http://127.0.0.1:1\"\n    pasword: oops\n",
+    )
+    .unwrap();
+    let bins = docker_sync_tests::binaries();
+    for bin in [&bins.api, &bins.worker] {
+        let out = std::process::Command::new(bin)
+            .env("DOCKER_SYNC_CONFIG", dir.path())
+            .env("REDIS_URL", "redis://127.0.0.1:1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("registries.yaml:4:"), "{stderr}");
+        assert!(stderr.contains("registries.target"), "{stderr}");
+        assert!(stderr.contains("unknown field `pasword`"), "{stderr}");
+    }
+}
