@@ -37,9 +37,12 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let keys = args.shared.keys();
     let pool = docker_sync_common::redis::pool(&args.shared.redis_url, 32)?;
+    // Serve at once (health says 503 until Redis answers); create the group when it does.
     {
-        let mut conn = pool.get().await?;
-        docker_sync_common::redis::ensure_group(&mut *conn, &keys).await?;
+        let (pool, keys, shutdown) = (pool.clone(), keys.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            docker_sync_common::redis::wait_for_group(&pool, &keys, &shutdown).await
+        });
     }
     let hub = Hub::new();
     hub.spawn_listener(

@@ -67,3 +67,30 @@ pub async fn ensure_group<C: redis::aio::ConnectionLike + Send>(
         other => other,
     }
 }
+
+/// [`ensure_group`], retried until Redis answers: in Kubernetes or compose, Redis may come up
+/// after us, and crash-looping would only add back-off delays. False if `shutdown` came first.
+pub async fn wait_for_group(
+    pool: &Pool,
+    keys: &crate::keys::Keys,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> bool {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let attempt = async {
+            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+            ensure_group(&mut *conn, keys)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match attempt.await {
+            Ok(()) => return true,
+            Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "Redis is not reachable yet"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return false,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}

@@ -51,7 +51,9 @@ impl Worker {
     /// Runs until `shutdown` fires, then stops reading, gives running copies the grace period to
     /// finish, and hands the rest back to the group.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
-        self.queue.ensure_group().await?;
+        if !self.queue.wait_for_group(&shutdown).await {
+            return Ok(());
+        }
         let mut reader =
             docker_sync_common::redis::blocking_connection(&self.settings.redis_url, READ_BLOCK)
                 .await?;
@@ -100,8 +102,18 @@ impl Worker {
                         tokio::select! {
                             biased;
                             _ = shutdown.cancelled() => break,
-                            _ = tokio::time::sleep(wait) => continue,
+                            _ = tokio::time::sleep(wait) => {}
                         }
+                        // The dedicated reader does not reconnect by itself.
+                        if let Ok(conn) = docker_sync_common::redis::blocking_connection(
+                            &self.settings.redis_url,
+                            READ_BLOCK,
+                        )
+                        .await
+                        {
+                            reader = conn;
+                        }
+                        continue;
                     }
                 }
             } else {

@@ -75,9 +75,9 @@ impl Queue {
         &self.consumer
     }
 
-    pub async fn ensure_group(&self) -> Result<(), QueueError> {
-        let mut conn = self.pool.get().await?;
-        Ok(docker_sync_common::redis::ensure_group(&mut *conn, &self.keys).await?)
+    /// Creates the stream and group, waiting for Redis if it is not up yet.
+    pub async fn wait_for_group(&self, shutdown: &tokio_util::sync::CancellationToken) -> bool {
+        docker_sync_common::redis::wait_for_group(&self.pool, &self.keys, shutdown).await
     }
 
     /// Entries delivered to this consumer before (it restarted under the same name).

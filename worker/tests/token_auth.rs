@@ -24,9 +24,16 @@ struct Counters {
 async fn manifest(State(base): State<(String, Counters)>, headers: HeaderMap) -> impl IntoResponse {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
     if auth == Some("Bearer good-token") {
-        return (StatusCode::OK, [("docker-content-digest", DIGEST.to_owned())]).into_response();
+        return (
+            StatusCode::OK,
+            [("docker-content-digest", DIGEST.to_owned())],
+        )
+            .into_response();
     }
-    let challenge = format!(r#"Bearer realm="{}/token",service="stand-in",scope="repository:lib/app:pull""#, base.0);
+    let challenge = format!(
+        r#"Bearer realm="{}/token",service="stand-in",scope="repository:lib/app:pull""#,
+        base.0
+    );
     (StatusCode::UNAUTHORIZED, [("www-authenticate", challenge)]).into_response()
 }
 
@@ -41,7 +48,11 @@ async fn token(
     let scope_ok = q.get("scope").map(String::as_str) == Some("repository:lib/app:pull")
         && q.get("service").map(String::as_str) == Some("stand-in");
     if basic == Some("Basic dXNlcjpwYXNz") && scope_ok {
-        (StatusCode::OK, Json(serde_json::json!({"token": "good-token", "expires_in": 300}))).into_response()
+        (
+            StatusCode::OK,
+            Json(serde_json::json!({"token": "good-token", "expires_in": 300})),
+        )
+            .into_response()
     } else {
         StatusCode::UNAUTHORIZED.into_response()
     }
@@ -71,11 +82,21 @@ fn access(base: &str, password: &str) -> Access {
 async fn a_bearer_challenge_is_answered_with_a_token_and_the_token_is_reused() {
     let (base, counters) = start().await;
     let client = RegistryClient::new(std::time::Duration::from_secs(5));
-    let digest = client.manifest_digest(&access(&base, "pass"), "lib/app", "1").await.unwrap();
+    let digest = client
+        .manifest_digest(&access(&base, "pass"), "lib/app", "1")
+        .await
+        .unwrap();
     assert_eq!(digest.as_deref(), Some(DIGEST));
-    let again = client.manifest_digest(&access(&base, "pass"), "lib/app", "2").await.unwrap();
+    let again = client
+        .manifest_digest(&access(&base, "pass"), "lib/app", "2")
+        .await
+        .unwrap();
     assert_eq!(again.as_deref(), Some(DIGEST));
-    assert_eq!(counters.token_requests.load(Ordering::SeqCst), 1, "the cached token is reused");
+    assert_eq!(
+        counters.token_requests.load(Ordering::SeqCst),
+        1,
+        "the cached token is reused"
+    );
 }
 
 #[tokio::test]
@@ -87,5 +108,8 @@ async fn wrong_credentials_are_reported_as_such() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("token request failed"), "{err}");
-    assert!(!err.to_string().contains("wrong"), "no secret in errors: {err}");
+    assert!(
+        !err.to_string().contains("wrong"),
+        "no secret in errors: {err}"
+    );
 }

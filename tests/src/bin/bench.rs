@@ -273,12 +273,8 @@ fn check_digests(what: &str, registry: &Registry, images: &[BenchImage]) -> Resu
 fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 0 {
-        (v[mid - 1] + v[mid]) / 2.0
-    } else {
-        v[mid]
-    }
+    // The middle value, or the mean of the two middle values.
+    (v[(v.len() - 1) / 2] + v[v.len() / 2]) / 2.0
 }
 
 fn print_report(args: &Args, f: &Figures) {
