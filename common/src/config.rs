@@ -180,7 +180,8 @@ impl RegistryConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyncConfig {
-    /// The most tasks a worker takes from the queue in one read (never more than its free slots).
+    /// Tasks a worker takes beyond its copy slots: their digest check (all an unchanged image
+    /// needs) runs while copies go on. Also the most it reads from the stream at once.
     pub batch_size: u32,
     /// Retries of a failed copy before the task is recorded as failed.
     pub retry_count: u32,

@@ -65,6 +65,8 @@ pub struct StackOptions {
     pub lease: String,
     pub shutdown_grace: String,
     pub retry_count: u32,
+    /// `sync_config.batch_size`: tasks a worker takes beyond its copy slots.
+    pub batch_size: usize,
     pub max_deliveries: u32,
     /// Serve the source registry through a proxy this slow (bytes per second), so copies take
     /// long enough to interrupt. Jobs must then name images by [`Stack::source_host`].
@@ -79,6 +81,7 @@ impl Default for StackOptions {
             lease: "10s".into(),
             shutdown_grace: "20s".into(),
             retry_count: 1,
+            batch_size: 5,
             max_deliveries: 5,
             source_rate: None,
         }
@@ -281,7 +284,8 @@ impl Stack {
                     self.logs()
                 );
             }
-            std::thread::sleep(Duration::from_millis(50));
+            // Short: the benchmark times jobs with this.
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -306,7 +310,7 @@ fn registries_yaml(source_url: &str, target: &Registry, o: &StackOptions) -> Str
     password: "{TARGET_PASSWORD}"
     namespace: "mirror"
 sync_config:
-  batch_size: 2
+  batch_size: {batch}
   retry_count: {retries}
   timeout: 120
   parallel_downloads: 2
@@ -318,6 +322,7 @@ logging:
         source = source_url,
         target = target.url(),
         retries = o.retry_count,
+        batch = o.batch_size,
     )
 }
 

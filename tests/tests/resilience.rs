@@ -189,7 +189,12 @@ fn sigterm_past_the_grace_hands_the_task_back_and_another_worker_takes_it_at_onc
             .as_deref(),
         Some(digest.as_str())
     );
-    assert_eq!(task_hash(&stack, &done)["deliveries"], "2");
+    let task = task_hash(&stack, &done);
+    assert_eq!(task["attempts"], "2", "{task:?}");
+    assert_eq!(
+        task["deliveries"], "1",
+        "a hand-back is not a failed delivery: {task:?}"
+    );
 }
 
 #[test]

@@ -28,6 +28,8 @@ const READ_BLOCK: Duration = Duration::from_secs(1);
 
 pub struct Worker {
     queue: Queue,
+    /// skopeo copies running at once (`concurrency`); tasks beyond it may be checked meanwhile.
+    copies: Semaphore,
     config: Arc<Config>,
     settings: Settings,
     skopeo: Skopeo,
@@ -41,6 +43,7 @@ impl Worker {
         let skopeo = Skopeo::new(settings.skopeo.clone(), settings.work_dir.join("auth"))?;
         Ok(Arc::new(Worker {
             queue: Queue::new(pool, settings.keys.clone(), settings.consumer.clone()),
+            copies: Semaphore::new(settings.concurrency),
             registry: RegistryClient::new(Duration::from_secs(30)),
             config: Arc::new(config),
             settings,
@@ -57,12 +60,19 @@ impl Worker {
         let mut reader =
             docker_sync_common::redis::blocking_connection(&self.settings.redis_url, READ_BLOCK)
                 .await?;
-        let slots = Arc::new(Semaphore::new(self.settings.concurrency));
+        // Tasks in hand: the copy slots plus `batch_size` more whose digest check (often all a
+        // re-sync needs) runs while copies go on.
+        let in_flight = self.settings.concurrency + self.settings.batch_size;
+        let slots = Arc::new(Semaphore::new(in_flight));
         let tracker = TaskTracker::new();
-        let hard_stop = CancellationToken::new();
+        let stop = process::Stop {
+            soft: shutdown.clone(),
+            hard: CancellationToken::new(),
+        };
         tracing::info!(
             consumer = self.queue.consumer(),
-            slots = self.settings.concurrency,
+            copies = self.settings.concurrency,
+            in_flight,
             "worker started"
         );
 
@@ -121,7 +131,7 @@ impl Worker {
                 backlog.drain(..n).collect()
             };
             for (entry, permit) in entries.into_iter().zip(permits.drain(..)) {
-                let (me, stop) = (self.clone(), hard_stop.clone());
+                let (me, stop) = (self.clone(), stop.clone());
                 tracker.spawn(async move {
                     if let Err(e) = me.process(entry, stop).await {
                         tracing::error!(error = %e, "task bookkeeping failed; the task will be reclaimed");
@@ -140,7 +150,7 @@ impl Worker {
             .is_err()
         {
             tracing::warn!("shutdown grace over: stopping skopeo and handing tasks back");
-            hard_stop.cancel();
+            stop.hard.cancel();
             tracker.wait().await;
         }
         tracing::info!("worker stopped");

@@ -17,22 +17,36 @@ use crate::Worker;
 /// How a task ended on this worker.
 #[derive(Debug)]
 enum Outcome {
-    Skipped { digest: String },
-    Succeeded { digest: Option<String> },
-    Failed { error: String, tail: String },
+    Skipped {
+        digest: String,
+    },
+    Succeeded {
+        digest: Option<String>,
+    },
+    Failed {
+        error: String,
+        tail: String,
+    },
+    /// Shutting down: give the task back to the group.
+    HandBack,
+    /// Another worker took the entry over (our lease lapsed).
+    Lost,
+}
+
+/// How a worker stops: `soft` on SIGTERM (no new copies), `hard` when the grace is over
+/// (running copies are stopped and handed back).
+#[derive(Clone, Default)]
+pub(crate) struct Stop {
+    pub soft: CancellationToken,
+    pub hard: CancellationToken,
 }
 
 /// Longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 impl Worker {
-    /// Runs one stream entry. `hard_stop` fires when the shutdown grace is over: the copy is then
-    /// stopped and the task handed back to the group.
-    pub(crate) async fn process(
-        &self,
-        entry: Entry,
-        hard_stop: CancellationToken,
-    ) -> Result<(), QueueError> {
+    /// Runs one stream entry until it finishes, is lost, or the worker stops (see [`Stop`]).
+    pub(crate) async fn process(&self, entry: Entry, stop: Stop) -> Result<(), QueueError> {
         let msg = match entry.message() {
             Ok(m) => m,
             Err(e) => {
@@ -40,7 +54,22 @@ impl Worker {
                 return self.queue.ack_and_delete(&entry).await;
             }
         };
-        let (attempt, deliveries) = match self.queue.start(&entry, &msg.job, &msg.task).await? {
+        let event = |kind| Event {
+            job: msg.job.clone(),
+            task: Some(msg.task.clone()),
+            index: None,
+            at_ms: now_ms(),
+            kind,
+        };
+        let worker = self.queue.consumer().to_owned();
+        // The script fills in the attempt number.
+        let started_event = event(EventKind::Started { attempt: 0, worker });
+        let started = Instant::now();
+        let (attempt, deliveries) = match self
+            .queue
+            .start(&entry, &msg.job, &msg.task, &started_event)
+            .await?
+        {
             Transition::Started {
                 attempt,
                 deliveries,
@@ -50,67 +79,20 @@ impl Worker {
                 return Ok(());
             }
         };
-        let index = None;
-        let event = |kind| Event {
-            job: msg.job.clone(),
-            task: Some(msg.task.clone()),
-            index,
-            at_ms: now_ms(),
-            kind,
-        };
-        let started = Instant::now();
         if deliveries > self.settings.max_deliveries {
-            let reason = format!(
-                "delivered {deliveries} times without finishing (workers crashed or were killed while copying it)"
-            );
-            tracing::warn!(task = %msg.task, source = %msg.source, %reason, "moving task to the dead letters");
-            let ev = event(EventKind::Failed {
-                error: reason.clone(),
-            });
-            self.queue
-                .finish(
-                    &entry,
-                    &msg.job,
-                    &msg.task,
-                    TaskStatus::Failed,
-                    started.elapsed(),
-                    Some(&reason),
-                    &ev,
-                    &[("error", reason.clone())],
-                )
-                .await?;
-            return Ok(());
+            return self.dead_letter(&entry, &msg, deliveries, started).await;
         }
-        let worker = self.queue.consumer().to_owned();
-        self.queue
-            .update(
-                &entry,
-                &msg.job,
-                &msg.task,
-                Some(&event(EventKind::Started { attempt, worker })),
-                &[],
-            )
-            .await?;
         tracing::info!(task = %msg.task, source = %msg.source, target = %msg.target, attempt, "task started");
 
         let lost = CancellationToken::new();
         let lease = self.keep_lease(&entry, &msg, lost.clone());
-        let work = self.run_task(&entry, &msg, attempt);
+        let work = self.run_task(&entry, &msg, attempt, &stop.soft);
         let outcome = tokio::select! {
-            o = work => Some(o),
-            _ = lost.cancelled() => None,
-            _ = hard_stop.cancelled() => {
-                let ev = event(EventKind::Requeued { reason: "the worker is shutting down".into() });
-                self.queue.requeue(&entry, &msg.job, &msg.task, &ev, self.settings.lease).await?;
-                tracing::info!(task = %msg.task, "shutdown grace over: task handed back");
-                return Ok(());
-            }
+            o = work => o,
+            _ = lost.cancelled() => Outcome::Lost,
+            _ = stop.hard.cancelled() => Outcome::HandBack,
         };
         lease.abort();
-        let Some(outcome) = outcome else {
-            tracing::warn!(task = %msg.task, "lease lost to another worker: stopped");
-            return Ok(());
-        };
         let elapsed = started.elapsed();
         let (status, kind, fields) = match outcome {
             Outcome::Skipped { digest } => (
@@ -135,6 +117,20 @@ impl Worker {
                 },
                 vec![("error", error), ("output_tail", tail)],
             ),
+            Outcome::HandBack => {
+                let ev = event(EventKind::Requeued {
+                    reason: "the worker is shutting down".into(),
+                });
+                self.queue
+                    .requeue(&entry, &msg.job, &msg.task, &ev, self.settings.lease)
+                    .await?;
+                tracing::info!(task = %msg.task, "shutting down: task handed back");
+                return Ok(());
+            }
+            Outcome::Lost => {
+                tracing::warn!(task = %msg.task, "lease lost to another worker: stopped");
+                return Ok(());
+            }
         };
         tracing::info!(task = %msg.task, source = %msg.source, status = %status, ms = elapsed.as_millis() as u64, "task finished");
         self.queue
@@ -147,6 +143,43 @@ impl Worker {
                 None,
                 &event(kind),
                 &fields,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A task delivered more often than allowed keeps killing workers (or keeps being cut off):
+    /// record it failed and park the entry in the dead-letter stream.
+    async fn dead_letter(
+        &self,
+        entry: &Entry,
+        msg: &TaskMessage,
+        deliveries: u32,
+        started: Instant,
+    ) -> Result<(), QueueError> {
+        let reason = format!(
+            "delivered {deliveries} times without finishing (workers crashed or were killed while copying it)"
+        );
+        tracing::warn!(task = %msg.task, source = %msg.source, %reason, "moving task to the dead letters");
+        let ev = Event {
+            job: msg.job.clone(),
+            task: Some(msg.task.clone()),
+            index: None,
+            at_ms: now_ms(),
+            kind: EventKind::Failed {
+                error: reason.clone(),
+            },
+        };
+        self.queue
+            .finish(
+                entry,
+                &msg.job,
+                &msg.task,
+                TaskStatus::Failed,
+                started.elapsed(),
+                Some(&reason),
+                &ev,
+                &[("error", reason.clone())],
             )
             .await?;
         Ok(())
@@ -184,7 +217,13 @@ impl Worker {
         })
     }
 
-    async fn run_task(&self, entry: &Entry, msg: &TaskMessage, first_attempt: u32) -> Outcome {
+    async fn run_task(
+        &self,
+        entry: &Entry,
+        msg: &TaskMessage,
+        first_attempt: u32,
+        stop_soft: &CancellationToken,
+    ) -> Outcome {
         let (source, target) = match (ImageRef::parse(&msg.source), ImageRef::parse(&msg.target)) {
             (Ok(s), Ok(t)) => (s, t),
             (Err(e), _) | (_, Err(e)) => {
@@ -204,18 +243,30 @@ impl Worker {
         let source_access = Access::for_host(source.registry(), source_config);
         let target_access = Access::for_host(target.registry(), Some(target_config));
 
-        let source_digest = match source.digest() {
-            Some(d) => Some(d.to_owned()),
-            None => self.digest(&source_access, &source).await,
+        // Both sides at once: this check is all an unchanged image costs.
+        let source_lookup = async {
+            match source.digest() {
+                Some(d) => Some(d.to_owned()),
+                None => self.digest(&source_access, &source).await,
+            }
         };
+        let (source_digest, target_digest) =
+            tokio::join!(source_lookup, self.digest(&target_access, &target));
         if let Some(digest) = &source_digest {
-            if self.digest(&target_access, &target).await.as_ref() == Some(digest) {
+            if target_digest.as_ref() == Some(digest) {
                 return Outcome::Skipped {
                     digest: digest.clone(),
                 };
             }
         }
 
+        // The digest check above needs no copy slot; a copy does. Waiting for one, a stopping
+        // worker gives the task back rather than start a copy it may not finish.
+        let _slot = tokio::select! {
+            biased;
+            _ = stop_soft.cancelled() => return Outcome::HandBack,
+            slot = self.copies.acquire() => slot.expect("the copy semaphore is never closed"),
+        };
         let request = CopyRequest {
             source: Endpoint {
                 image: source.clone(),

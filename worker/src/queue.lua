@@ -4,7 +4,7 @@
 -- KEYS: 1 task stream, 2 task hash, 3 job hash, 4 job event stream, 5 stats hash, 6 dead letters
 -- ARGV: 1 op, 2 group, 3 consumer, 4 entry id, 5 events channel, 6 now (ms), 7 ttl (s),
 --       8 event json ('' for none), 9 job id, then per op:
---   start:   -                                        (the caller then emits `started`)
+--   start:   -                 (the `started` event gets the attempt number here)
 --   update:  field, value, ...                       (progress, retry)
 --   refresh: -                                        (extend the lease)
 --   requeue: idle ms                                  (give the task back)
@@ -53,6 +53,12 @@ if op == 'start' then
   redis.call('HSET', task, 'status', 'running', 'worker', me, 'started_at_ms', now,
     'attempts', attempts, 'deliveries', deliveries)
   redis.call('HSETNX', job, 'started_at_ms', now)
+  if event ~= '' then
+    -- Only this script knows the attempt number.
+    local started = cjson.decode(event)
+    started.attempt = attempts
+    emit(cjson.encode(started))
+  end
   return {'ok', tostring(attempts), tostring(deliveries)}
 end
 
@@ -67,8 +73,10 @@ end
 if op == 'requeue' then
   redis.call('HSET', task, 'status', 'queued', 'worker', '')
   emit(event)
-  -- Mark the entry long idle so the next worker's XAUTOCLAIM takes it at once.
-  redis.call('XCLAIM', stream, group, me, 0, id, 'IDLE', ARGV[10], 'JUSTID')
+  -- Mark the entry long idle so the next worker's XAUTOCLAIM takes it at once, and take back
+  -- this delivery: a hand-back is no failure and must not lead to the dead letters.
+  redis.call('XCLAIM', stream, group, me, 0, id, 'IDLE', ARGV[10],
+    'RETRYCOUNT', math.max(deliveries - 1, 0), 'JUSTID')
   return {'ok'}
 end
 

@@ -163,13 +163,16 @@ impl Queue {
         Ok(())
     }
 
+    /// Marks the task running and publishes `started` (its attempt number set by the script).
     pub async fn start(
         &self,
         entry: &Entry,
         job: &str,
         task: &str,
+        started: &Event,
     ) -> Result<Transition, QueueError> {
-        self.run("start", entry, job, task, None, &[]).await
+        self.run("start", entry, job, task, Some(started), &[])
+            .await
     }
 
     /// Records fields on the task and publishes the event.

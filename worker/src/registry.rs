@@ -108,7 +108,10 @@ impl RegistryClient {
             }
             req.send()
         };
-        let cached = self.cached_token(&cache_key);
+        // A Bearer token is per repository; Basic credentials, once asked for, hold for the host.
+        let cached = self
+            .cached_token(&cache_key)
+            .or_else(|| self.cached_token(&access.base));
         let mut resp = send(cached.clone()).await?;
         if resp.status() == StatusCode::UNAUTHORIZED {
             let auth = self
@@ -138,6 +141,13 @@ impl RegistryClient {
             .map(|(t, _)| t.clone())
     }
 
+    fn remember(&self, key: &str, value: &str, ttl: Duration) {
+        self.tokens
+            .lock()
+            .expect("token cache lock")
+            .insert(key.to_owned(), (value.to_owned(), Instant::now() + ttl));
+    }
+
     /// Answers a 401 challenge with an `Authorization` value.
     async fn authorize(
         &self,
@@ -161,11 +171,15 @@ impl RegistryClient {
             )
         };
         match challenge {
-            Challenge::Basic => access
-                .credentials
-                .as_ref()
-                .map(basic)
-                .ok_or(RegistryError::Unauthorized(StatusCode::UNAUTHORIZED)),
+            Challenge::Basic => {
+                let value = access
+                    .credentials
+                    .as_ref()
+                    .map(basic)
+                    .ok_or(RegistryError::Unauthorized(StatusCode::UNAUTHORIZED))?;
+                self.remember(&access.base, &value, Duration::from_secs(3600));
+                Ok(value)
+            }
             Challenge::Bearer { realm, service } => {
                 let mut req = client
                     .get(&realm)
@@ -191,10 +205,7 @@ impl RegistryClient {
                 let value = format!("Bearer {token}");
                 // Renew a little early; registries default to 60 s when they say nothing.
                 let ttl = Duration::from_secs(body.expires_in.unwrap_or(60).saturating_sub(5));
-                self.tokens
-                    .lock()
-                    .expect("token cache lock")
-                    .insert(cache_key.to_owned(), (value.clone(), Instant::now() + ttl));
+                self.remember(cache_key, &value, ttl);
                 Ok(value)
             }
         }

@@ -74,7 +74,7 @@ impl Settings {
             keys: args.shared.keys(),
             consumer,
             concurrency,
-            batch_size: (config.sync.batch_size as usize).clamp(1, concurrency),
+            batch_size: (config.sync.batch_size as usize).max(1),
             lease: args.lease.max(Duration::from_millis(300)),
             max_deliveries: args.max_deliveries.max(1),
             shutdown_grace: args.shutdown_grace,
