@@ -16,6 +16,18 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{message}")]
+    Forbidden {
+        message: String,
+        /// Machine-readable reason, e.g. `password_change_required`.
+        code: Option<&'static str>,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     #[error(transparent)]
     Json(#[from] JsonRejection),
     #[error("redis: {0}")]
@@ -24,6 +36,15 @@ pub enum AppError {
     Pool(#[from] docker_sync_common::redis::deadpool_redis::PoolError),
     #[error("{0}")]
     Internal(String),
+}
+
+impl AppError {
+    pub fn forbidden(message: impl Into<String>) -> AppError {
+        AppError::Forbidden {
+            message: message.into(),
+            code: None,
+        }
+    }
 }
 
 impl IntoResponse for AppError {
@@ -35,6 +56,24 @@ impl IntoResponse for AppError {
             ),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, json!({ "error": m })),
             AppError::NotFound(m) => (StatusCode::NOT_FOUND, json!({ "error": m })),
+            AppError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, json!({ "error": m })),
+            AppError::Forbidden { message, code } => (
+                StatusCode::FORBIDDEN,
+                json!({ "error": message, "code": code }),
+            ),
+            AppError::Conflict(m) => (StatusCode::CONFLICT, json!({ "error": m })),
+            AppError::TooManyRequests {
+                message,
+                retry_after,
+            } => {
+                let body = json!({ "error": message, "retry_after": retry_after });
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(axum::http::header::RETRY_AFTER, retry_after.to_string())],
+                    Json(body),
+                )
+                    .into_response();
+            }
             AppError::Json(rejection) => (
                 rejection.status(),
                 json!({ "error": format!("invalid request body: {}", rejection.body_text()) }),

@@ -3,11 +3,13 @@
 #![forbid(unsafe_code)]
 
 pub mod assets;
+pub mod auth;
 pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod metrics;
 pub mod routes;
+pub mod scripts;
 pub mod settings;
 pub mod startup;
 pub mod state;

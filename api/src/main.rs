@@ -1,4 +1,5 @@
 use clap::Parser;
+use docker_sync_api::auth::users_file::UsersFile;
 use docker_sync_api::settings::Args;
 use docker_sync_common::config::Config;
 use tokio_util::sync::CancellationToken;
@@ -6,8 +7,10 @@ use tokio_util::sync::CancellationToken;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let config = match Config::load(&args.shared.config) {
-        Ok(c) => c,
+    let loaded = Config::load(&args.shared.config)
+        .and_then(|c| Ok((c, UsersFile::load(&args.shared.config)?)));
+    let (config, users) = match loaded {
+        Ok(both) => both,
         Err(e) => {
             eprintln!("docker-sync-api: {e}");
             std::process::exit(2);
@@ -20,5 +23,6 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(docker_sync_common::logging::cancel_on_signal(
         shutdown.clone(),
     ));
-    docker_sync_api::startup::run(args, config, listener, shutdown).await
+    let state = docker_sync_api::startup::state(&args, config, users).await?;
+    docker_sync_api::startup::run(state, listener, shutdown).await
 }

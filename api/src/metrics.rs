@@ -23,6 +23,7 @@ pub struct Metrics {
     registry: Registry,
     pub active_connections: IntGauge,
     pub jobs_submitted: IntCounter,
+    pub login_failures: IntCounter,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
 }
@@ -44,6 +45,9 @@ impl Metrics {
         let jobs_submitted =
             IntCounter::new("jobs_submitted_total", "Jobs accepted by this api process")
                 .expect("valid");
+        let login_failures =
+            IntCounter::new("login_failures_total", "Failed logins on this api process")
+                .expect("valid");
         // Labelled by route template, never the raw path: a scanner's probes must not create series.
         let http_requests = IntCounterVec::new(
             Opts::new(
@@ -64,6 +68,7 @@ impl Metrics {
         for c in [
             Box::new(active_connections.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(jobs_submitted.clone()),
+            Box::new(login_failures.clone()),
             Box::new(http_requests.clone()),
             Box::new(http_duration.clone()),
         ] {
@@ -73,6 +78,7 @@ impl Metrics {
             registry,
             active_connections,
             jobs_submitted,
+            login_failures,
             http_requests,
             http_duration,
         }

@@ -1,5 +1,7 @@
 //! Api flags; each is also an environment variable, and the flag wins.
 
+use std::path::PathBuf;
+
 use docker_sync_common::cli::SharedArgs;
 
 #[derive(Debug, Clone, clap::Parser)]
@@ -14,4 +16,17 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "DOCKER_SYNC_LISTEN", default_value = "0.0.0.0:5000")]
     pub listen: String,
+    /// Folder for files the api writes (the first admin's one-time password).
+    #[arg(long, env = "DOCKER_SYNC_DATA", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// bcrypt cost of new password hashes (4 to 31; each step doubles the work).
+    #[arg(long, env = "DOCKER_SYNC_BCRYPT_COST", default_value_t = 12, value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+    /// Behind a reverse proxy: take the client address from X-Forwarded-For.
+    #[arg(long, env = "DOCKER_SYNC_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Further origins (`https://host[:port]`, comma-separated) allowed to send state-changing
+    /// requests with the session cookie; the api's own host always is.
+    #[arg(long, env = "DOCKER_SYNC_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
 }

@@ -1,25 +1,32 @@
-//! Building the router and serving it. Tests call [`router`] with `oneshot`, or [`run`] with a
-//! listener bound to port 0 and their own shutdown token.
+//! Building the state and the router, and serving. Tests call [`router`] with `oneshot`, or
+//! [`run`] with a listener bound to port 0 and their own shutdown token.
 
+use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
-use axum::response::Response;
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post, MethodRouter};
 use axum::Router;
 use docker_sync_common::config::Config;
+use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::role::{Access, Role};
+use crate::auth::users_file::UsersFile;
+use crate::auth::{bootstrap, principal, AuthConfig};
+use crate::error::AppError;
 use crate::events::Hub;
 use crate::metrics::Metrics;
-use crate::routes::{health, jobs, metrics, registries};
+use crate::routes::{audit, auth, health, jobs, metrics, registries, scripts, tokens, users};
 use crate::settings::Args;
 use crate::state::AppState;
 
@@ -29,56 +36,200 @@ const BODY_LIMIT: usize = 2 * 1024 * 1024;
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// The state for `args` and the loaded files. Needs no Redis yet.
+pub async fn state(args: &Args, config: Config, users: UsersFile) -> anyhow::Result<AppState> {
+    let pool = docker_sync_common::redis::pool(&args.shared.redis_url, 32)?;
+    let dummy = crate::auth::password::hash(
+        SecretString::from("no such user".to_owned()),
+        args.bcrypt_cost,
+    )
+    .await;
+    Ok(AppState {
+        pool,
+        redis_url: args.shared.redis_url.clone(),
+        keys: args.shared.keys(),
+        config: Arc::new(config),
+        auth: Arc::new(AuthConfig {
+            file: users,
+            bcrypt_cost: args.bcrypt_cost,
+            data_dir: args.data_dir.clone(),
+            trust_proxy: args.trust_proxy,
+            allowed_origins: args.allowed_origins.clone(),
+            dummy_hash: SecretString::from(dummy),
+        }),
+        hub: Hub::new(),
+        metrics: Metrics::new(),
+    })
+}
+
 pub async fn run(
-    args: Args,
-    config: Config,
+    state: AppState,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let keys = args.shared.keys();
-    let pool = docker_sync_common::redis::pool(&args.shared.redis_url, 32)?;
-    // Serve at once (health says 503 until Redis answers); create the group when it does.
-    {
-        let (pool, keys, shutdown) = (pool.clone(), keys.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            docker_sync_common::redis::wait_for_group(&pool, &keys, &shutdown).await
-        });
-    }
-    let hub = Hub::new();
-    hub.spawn_listener(
-        args.shared.redis_url.clone(),
-        keys.clone(),
+    state.hub.spawn_listener(
+        state.redis_url.clone(),
+        state.keys.clone(),
         shutdown.clone(),
     );
-    let state = AppState {
-        pool,
-        redis_url: args.shared.redis_url.clone(),
-        keys,
-        config: Arc::new(config),
-        hub,
-        metrics: Metrics::new(),
-    };
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await?;
+    // Serve at once (health says 503 until Redis answers); set Redis up when it does.
+    {
+        let (state, shutdown) = (state.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if docker_sync_common::redis::wait_for_group(&state.pool, &state.keys, &shutdown).await
+            {
+                if let Err(e) = bootstrap::ensure_admin(&state).await {
+                    tracing::error!(error = %e, "cannot create the first admin");
+                }
+            }
+        });
+    }
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await?;
     Ok(())
 }
 
-/// Everything under `/api`: the routes an auth layer will wrap.
-pub fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/jobs", get(jobs::list).post(jobs::create))
-        .route("/api/jobs/{id}", get(jobs::get))
-        .route("/api/jobs/{id}/events", get(jobs::events))
-        .route("/api/registries", get(registries::list))
+/// One `/api` route and what it demands.
+pub struct Declared {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// `/api` routes can only be added here, each with the access it needs; `router` refuses any
+/// `/api` request whose route is not in this table.
+#[derive(Default)]
+pub struct ApiRoutes {
+    router: Router<AppState>,
+    pub declared: Vec<Declared>,
+}
+
+impl ApiRoutes {
+    fn add(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        handler: MethodRouter<AppState>,
+    ) -> Self {
+        let guarded = handler.route_layer(middleware::from_fn(move |req: Request, next: Next| {
+            principal::guard(access, req, next)
+        }));
+        self.router = self.router.route(path, guarded);
+        self.declared.push(Declared {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+}
+
+pub fn api_routes() -> ApiRoutes {
+    use Access::{Account, Public};
+    const VIEWER: Access = Access::Role(Role::Viewer);
+    const OPERATOR: Access = Access::Role(Role::Operator);
+    const ADMIN: Access = Access::Role(Role::Admin);
+    ApiRoutes::default()
+        .add(Method::POST, "/api/auth/login", Public, post(auth::login))
+        .add(
+            Method::POST,
+            "/api/auth/logout",
+            Account,
+            post(auth::logout),
+        )
+        .add(Method::GET, "/api/auth/me", Account, get(auth::me))
+        .add(
+            Method::POST,
+            "/api/auth/password",
+            Account,
+            post(auth::change_password),
+        )
+        .add(Method::GET, "/api/jobs", VIEWER, get(jobs::list))
+        .add(Method::POST, "/api/jobs", OPERATOR, post(jobs::create))
+        .add(Method::GET, "/api/jobs/{id}", VIEWER, get(jobs::get))
+        .add(
+            Method::GET,
+            "/api/jobs/{id}/events",
+            VIEWER,
+            get(jobs::events),
+        )
+        .add(
+            Method::GET,
+            "/api/registries",
+            VIEWER,
+            get(registries::list),
+        )
+        .add(
+            Method::POST,
+            "/api/scripts",
+            OPERATOR,
+            post(scripts::create),
+        )
+        .add(Method::GET, "/api/tokens", VIEWER, get(tokens::list))
+        .add(Method::POST, "/api/tokens", VIEWER, post(tokens::create))
+        .add(
+            Method::DELETE,
+            "/api/tokens/{id}",
+            VIEWER,
+            delete(tokens::revoke),
+        )
+        .add(Method::GET, "/api/users", ADMIN, get(users::list))
+        .add(Method::POST, "/api/users", ADMIN, post(users::create))
+        .add(
+            Method::PATCH,
+            "/api/users/{name}",
+            ADMIN,
+            patch(users::update),
+        )
+        .add(
+            Method::DELETE,
+            "/api/users/{name}",
+            ADMIN,
+            delete(users::delete),
+        )
+        .add(
+            Method::POST,
+            "/api/users/{name}/password",
+            ADMIN,
+            post(users::reset_password),
+        )
+        .add(
+            Method::GET,
+            "/api/users/{name}/logins",
+            ADMIN,
+            get(users::logins),
+        )
+        .add(Method::GET, "/api/audit", ADMIN, get(audit::page))
 }
 
 pub fn router(state: AppState) -> Router {
+    let ApiRoutes {
+        router: api,
+        declared,
+    } = api_routes();
+    let known: Arc<HashSet<(Method, &'static str)>> = Arc::new(
+        declared
+            .iter()
+            .map(|d| (d.method.clone(), d.path))
+            .collect(),
+    );
     Router::new()
-        .merge(api_routes())
+        .merge(api)
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::metrics))
         .fallback(crate::assets::serve)
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            refuse_undeclared(known.clone(), req, next)
+        }))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            principal::authenticate,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_metrics,
@@ -97,6 +248,30 @@ pub fn router(state: AppState) -> Router {
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
         .with_state(state)
+}
+
+/// Fails closed: an `/api` route that was added without a declared access answers 403 to
+/// everyone instead of running unguarded.
+async fn refuse_undeclared(
+    known: Arc<HashSet<(Method, &'static str)>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let api = req.uri().path().starts_with("/api/");
+    let declared = path.as_deref().is_some_and(|p| {
+        known.iter().any(|(m, k)| {
+            *k == p && (*m == req.method() || req.method() == Method::HEAD && *m == Method::GET)
+        })
+    });
+    if api && path.is_some() && !declared {
+        tracing::error!(path = ?path, method = %req.method(), "refused: this api route declares no access");
+        return AppError::forbidden("this route declares no access rule").into_response();
+    }
+    next.run(req).await
 }
 
 fn header_layer(

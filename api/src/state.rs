@@ -6,6 +6,7 @@ use docker_sync_common::config::Config;
 use docker_sync_common::keys::Keys;
 use docker_sync_common::redis::deadpool_redis::Pool;
 
+use crate::auth::AuthConfig;
 use crate::events::Hub;
 use crate::metrics::Metrics;
 
@@ -15,6 +16,7 @@ pub struct AppState {
     pub redis_url: String,
     pub keys: Keys,
     pub config: Arc<Config>,
+    pub auth: Arc<AuthConfig>,
     pub hub: Hub,
     pub metrics: Metrics,
 }

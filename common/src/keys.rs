@@ -82,6 +82,61 @@ impl Keys {
     pub fn stats(&self) -> String {
         format!("{}:stats", self.prefix)
     }
+
+    /// Set of the names of users created through the api (users.yaml users live in the file).
+    pub fn users(&self) -> String {
+        format!("{}:users", self.prefix)
+    }
+
+    /// Hash describing one api-managed user (its bcrypt hash included).
+    pub fn user(&self, name: &str) -> String {
+        format!("{}:user:{name}", self.prefix)
+    }
+
+    /// Set of the digests of a user's sessions, to end them all at once.
+    pub fn user_sessions(&self, name: &str) -> String {
+        format!("{}:user:{name}:sessions", self.prefix)
+    }
+
+    /// Hash of a user's API tokens: token id -> digest.
+    pub fn user_tokens(&self, name: &str) -> String {
+        format!("{}:user:{name}:tokens", self.prefix)
+    }
+
+    /// List of a user's last logins (JSON), newest first.
+    pub fn user_logins(&self, name: &str) -> String {
+        format!("{}:user:{name}:logins", self.prefix)
+    }
+
+    /// Hash of one session, keyed by the digest of its cookie value.
+    pub fn session(&self, digest: &str) -> String {
+        format!("{}:session:{digest}", self.prefix)
+    }
+
+    /// Hash of one API token, keyed by the digest of the token.
+    pub fn token(&self, digest: &str) -> String {
+        format!("{}:token:{digest}", self.prefix)
+    }
+
+    /// Counter of failed logins for a user name or a client address (`kind` is `user` or `client`).
+    pub fn login_failures(&self, kind: &str, who: &str) -> String {
+        format!("{}:login:failures:{kind}:{who}", self.prefix)
+    }
+
+    /// Present while logins for that user name or client address are refused.
+    pub fn login_locked(&self, kind: &str, who: &str) -> String {
+        format!("{}:login:locked:{kind}:{who}", self.prefix)
+    }
+
+    /// Stream of audit entries: who did what, when.
+    pub fn audit(&self) -> String {
+        format!("{}:audit", self.prefix)
+    }
+
+    /// Taken by the api replica that creates the first admin.
+    pub fn bootstrap(&self) -> String {
+        format!("{}:bootstrap", self.prefix)
+    }
 }
 
 impl Default for Keys {

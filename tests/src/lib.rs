@@ -23,8 +23,8 @@ pub use image::{
 pub use redis::RedisServer;
 pub use registry::{RawManifest, Registry, MANIFEST_ACCEPT};
 pub use stack::{
-    binaries, Binaries, Stack, StackOptions, WorkerProcess, KEY_PREFIX, TARGET_PASSWORD,
-    TARGET_USER,
+    bcrypt_hash, binaries, Binaries, Stack, StackOptions, WorkerProcess, ADMIN_PASSWORD,
+    ADMIN_USER, KEY_PREFIX, TARGET_PASSWORD, TARGET_USER,
 };
 pub use throttle::ThrottledProxy;
 

@@ -15,6 +15,9 @@ use crate::{free_port, RedisServer, Registry, POLL_INTERVAL};
 /// The target registry's credentials. Tests assert this password never shows up anywhere.
 pub const TARGET_USER: &str = "sync-bot";
 pub const TARGET_PASSWORD: &str = "Target-Pa55-e2e-secret";
+/// The admin of users.yaml that the stack logs in as (to create its API token).
+pub const ADMIN_USER: &str = "e2e-admin";
+pub const ADMIN_PASSWORD: &str = "Admin-Pa55-e2e-secret";
 /// Key prefix the stack runs under (not the default, so the option is exercised).
 pub const KEY_PREFIX: &str = "e2e";
 
@@ -129,6 +132,8 @@ pub struct Stack {
     proxy: Option<crate::ThrottledProxy>,
     api: ManagedChild,
     api_port: u16,
+    /// An admin API token every helper request carries.
+    token: String,
     dir: tempfile::TempDir,
 }
 
@@ -151,6 +156,7 @@ impl Stack {
             registries_yaml(&source_url, &target, &options),
         )
         .expect("write registries.yaml");
+        std::fs::write(dir.path().join("users.yaml"), users_yaml()).expect("write users.yaml");
 
         let api_port = free_port();
         let mut cmd = Command::new(&bins.api);
@@ -160,12 +166,15 @@ impl Stack {
             .env("DOCKER_SYNC_CONFIG", dir.path())
             .env("DOCKER_SYNC_KEY_PREFIX", KEY_PREFIX)
             .env("DOCKER_SYNC_LISTEN", format!("127.0.0.1:{api_port}"))
+            .env("DOCKER_SYNC_DATA", dir.path().join("data"))
+            .env("DOCKER_SYNC_BCRYPT_COST", "4")
             .env(
                 "RUST_LOG",
                 "debug,hyper=info,h2=info,tower=info,reqwest=info",
             );
         let mut api = ManagedChild::spawn("docker-sync-api", cmd, &dir.path().join("api.log"));
         wait_http_ok(&mut api, &format!("http://127.0.0.1:{api_port}/health"));
+        let token = admin_token(api_port);
 
         let mut stack = Stack {
             redis,
@@ -176,6 +185,7 @@ impl Stack {
             proxy,
             api,
             api_port,
+            token,
             dir,
         };
         for i in 0..stack.options.workers {
@@ -245,15 +255,46 @@ impl Stack {
         all
     }
 
+    /// POST as the stack's admin (Bearer token).
     pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let resp = ureq::post(&format!("{}{path}", self.api_url()))
+            .set("Authorization", &format!("Bearer {}", self.token))
             .set("Content-Type", "application/json")
             .send_string(&body.to_string());
         response_json(resp)
     }
 
+    /// GET as the stack's admin (Bearer token).
     pub fn get(&self, path: &str) -> (u16, Value) {
-        response_json(ureq::get(&format!("{}{path}", self.api_url())).call())
+        let req = ureq::get(&format!("{}{path}", self.api_url()))
+            .set("Authorization", &format!("Bearer {}", self.token));
+        response_json(req.call())
+    }
+
+    /// The stack's admin API token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Opens a job's event WebSocket as the stack's admin.
+    pub fn events_socket(
+        &self,
+        job: &str,
+    ) -> tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>> {
+        use tungstenite::client::IntoClientRequest;
+        let mut req = self
+            .ws_url(&format!("/api/jobs/{job}/events"))
+            .into_client_request()
+            .expect("a valid ws url");
+        req.headers_mut().insert(
+            "Authorization",
+            format!("Bearer {}", self.token)
+                .parse()
+                .expect("header value"),
+        );
+        tungstenite::connect(req)
+            .expect("connect the events socket")
+            .0
     }
 
     /// Submits images (one per line) to the `target` registry; panics unless 202.
@@ -324,6 +365,51 @@ logging:
         retries = o.retry_count,
         batch = o.batch_size,
     )
+}
+
+fn users_yaml() -> String {
+    format!(
+        "users:\n  {ADMIN_USER}:\n    username: {ADMIN_USER}\n    password_hash: \"{}\"\n    role: admin\n\
+         security:\n  max_login_attempts: 3\n  lockout_duration: 2\n  password_min_length: 8\n\
+         session:\n  session_timeout: 3600\n",
+        bcrypt_hash(ADMIN_PASSWORD)
+    )
+}
+
+/// A bcrypt hash (cost 4) made by `htpasswd`, as an operator would make one.
+pub fn bcrypt_hash(password: &str) -> String {
+    let htpasswd = crate::require_tool("htpasswd", "apache2-utils");
+    let out = Command::new(htpasswd)
+        .args(["-nbB", "-C", "4", "u", password])
+        .output()
+        .expect("cannot run htpasswd");
+    assert!(out.status.success(), "htpasswd failed");
+    let line = String::from_utf8(out.stdout).expect("utf-8");
+    let hash = line.trim().trim_start_matches("u:");
+    // htpasswd writes the $2y$ variant: the same algorithm under another name.
+    hash.replacen("$2y$", "$2b$", 1)
+}
+
+/// Logs in as the users.yaml admin and creates an API token for the helpers.
+fn admin_token(port: u16) -> String {
+    let base = format!("http://127.0.0.1:{port}");
+    let login = ureq::post(&format!("{base}/api/auth/login"))
+        .set("Origin", &base)
+        .send_json(serde_json::json!({ "username": ADMIN_USER, "password": ADMIN_PASSWORD }))
+        .expect("the stack's admin logs in");
+    let cookie = login
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let created: Value = ureq::post(&format!("{base}/api/tokens"))
+        .set("Origin", &base)
+        .set("Cookie", &cookie)
+        .send_json(serde_json::json!({ "name": "e2e", "role": "admin" }))
+        .expect("the stack's admin creates a token")
+        .into_json()
+        .expect("json");
+    created["token"].as_str().expect("a token").to_owned()
 }
 
 fn wait_http_ok(child: &mut ManagedChild, url: &str) {

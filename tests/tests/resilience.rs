@@ -217,8 +217,7 @@ fn a_late_websocket_receives_every_event_once_in_order() {
     let job = job["id"].as_str().unwrap().to_owned();
     wait_copying(&stack, &job, 0);
 
-    let (mut socket, _) =
-        tungstenite::connect(stack.ws_url(&format!("/api/jobs/{job}/events"))).expect("connect");
+    let mut socket = stack.events_socket(&job);
     let mut received: Vec<Value> = Vec::new();
     loop {
         match socket.read() {

@@ -77,6 +77,7 @@ fn assert_no_secret_anywhere(stack: &Stack) {
         let dump = match kind.as_str() {
             "hash" => format!("{:?}", conn.hgetall::<_, Vec<String>>(&key).unwrap()),
             "list" => format!("{:?}", conn.lrange::<_, Vec<String>>(&key, 0, -1).unwrap()),
+            "set" => format!("{:?}", conn.smembers::<_, Vec<String>>(&key).unwrap()),
             "zset" => format!("{:?}", conn.zrange::<_, Vec<String>>(&key, 0, -1).unwrap()),
             "string" => conn.get::<_, String>(&key).unwrap(),
             "stream" => format!(
@@ -90,6 +91,7 @@ fn assert_no_secret_anywhere(stack: &Stack) {
             ),
             other => panic!("unexpected key type {other} for {key}"),
         };
+        assert!(!dump.contains(stack.token()), "{key} holds the API token");
         assert!(
             !dump.contains(TARGET_PASSWORD),
             "{key} holds the registry password"
@@ -98,6 +100,10 @@ fn assert_no_secret_anywhere(stack: &Stack) {
     assert!(
         !stack.logs().contains(TARGET_PASSWORD),
         "a log line holds the registry password"
+    );
+    assert!(
+        !stack.logs().contains(stack.token()),
+        "a log line holds the API token"
     );
 }
 

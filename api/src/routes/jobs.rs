@@ -1,9 +1,11 @@
 use axum::extract::{FromRequest, Path, Query, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use serde::Deserialize;
 
+use crate::auth::audit;
+use crate::auth::principal::Caller;
 use crate::error::AppError;
 use crate::events;
 use crate::jobs::plan::{plan, JobRequest};
@@ -19,12 +21,23 @@ pub struct ApiJson<T>(pub T);
 /// queued then).
 pub async fn create(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<JobRequest>,
 ) -> Result<(StatusCode, Json<JobView>), AppError> {
     let plan = plan(&req, &state.config)?;
     let job = store::create(&state, &plan).await?;
     state.metrics.jobs_submitted.inc();
-    tracing::info!(job = %job.id, tasks = job.total, target = %job.target, "job queued");
+    tracing::info!(job = %job.id, tasks = job.total, target = %job.target, user = caller.actor(), "job queued");
+    let detail = serde_json::json!({ "tasks": job.total, "target": job.target, "replace_level": job.replace_level });
+    audit::record(
+        &state,
+        caller.actor(),
+        "job.submit",
+        &job.id,
+        &caller.client,
+        detail,
+    )
+    .await;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 

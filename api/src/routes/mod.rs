@@ -1,6 +1,11 @@
 //! One file per resource. `api_routes` is everything under `/api`, kept apart so the auth
 //! layer can wrap exactly these.
+pub mod audit;
+pub mod auth;
 pub mod health;
 pub mod jobs;
 pub mod metrics;
 pub mod registries;
+pub mod scripts;
+pub mod tokens;
+pub mod users;

@@ -1,0 +1,40 @@
+//! `POST /api/scripts`: the body of `POST /api/jobs`, answered with a shell script that makes
+//! the same copies with skopeo instead of queueing them (see [`crate::scripts`]).
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
+use crate::jobs::plan::{plan, JobRequest};
+use crate::routes::jobs::ApiJson;
+use crate::scripts::{self, file_name, render};
+use crate::state::AppState;
+use axum::extract::State;
+
+/// `200` with the script as an attachment `docker-sync-<target>.sh`; the same `400`s as
+/// `POST /api/jobs` (every bad line with its number), and nothing is queued either way.
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<JobRequest>,
+) -> Result<Response, AppError> {
+    let plan = plan(&req, &state.config)?;
+    let script = render(&plan, &state.config);
+    // file_name keeps only [A-Za-z0-9._-]: always a valid header value.
+    let disposition = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}\"",
+        file_name(&plan.registry)
+    ))
+    .map_err(|e| AppError::Internal(format!("Content-Disposition: {e}")))?;
+    tracing::info!(target = %plan.registry, images = plan.tasks.len(), "script generated");
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(scripts::CONTENT_TYPE),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        script,
+    )
+        .into_response())
+}
