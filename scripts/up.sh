@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 
 WORKERS=${WORKERS:-2}
 DATA_DIR=${DOCKER_SYNC_DATA:-$PWD/data}
+export DOCKER_SYNC_DATA="$DATA_DIR"
 REDIS_PORT=${DOCKER_SYNC_REDIS_PORT:-6380}
 export DOCKER_SYNC_CONFIG=${DOCKER_SYNC_CONFIG:-$PWD/config}
 export DOCKER_SYNC_LISTEN=${DOCKER_SYNC_LISTEN:-0.0.0.0:5000}
@@ -74,6 +75,7 @@ for i in $(seq 1 "$WORKERS"); do
   pids+=($!)
 done
 echo "docker-image-sync: http://localhost:${DOCKER_SYNC_LISTEN##*:}  ($WORKERS workers; Ctrl-C stops)"
+echo "first start: log in as admin with the one-time password in $DATA_DIR/initial-admin-password"
 
 # Stop everything as soon as any part exits on its own (a bad config, say).
 wait -n "${pids[@]}" || true

@@ -18,13 +18,37 @@ export class ApiError extends Error {
   get lineErrors() {
     return Array.isArray(this.body?.errors) ? this.body.errors : [];
   }
+
+  /** Not logged in (or the session ended). */
+  get loginRequired() {
+    return this.status === 401;
+  }
+
+  /** Logged in with a generated password that must be replaced before anything else. */
+  get passwordChangeRequired() {
+    return this.status === 403 && this.body?.code === "password_change_required";
+  }
 }
 
-async function request(method, path, body) {
+// Called for a 401 or a password_change_required 403 from any call that did not opt out,
+// so every page gets the same redirect without handling it itself. The error is then
+// thrown with `handled = true`; callers may skip showing it.
+let authProblemHandler = null;
+
+export function onAuthProblem(fn) {
+  authProblemHandler = fn;
+}
+
+/**
+ * @param {{authRedirect?: boolean}} [opts] authRedirect false: a 401/403 is the caller's
+ *   business (the login itself, asking who is logged in).
+ */
+async function request(method, path, body, { authRedirect = true } = {}) {
   const init = {
     method,
     headers: { Accept: "application/json" },
-    // Cookies will carry the session once auth exists; same-origin only.
+    // The session is an HttpOnly cookie; same-origin only. The browser adds the Origin
+    // header the server checks on state-changing requests.
     credentials: "same-origin",
   };
   if (body !== undefined) {
@@ -51,9 +75,23 @@ async function request(method, path, body) {
   }
   if (!res.ok) {
     const message = typeof data?.error === "string" ? data.error : `HTTP ${res.status}`;
-    throw new ApiError(res.status, message, data);
+    const err = new ApiError(res.status, message, data);
+    if (authRedirect && authProblemHandler && (err.loginRequired || err.passwordChangeRequired)) {
+      err.handled = true;
+      authProblemHandler(err);
+    }
+    throw err;
   }
   return data;
+}
+
+const enc = encodeURIComponent;
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v != null && v !== "") q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : "";
 }
 
 export const api = {
@@ -61,6 +99,33 @@ export const api = {
   createJob: (payload) => request("POST", "/api/jobs", payload),
   listJobs: (limit = 20) => request("GET", `/api/jobs?limit=${encodeURIComponent(limit)}`),
   getJob: (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}`),
+
+  // Accounts and sessions.
+  me: () => request("GET", "/api/auth/me", undefined, { authRedirect: false }),
+  login: (username, password, rememberMe) =>
+    request("POST", "/api/auth/login", { username, password, remember_me: !!rememberMe }, { authRedirect: false }),
+  logout: () => request("POST", "/api/auth/logout", undefined, { authRedirect: false }),
+  // A 403 here is "the current password is wrong", never the password-change redirect.
+  changePassword: (oldPassword, newPassword) =>
+    request("POST", "/api/auth/password", { old_password: oldPassword, new_password: newPassword }),
+
+  // Users (admin).
+  listUsers: () => request("GET", "/api/users"),
+  createUser: (user) => request("POST", "/api/users", user),
+  updateUser: (username, patch) => request("PATCH", `/api/users/${enc(username)}`, patch),
+  deleteUser: (username) => request("DELETE", `/api/users/${enc(username)}`),
+  resetPassword: (username, password) => request("POST", `/api/users/${enc(username)}/password`, { password }),
+  userLogins: (username) => request("GET", `/api/users/${enc(username)}/logins`),
+
+  // One's own API tokens.
+  listTokens: () => request("GET", "/api/tokens"),
+  createToken: (name, role, expiresInDays) =>
+    request("POST", "/api/tokens", { name, role, expires_in_days: expiresInDays ?? null }),
+  revokeToken: (id) => request("DELETE", `/api/tokens/${enc(id)}`),
+
+  // Audit log (admin).
+  audit: ({ limit = 50, before, actor, action } = {}) =>
+    request("GET", `/api/audit${query({ limit, before, actor, action })}`),
 };
 
 export const TERMINAL_JOB = new Set(["succeeded", "failed", "partial"]);
@@ -127,7 +192,7 @@ export class JobWatcher {
         snapshot = await api.getJob(this.jobId);
       } catch (err) {
         if (this.stopped) return;
-        if (err.status === 404 || err.status === 401) {
+        if (err.status === 404 || err.status === 401 || err.status === 403) {
           // Nothing to retry for: the job does not exist or we are not allowed.
           this.stopped = true;
           this.onState({ state: "stopped", error: err });

@@ -1,58 +1,26 @@
-// docker-image-sync web UI: a small router, the sync form, the recent jobs and the live
-// job view. No framework: views are static markup in index.html that this file fills in.
-// All dynamic text goes through textContent (never innerHTML), so nothing the server or
-// the user sends can become markup; the CSP would block inline code anyway.
+// docker-image-sync web UI: the router, the top bar (theme, language, account menu), the
+// sync form, the recent jobs and the live job view. The account pages live in their own
+// modules (auth-pages.js, tokens.js, users.js, audit.js). No framework: views are static
+// markup in index.html that the code fills in. All dynamic text goes through textContent
+// (never innerHTML), so nothing the server or the user sends can become markup; the CSP
+// would block inline code anyway.
 
-import { t, applyStatic, getLang, setLang, onLangChange, locale } from "./i18n.js";
-import { api, ApiError, JobWatcher } from "./api.js";
+import { t, applyStatic, getLang, setLang, onLangChange } from "./i18n.js";
+import { api, ApiError, JobWatcher, onAuthProblem } from "./api.js";
 import { JobState, TASK_STATUSES } from "./job-state.js";
-
-const $ = (id) => document.getElementById(id);
-
-/** Create an element. `attrs.text` sets textContent; other keys become attributes. */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v == null || v === false) continue;
-    if (k === "text") el.textContent = v;
-    else if (k === "class") el.className = v;
-    else el.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children) if (c != null) el.append(c);
-  return el;
-}
-
-function store(kind, key, value) {
-  // Storage may be unavailable (private modes, disabled cookies); remembering is a nicety.
-  try {
-    const s = kind === "session" ? sessionStorage : localStorage;
-    if (value === undefined) return s.getItem(key);
-    if (value === null) s.removeItem(key);
-    else s.setItem(key, value);
-  } catch {
-    /* ignore */
-  }
-  return null;
-}
+import {
+  $, h, store, fmtDateTime, fmtAgo, errorText, roleLabel, setNavigate, safeNext, toast,
+} from "./ui.js";
+import { session, loadMe, setUser, onUserChange, displayName, isAdmin, canSubmit } from "./session.js";
+import {
+  enterLogin, leaveLogin, renderLogin, setLoginNotice, enterPassword, leavePassword, renderPassword,
+} from "./auth-pages.js";
+import { enterTokens, leaveTokens, renderTokens } from "./tokens.js";
+import { enterUsers, leaveUsers, renderUsers } from "./users.js";
+import { enterAudit, leaveAudit, renderAudit } from "./audit.js";
 
 // ---------------------------------------------------------------------------------------
 // Formatting
-
-function fmtDateTime(ms) {
-  if (ms == null) return "—";
-  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "medium" }).format(ms);
-}
-
-function fmtAgo(ms) {
-  if (ms == null) return "";
-  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: "auto" });
-  const sec = Math.round((ms - Date.now()) / 1000);
-  const abs = Math.abs(sec);
-  if (abs < 60) return rtf.format(sec, "second");
-  if (abs < 3600) return rtf.format(Math.round(sec / 60), "minute");
-  if (abs < 86400) return rtf.format(Math.round(sec / 3600), "hour");
-  return rtf.format(Math.round(sec / 86400), "day");
-}
 
 function fmtDuration(ms) {
   if (ms == null) return "";
@@ -75,24 +43,6 @@ function statusLabel(status) {
 function setBadge(el, status) {
   el.className = `badge status-${status}`;
   el.textContent = status ? statusLabel(status) : "";
-}
-
-/** A message for an ApiError that is worth showing to a person. */
-function errorText(err) {
-  if (!(err instanceof ApiError)) return err?.message || String(err);
-  if (err.status === 0) return t("errNetwork");
-  if (err.status === 401) return t("errUnauthorized");
-  if (err.body && typeof err.body.error === "string") return err.body.error;
-  return t("errServer", { status: err.status });
-}
-
-function noteUnauthorized(err) {
-  // Auth is not built yet; when it is, this becomes a redirect to /login.
-  if (err instanceof ApiError && err.status === 401) {
-    const banner = $("banner");
-    banner.textContent = t("errUnauthorized");
-    banner.hidden = false;
-  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -131,21 +81,36 @@ onLangChange(() => {
   applyStatic();
   applyLangToggle();
   applyTheme();
+  renderUserMenu();
   renderFormDynamic();
   renderRecent();
   if (job) renderJob(true);
+  currentRoute?.refresh?.();
   updateTitle();
 });
 
 // ---------------------------------------------------------------------------------------
-// Router. Routes are data so later pages (login, history, registries, users) are one entry
-// each. The server answers every unknown path with index.html, so deep links work.
+// Router. Routes are data: one entry per page. The server answers every unknown path
+// without a dot in its last part with index.html, so deep links work.
+//
+// Access: `public` pages need no login (and a logged-in user is sent on from /login);
+// `open` pages are shown to anyone; every other page needs a login, and `admin` pages
+// the admin role. A user who must replace a generated password sees only /password.
+// The server enforces all of it; this only avoids showing pages that would fail.
+// `refresh` redraws the page's dynamic text after a language switch.
 
 const routes = [
   { re: /^\/(?:index\.html)?$/, view: "view-home", enter: enterHome, leave: leaveHome },
   { re: /^\/jobs\/([^/]+)\/?$/, view: "view-job", enter: (m) => enterJob(decodeURIComponent(m[1])), leave: leaveJob },
+  { re: /^\/login\/?$/, view: "view-login", public: true, title: "loginTitle", enter: enterLogin, leave: leaveLogin, refresh: renderLogin },
+  { re: /^\/password\/?$/, view: "view-password", title: "passwordTitle", enter: enterPassword, leave: leavePassword, refresh: renderPassword },
+  { re: /^\/tokens\/?$/, view: "view-tokens", title: "tokensTitle", enter: enterTokens, leave: leaveTokens, refresh: renderTokens },
+  { re: /^\/users\/?$/, view: "view-users", admin: true, title: "usersTitle", enter: enterUsers, leave: leaveUsers, refresh: renderUsers },
+  { re: /^\/audit\/?$/, view: "view-audit", admin: true, title: "auditTitle", enter: enterAudit, leave: leaveAudit, refresh: renderAudit },
 ];
-const notFound = { view: "view-notfound", enter: () => {} };
+const notFound = { view: "view-notfound", open: true, title: "notFoundTitle", enter: () => {} };
+const forbidden = { view: "view-forbidden", title: "forbiddenTitle", enter: renderForbidden, refresh: renderForbidden };
+const unavailable = { view: "view-unavailable", open: true, title: "unavailableTitle", enter: renderUnavailable, refresh: renderUnavailable };
 let currentRoute = null;
 
 function resolve(path) {
@@ -156,24 +121,72 @@ function resolve(path) {
   return { route: notFound, match: null };
 }
 
-function render({ focus = false } = {}) {
-  const { route, match } = resolve(location.pathname);
+const here = () => location.pathname + location.search + location.hash;
+
+function loginPath(next) {
+  return next && next !== "/" ? `/login?next=${encodeURIComponent(next)}` : "/login";
+}
+
+/** Where a route must send the user instead, or null to show it. */
+function redirectFor(route) {
+  if (!session.enabled || route.open) return null;
+  const user = session.user;
+  if (route.public) {
+    if (!user) return null;
+    if (user.must_change_password) return "/password";
+    return safeNext(new URLSearchParams(location.search).get("next")) ?? "/";
+  }
+  if (!user) return loginPath(here());
+  if (user.must_change_password && route.view !== "view-password") return "/password";
+  return null;
+}
+
+function render({ focus = false } = {}, depth = 0) {
   if (currentRoute?.leave) currentRoute.leave();
+  currentRoute = null;
+  closeUserMenu();
+
+  let route;
+  let match = null;
+  if (session.state === "unknown") {
+    // Still asking who is logged in: show nothing rather than a page that may not apply.
+    for (const v of document.querySelectorAll(".view")) v.hidden = true;
+    return;
+  }
+  if (session.state === "error") {
+    route = unavailable;
+  } else {
+    ({ route, match } = resolve(location.pathname));
+    const to = redirectFor(route);
+    if (to && to !== here() && depth < 3) {
+      history.replaceState(null, "", to);
+      render({ focus }, depth + 1);
+      return;
+    }
+    if (route.admin && !isAdmin()) route = forbidden;
+  }
+
   currentRoute = route;
   for (const v of document.querySelectorAll(".view")) v.hidden = v.id !== route.view;
   route.enter(match);
   updateTitle();
-  // Move focus to the new view's heading so keyboard and screen-reader users land there,
-  // but not on first load, where the browser's own focus handling is what people expect.
-  if (focus) $(route.view).querySelector("h1")?.focus({ preventScroll: true });
+  renderUserMenu();
+  // Move focus to the new view's heading so keyboard and screen-reader users land there
+  // (unless the page put it in a field itself), but not on first load, where the
+  // browser's own focus handling is what people expect.
+  const view = $(route.view);
+  if (focus && !view.contains(document.activeElement)) view.querySelector("h1")?.focus({ preventScroll: true });
   if (focus) window.scrollTo(0, 0);
 }
 
-function navigate(path) {
-  if (path === location.pathname) return;
-  history.pushState(null, "", path);
+/** Go to a same-origin path; `replace` for redirects, so Back does not return to them. */
+function navigate(path, { replace = false } = {}) {
+  if (path === here() && currentRoute) return;
+  if (replace) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
   render({ focus: true });
 }
+setNavigate(navigate);
 
 document.addEventListener("click", (e) => {
   const a = e.target.closest("a[href]");
@@ -182,7 +195,7 @@ document.addEventListener("click", (e) => {
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || url.pathname.startsWith("/api/")) return;
   e.preventDefault();
-  navigate(url.pathname);
+  navigate(url.pathname + url.search + url.hash);
 });
 
 window.addEventListener("popstate", () => render({ focus: true }));
@@ -191,12 +204,151 @@ function updateTitle() {
   const app = t("appName");
   if (currentRoute?.view === "view-job" && job) {
     document.title = `${t("jobTitle")} ${job.id.slice(0, 8)} · ${app}`;
-  } else if (currentRoute === notFound) {
-    document.title = `${t("notFoundTitle")} · ${app}`;
+  } else if (currentRoute?.title) {
+    document.title = `${t(currentRoute.title)} · ${app}`;
   } else {
     document.title = app;
   }
 }
+
+function renderForbidden() {
+  $("forbidden-body").textContent = t("forbiddenBody", { role: roleLabel(session.user?.role) });
+}
+
+function renderUnavailable() {
+  $("unavailable-body").textContent = t("unavailableBody", { error: errorText(session.error) });
+}
+
+$("unavailable-retry").addEventListener("click", async () => {
+  const btn = $("unavailable-retry");
+  btn.disabled = true;
+  await loadMe();
+  btn.disabled = false;
+  render({ focus: true });
+});
+
+// Any api call that finds the session gone, or a password that must be replaced first.
+onAuthProblem((err) => {
+  if (err.loginRequired) {
+    if (currentRoute?.public) return;
+    const wasLoggedIn = !!session.user;
+    setUser(null);
+    if (session.state !== "ready") return;
+    if (wasLoggedIn) setLoginNotice("sessionEnded");
+    navigate(loginPath(here()), { replace: true });
+  } else if (err.passwordChangeRequired) {
+    if (session.user) setUser({ ...session.user, must_change_password: true });
+    if (currentRoute?.view !== "view-password") navigate("/password", { replace: true });
+  }
+});
+
+// ---------------------------------------------------------------------------------------
+// Account menu in the top bar: a disclosure button and a list of links.
+
+const userButton = $("user-button");
+const userPanel = $("user-panel");
+
+function renderUserMenu() {
+  const user = session.user;
+  $("user-menu").hidden = !user;
+  if (!user) {
+    closeUserMenu();
+    return;
+  }
+  const name = displayName(user);
+  const role = roleLabel(user.role);
+  $("user-avatar").textContent = (name.trim()[0] ?? "?").toUpperCase();
+  $("user-name").textContent = name;
+  $("user-role").textContent = role;
+  userButton.setAttribute("aria-label", t("accountButton", { name, role }));
+  userButton.title = t("accountButton", { name, role });
+  $("menu-display").textContent = name;
+  $("menu-username").textContent = user.username !== name ? user.username : "";
+  $("menu-role").replaceChildren(h("span", { class: `badge role-badge role-${user.role}`, text: role }));
+  const admin = isAdmin();
+  const locked = !!user.must_change_password;
+  for (const li of userPanel.querySelectorAll(".admin-only")) li.hidden = !admin || locked;
+  // Until a generated password is replaced, nothing but that and logging out works.
+  for (const a of userPanel.querySelectorAll("a.menu-item")) {
+    if (a.dataset.nav !== "password") a.parentElement.hidden = locked || (a.parentElement.classList.contains("admin-only") && !admin);
+    const path = new URL(a.href).pathname;
+    if (path === location.pathname) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+}
+
+function openUserMenu() {
+  userPanel.hidden = false;
+  userButton.setAttribute("aria-expanded", "true");
+}
+
+function closeUserMenu({ focusButton = false } = {}) {
+  if (userPanel.hidden) return;
+  userPanel.hidden = true;
+  userButton.setAttribute("aria-expanded", "false");
+  if (focusButton) userButton.focus();
+}
+
+/** The menu's items that are shown (some are hidden by role or a pending password change). */
+function menuItems() {
+  return [...userPanel.querySelectorAll(".menu-item")].filter((el) => !el.closest("[hidden]"));
+}
+
+userButton.addEventListener("click", () => {
+  if (userPanel.hidden) {
+    openUserMenu();
+    menuItems()[0]?.focus();
+  } else {
+    closeUserMenu();
+  }
+});
+
+// Escape closes it; so does a click or focus anywhere else.
+$("user-menu").addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && !userPanel.hidden) {
+    e.preventDefault();
+    closeUserMenu({ focusButton: true });
+  }
+  // Up/Down move between the items, as people expect of a menu-like list.
+  if ((e.key === "ArrowDown" || e.key === "ArrowUp") && !userPanel.hidden) {
+    const items = menuItems();
+    const i = items.indexOf(document.activeElement);
+    if (i === -1 && e.target !== userButton) return;
+    e.preventDefault();
+    const nextIdx = e.key === "ArrowDown" ? (i + 1) % items.length : (i - 1 + items.length) % items.length;
+    items[i === -1 ? 0 : nextIdx].focus();
+  }
+});
+document.addEventListener("click", (e) => {
+  if (!userPanel.hidden && !$("user-menu").contains(e.target)) closeUserMenu();
+});
+$("user-menu").addEventListener("focusout", (e) => {
+  if (!userPanel.hidden && e.relatedTarget && !$("user-menu").contains(e.relatedTarget)) closeUserMenu();
+});
+
+async function logout() {
+  closeUserMenu();
+  try {
+    await api.logout();
+  } catch (err) {
+    // Already logged out is fine; anything else means the session may still be alive.
+    if (!(err instanceof ApiError && err.status === 401)) {
+      toast(t("logoutFailed", { error: errorText(err) }));
+      return;
+    }
+  }
+  setUser(null);
+  setLoginNotice("loggedOut");
+  navigate("/login");
+}
+
+$("logout").addEventListener("click", logout);
+$("password-logout").addEventListener("click", logout);
+
+onUserChange(() => {
+  renderUserMenu();
+  renderFormDynamic();
+});
 
 // ---------------------------------------------------------------------------------------
 // Sync form
@@ -249,7 +401,6 @@ async function loadRegistries() {
     if (!Array.isArray(list)) throw new ApiError(200, t("errBadResponse"));
     registries = list.filter((r) => r && typeof r.name === "string");
   } catch (err) {
-    noteUnauthorized(err);
     registries = [];
     registriesError = err;
   }
@@ -302,6 +453,12 @@ function renderFormDynamic() {
   $("images-count").textContent = n ? t("imagesCount", { n }) : "";
 
   $("submit-text").textContent = t(submitting ? "submitting" : "submit");
+  // A viewer may watch jobs but not start them: say so instead of letting the submit fail.
+  const allowed = canSubmit();
+  $("submit").disabled = submitting || !allowed;
+  const note = $("submit-note");
+  note.hidden = allowed || !session.user;
+  note.textContent = note.hidden ? "" : t("viewerNoSubmit", { role: roleLabel(session.user.role) });
   if (!$("form-errors").hidden && lastFormError) showFormError(lastFormError);
 }
 
@@ -427,7 +584,7 @@ function clearFormError() {
 function setSubmitting(on) {
   submitting = on;
   const btn = $("submit");
-  btn.disabled = on;
+  btn.disabled = on || !canSubmit();
   btn.classList.toggle("is-busy", on);
   btn.setAttribute("aria-busy", on ? "true" : "false");
   $("submit-text").textContent = t(on ? "submitting" : "submit");
@@ -435,7 +592,7 @@ function setSubmitting(on) {
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
-  if (submitting) return;
+  if (submitting || !canSubmit()) return;
   clearFormError();
 
   if (imageLines(imagesEl.value).length === 0) {
@@ -461,7 +618,7 @@ form.addEventListener("submit", async (e) => {
     handoff.set(created.id, created);
     navigate(`/jobs/${encodeURIComponent(created.id)}`);
   } catch (err) {
-    noteUnauthorized(err);
+    if (err.handled) return; // on the way to /login or /password
     if (err instanceof ApiError && err.lineErrors.length) {
       lineErrors = err.lineErrors;
       showFormError({ lines: err.lineErrors });
@@ -495,7 +652,6 @@ async function loadRecent() {
     if (!Array.isArray(list)) throw new ApiError(200, t("errBadResponse"));
     recent = list;
   } catch (err) {
-    noteUnauthorized(err);
     recentError = err;
   } finally {
     recentLoading = false;
@@ -558,7 +714,9 @@ function renderRecent() {
 $("recent-refresh").addEventListener("click", loadRecent);
 
 function enterHome() {
-  if (registries === null && !registriesError) loadRegistries();
+  // Again after an error: it may have been a session that has since been renewed.
+  if ((registries === null && !registriesError) || registriesError) loadRegistries();
+  renderFormDynamic();
   loadRecent();
 }
 
@@ -644,8 +802,7 @@ function enterJob(id) {
         replaying = true;
         scheduleRender();
       }
-      if (s.state === "stopped" && s.error) {
-        noteUnauthorized(s.error);
+      if (s.state === "stopped" && s.error && !s.error.handled) {
         if (!job) {
           $("job-error").textContent =
             s.error.status === 404 ? t("jobNotFound") : t("jobLoadFailed", { error: errorText(s.error) });
@@ -1007,4 +1164,5 @@ applyLangToggle();
 applyTheme();
 renderGutter();
 renderFormDynamic();
-render();
+// Ask who is logged in before showing any page: the answer decides which one.
+loadMe().then(() => render());
