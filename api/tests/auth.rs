@@ -39,13 +39,17 @@ fn users_yaml(extra: &str) -> String {
             "  {name}:\n    username: {name}\n    password_hash: \"{hash}\"\n    role: {role}\n"
         ));
     }
-    yaml.push_str("security:\n  max_login_attempts: 3\n  lockout_duration: 2\n  password_min_length: 10\n");
+    yaml.push_str(
+        "security:\n  max_login_attempts: 3\n  lockout_duration: 2\n  password_min_length: 10\n",
+    );
     yaml.push_str(extra);
     yaml
 }
 
 async fn app(users: &str) -> App {
-    let redis = tokio::task::spawn_blocking(RedisServer::start).await.unwrap();
+    let redis = tokio::task::spawn_blocking(RedisServer::start)
+        .await
+        .unwrap();
     let data = tempfile::tempdir().unwrap();
     let config = Config::parse(
         "registries:\n  target:\n    url: \"http://127.0.0.1:1\"\n    namespace: mirror\n",
@@ -68,7 +72,9 @@ async fn app(users: &str) -> App {
     let state = startup::state(&args, config, users).await.unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
     assert!(docker_sync_common::redis::wait_for_group(&state.pool, &state.keys, &shutdown).await);
-    docker_sync_api::auth::bootstrap::ensure_admin(&state).await.unwrap();
+    docker_sync_api::auth::bootstrap::ensure_admin(&state)
+        .await
+        .unwrap();
     App {
         router: startup::router(state.clone()),
         state,
@@ -92,7 +98,14 @@ struct Reply {
 }
 
 impl App {
-    async fn call(&self, method: Method, path: &str, who: &As, body: Option<Value>, client: &str) -> Reply {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        who: &As,
+        body: Option<Value>,
+        client: &str,
+    ) -> Reply {
         let mut req = Request::builder()
             .method(method.clone())
             .uri(path)
@@ -123,14 +136,28 @@ impl App {
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        Reply { status, headers, body }
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     async fn login_from(&self, user: &str, password: &str, client: &str) -> Reply {
         let body = json!({ "username": user, "password": password });
-        self.call(Method::POST, "/api/auth/login", &As::Nobody, Some(body), client).await
+        self.call(
+            Method::POST,
+            "/api/auth/login",
+            &As::Nobody,
+            Some(body),
+            client,
+        )
+        .await
     }
 
     /// Logs in and returns the session cookie (`name=value`).
@@ -145,12 +172,18 @@ impl App {
     }
 
     async fn post(&self, path: &str, who: &As, body: Value) -> Reply {
-        self.call(Method::POST, path, who, Some(body), "127.0.0.1").await
+        self.call(Method::POST, path, who, Some(body), "127.0.0.1")
+            .await
     }
 }
 
 fn cookie_of(r: &Reply) -> String {
-    let set = r.headers.get(header::SET_COOKIE).expect("a Set-Cookie").to_str().unwrap();
+    let set = r
+        .headers
+        .get(header::SET_COOKIE)
+        .expect("a Set-Cookie")
+        .to_str()
+        .unwrap();
     set.split(';').next().unwrap().to_owned()
 }
 
@@ -159,16 +192,50 @@ async fn every_route_is_guarded_by_its_declared_role() {
     let app = app(&users_yaml("")).await;
     let rank = |r: Role| Role::ALL.iter().position(|x| *x == r).unwrap();
     for route in api_routes().declared {
-        let path = route.path.replace("{id}", "no-such-id").replace("{name}", "nobody");
-        let anon = app.call(route.method.clone(), &path, &As::Nobody, Some(json!({})), "127.0.0.2").await;
+        let path = route
+            .path
+            .replace("{id}", "no-such-id")
+            .replace("{name}", "nobody");
+        let anon = app
+            .call(
+                route.method.clone(),
+                &path,
+                &As::Nobody,
+                Some(json!({})),
+                "127.0.0.2",
+            )
+            .await;
         match route.access {
-            Access::Public => assert_ne!(anon.status, StatusCode::FORBIDDEN, "{} {path}", route.method),
-            _ => assert_eq!(anon.status, StatusCode::UNAUTHORIZED, "{} {path}: {}", route.method, anon.body),
+            Access::Public => assert_ne!(
+                anon.status,
+                StatusCode::FORBIDDEN,
+                "{} {path}",
+                route.method
+            ),
+            _ => assert_eq!(
+                anon.status,
+                StatusCode::UNAUTHORIZED,
+                "{} {path}: {}",
+                route.method,
+                anon.body
+            ),
         }
-        for (user, role) in [("view", Role::Viewer), ("op", Role::Operator), ("boss", Role::Admin)] {
+        for (user, role) in [
+            ("view", Role::Viewer),
+            ("op", Role::Operator),
+            ("boss", Role::Admin),
+        ] {
             // A fresh session each time: logout ends the one it is called with.
             let who = app.login(user, PASSWORD).await;
-            let r = app.call(route.method.clone(), &path, &who, Some(json!({})), "127.0.0.2").await;
+            let r = app
+                .call(
+                    route.method.clone(),
+                    &path,
+                    &who,
+                    Some(json!({})),
+                    "127.0.0.2",
+                )
+                .await;
             let allowed = match route.access {
                 Access::Public | Access::Account => true,
                 Access::Role(needed) => rank(role) >= rank(needed),
@@ -182,7 +249,13 @@ async fn every_route_is_guarded_by_its_declared_role() {
                     r.body
                 );
             } else {
-                assert_eq!(r.status, StatusCode::FORBIDDEN, "{user} on {} {path}: {}", route.method, r.body);
+                assert_eq!(
+                    r.status,
+                    StatusCode::FORBIDDEN,
+                    "{user} on {} {path}: {}",
+                    route.method,
+                    r.body
+                );
             }
         }
     }
@@ -194,8 +267,13 @@ async fn an_api_route_without_a_declared_access_is_refused_to_everyone() {
     let undeclared = Router::new().route("/api/sneaky", axum::routing::get(|| async { "ran" }));
     let router = startup::assemble(app.state.clone(), api_routes(), undeclared);
     let admin = app.login("boss", PASSWORD).await;
-    let As::Cookie(cookie) = admin else { unreachable!() };
-    let req = Request::get("/api/sneaky").header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+    let As::Cookie(cookie) = admin else {
+        unreachable!()
+    };
+    let req = Request::get("/api/sneaky")
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
     let resp = router.oneshot(req).await.unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }
@@ -205,13 +283,18 @@ async fn failed_logins_lock_the_name_and_the_address_for_a_while() {
     let app = app(&users_yaml("")).await;
     // Three wrong passwords for `op`, each from another address: the name is locked.
     for i in 1..=3 {
-        let r = app.login_from("op", "wrong-password", &format!("10.0.0.{i}")).await;
+        let r = app
+            .login_from("op", "wrong-password", &format!("10.0.0.{i}"))
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
     let r = app.login_from("op", PASSWORD, "10.0.0.9").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
     assert!(r.headers.contains_key(header::RETRY_AFTER));
-    assert_eq!(app.login_from("view", PASSWORD, "10.0.0.9").await.status, StatusCode::OK);
+    assert_eq!(
+        app.login_from("view", PASSWORD, "10.0.0.9").await.status,
+        StatusCode::OK
+    );
 
     // Three failures from one address on names that do not exist: the address is locked, and
     // the answers were the same as for a real user.
@@ -220,14 +303,29 @@ async fn failed_logins_lock_the_name_and_the_address_for_a_while() {
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert_eq!(r.body, json!({ "error": "invalid username or password" }));
     }
-    assert_eq!(app.login_from("view", PASSWORD, "10.0.1.1").await.status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(app.login_from("view", PASSWORD, "10.0.1.2").await.status, StatusCode::OK);
+    assert_eq!(
+        app.login_from("view", PASSWORD, "10.0.1.1").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        app.login_from("view", PASSWORD, "10.0.1.2").await.status,
+        StatusCode::OK
+    );
 
     tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
-    assert_eq!(app.login_from("op", PASSWORD, "10.0.0.9").await.status, StatusCode::OK, "the lock expired");
-    assert_eq!(app.login_from("view", PASSWORD, "10.0.1.1").await.status, StatusCode::OK);
+    assert_eq!(
+        app.login_from("op", PASSWORD, "10.0.0.9").await.status,
+        StatusCode::OK,
+        "the lock expired"
+    );
+    assert_eq!(
+        app.login_from("view", PASSWORD, "10.0.1.1").await.status,
+        StatusCode::OK
+    );
 
-    let history = app.get("/api/users/op/logins", &app.login("boss", PASSWORD).await).await;
+    let history = app
+        .get("/api/users/op/logins", &app.login("boss", PASSWORD).await)
+        .await;
     let entries = history.body.as_array().unwrap();
     assert!(entries[0]["success"].as_bool().unwrap());
     assert_eq!(entries.iter().filter(|e| e["success"] == false).count(), 3);
@@ -237,33 +335,64 @@ async fn failed_logins_lock_the_name_and_the_address_for_a_while() {
 
 #[tokio::test]
 async fn sessions_expire_when_idle_and_end_at_logout() {
-    let app = app(&users_yaml("session:\n  session_timeout: 1\n  remember_me_duration: 60\n")).await;
+    let app = app(&users_yaml(
+        "session:\n  session_timeout: 1\n  remember_me_duration: 60\n",
+    ))
+    .await;
     let who = app.login("view", PASSWORD).await;
     assert_eq!(app.get("/api/auth/me", &who).await.status, StatusCode::OK);
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
-    assert_eq!(app.get("/api/auth/me", &who).await.status, StatusCode::UNAUTHORIZED, "idle too long");
+    assert_eq!(
+        app.get("/api/auth/me", &who).await.status,
+        StatusCode::UNAUTHORIZED,
+        "idle too long"
+    );
 
     let who = app.login("view", PASSWORD).await;
     let out = app.post("/api/auth/logout", &who, json!(null)).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
-    assert!(out.headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
-    assert_eq!(app.get("/api/auth/me", &who).await.status, StatusCode::UNAUTHORIZED, "ended on the server");
+    assert!(out.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(
+        app.get("/api/auth/me", &who).await.status,
+        StatusCode::UNAUTHORIZED,
+        "ended on the server"
+    );
 
     let r = app
-        .post("/api/auth/login", &As::Nobody, json!({ "username": "view", "password": PASSWORD, "remember_me": true }))
+        .post(
+            "/api/auth/login",
+            &As::Nobody,
+            json!({ "username": "view", "password": PASSWORD, "remember_me": true }),
+        )
         .await;
     let remembered = As::Cookie(cookie_of(&r));
-    assert!(r.headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=60"));
+    assert!(r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=60"));
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
-    assert_eq!(app.get("/api/auth/me", &remembered).await.status, StatusCode::OK, "remember me outlives the idle timeout");
+    assert_eq!(
+        app.get("/api/auth/me", &remembered).await.status,
+        StatusCode::OK,
+        "remember me outlives the idle timeout"
+    );
 }
 
 #[tokio::test]
 async fn the_cookie_is_httponly_samesite_secure_behind_https_and_renewed_at_login() {
     let app = app(&users_yaml("")).await;
     let plain = app.login_from("view", PASSWORD, "127.0.0.1").await;
-    let cookie = plain.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+    let cookie = plain.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Secure"), "{cookie}");
 
     let req = Request::post("/api/auth/login")
@@ -271,25 +400,43 @@ async fn the_cookie_is_httponly_samesite_secure_behind_https_and_renewed_at_logi
         .header(header::ORIGIN, "https://sync.test")
         .header("x-forwarded-proto", "https")
         .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(json!({ "username": "view", "password": PASSWORD }).to_string()))
+        .body(Body::from(
+            json!({ "username": "view", "password": PASSWORD }).to_string(),
+        ))
         .unwrap();
     let https = app.send(req).await;
-    assert!(https.headers[header::SET_COOKIE].to_str().unwrap().contains("; Secure"));
+    assert!(https.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("; Secure"));
 
     // Logging in again with the old cookie: a new id, and the old one is dead.
     let old = As::Cookie(cookie_of(&plain));
     let body = json!({ "username": "view", "password": PASSWORD });
-    let again = app.call(Method::POST, "/api/auth/login", &old, Some(body), "127.0.0.1").await;
+    let again = app
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            &old,
+            Some(body),
+            "127.0.0.1",
+        )
+        .await;
     let new = As::Cookie(cookie_of(&again));
     assert_ne!(cookie_of(&again), cookie_of(&plain));
-    assert_eq!(app.get("/api/auth/me", &old).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/auth/me", &old).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(app.get("/api/auth/me", &new).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_cross_origin_write_with_the_cookie_is_refused() {
     let app = app(&users_yaml("")).await;
-    let As::Cookie(cookie) = app.login("op", PASSWORD).await else { unreachable!() };
+    let As::Cookie(cookie) = app.login("op", PASSWORD).await else {
+        unreachable!()
+    };
     let job = json!({ "images": "nginx:1.25", "target": "target" }).to_string();
     let post = |origin: Option<&str>| {
         let mut r = Request::post("/api/jobs")
@@ -303,19 +450,37 @@ async fn a_cross_origin_write_with_the_cookie_is_refused() {
     };
     let evil = app.send(post(Some("http://evil.test"))).await;
     assert_eq!(evil.status, StatusCode::FORBIDDEN, "{}", evil.body);
-    assert!(evil.body["error"].as_str().unwrap().contains("cross-origin"));
-    assert_eq!(app.send(post(None)).await.status, StatusCode::FORBIDDEN, "no Origin, no Referer");
-    assert_eq!(app.send(post(Some(ORIGIN))).await.status, StatusCode::ACCEPTED);
+    assert!(evil.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("cross-origin"));
+    assert_eq!(
+        app.send(post(None)).await.status,
+        StatusCode::FORBIDDEN,
+        "no Origin, no Referer"
+    );
+    assert_eq!(
+        app.send(post(Some(ORIGIN))).await.status,
+        StatusCode::ACCEPTED
+    );
 }
 
 #[tokio::test]
 async fn tokens_act_with_their_role_and_are_shown_once() {
     let app = app(&users_yaml("")).await;
     let op = app.login("op", PASSWORD).await;
-    let too_high = app.post("/api/tokens", &op, json!({ "name": "ci", "role": "admin" })).await;
+    let too_high = app
+        .post("/api/tokens", &op, json!({ "name": "ci", "role": "admin" }))
+        .await;
     assert_eq!(too_high.status, StatusCode::FORBIDDEN);
 
-    let created = app.post("/api/tokens", &op, json!({ "name": "ci", "role": "viewer", "expires_in_days": 30 })).await;
+    let created = app
+        .post(
+            "/api/tokens",
+            &op,
+            json!({ "name": "ci", "role": "viewer", "expires_in_days": 30 }),
+        )
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let token = created.body["token"].as_str().unwrap().to_owned();
     let id = created.body["id"].as_str().unwrap().to_owned();
@@ -333,11 +498,25 @@ async fn tokens_act_with_their_role_and_are_shown_once() {
     let listed = app.get("/api/tokens", &op).await;
     assert_eq!(listed.body[0]["name"], "ci");
     assert!(listed.body[0]["last_used_ms"].is_u64(), "{}", listed.body);
-    assert!(!listed.body.to_string().contains(&token), "a token is shown only once");
+    assert!(
+        !listed.body.to_string().contains(&token),
+        "a token is shown only once"
+    );
 
-    let revoke = app.call(Method::DELETE, &format!("/api/tokens/{id}"), &op, None, "127.0.0.1").await;
+    let revoke = app
+        .call(
+            Method::DELETE,
+            &format!("/api/tokens/{id}"),
+            &op,
+            None,
+            "127.0.0.1",
+        )
+        .await;
     assert_eq!(revoke.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.get("/api/jobs", &viewer).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/jobs", &viewer).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -346,10 +525,18 @@ async fn the_first_admin_gets_a_one_time_password_that_must_be_changed() {
     let app = app("security:\n  password_min_length: 10\n").await;
     let file = app.data.path().join("initial-admin-password");
     let mode = std::fs::metadata(&file).unwrap().permissions();
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
     let generated = std::fs::read_to_string(&file).unwrap().trim().to_owned();
     assert!(generated.len() >= 16);
-    assert_eq!(app.login_from("admin", "admin123", "127.0.0.1").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.login_from("admin", "admin123", "127.0.0.1")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 
     let admin = app.login("admin", &generated).await;
     let me = app.get("/api/auth/me", &admin).await;
@@ -358,19 +545,49 @@ async fn the_first_admin_gets_a_one_time_password_that_must_be_changed() {
     assert_eq!(blocked.status, StatusCode::FORBIDDEN);
     assert_eq!(blocked.body["code"], "password_change_required");
 
-    let short = app.post("/api/auth/password", &admin, json!({ "old_password": generated, "new_password": "short" })).await;
+    let short = app
+        .post(
+            "/api/auth/password",
+            &admin,
+            json!({ "old_password": generated, "new_password": "short" }),
+        )
+        .await;
     assert_eq!(short.status, StatusCode::BAD_REQUEST);
-    assert!(short.body["error"].as_str().unwrap().contains("at least 10"));
+    assert!(short.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("at least 10"));
     let changed = app
-        .post("/api/auth/password", &admin, json!({ "old_password": generated, "new_password": "a much better one" }))
+        .post(
+            "/api/auth/password",
+            &admin,
+            json!({ "old_password": generated, "new_password": "a much better one" }),
+        )
         .await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
-    assert_eq!(app.get("/api/jobs", &admin).await.status, StatusCode::OK, "the session goes on");
-    assert_eq!(app.login_from("admin", &generated, "127.0.0.3").await.status, StatusCode::UNAUTHORIZED, "works once");
-    assert_eq!(app.login_from("admin", "a much better one", "127.0.0.3").await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/jobs", &admin).await.status,
+        StatusCode::OK,
+        "the session goes on"
+    );
+    assert_eq!(
+        app.login_from("admin", &generated, "127.0.0.3")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "works once"
+    );
+    assert_eq!(
+        app.login_from("admin", "a much better one", "127.0.0.3")
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     // A second start does not make another admin.
-    docker_sync_api::auth::bootstrap::ensure_admin(&app.state).await.unwrap();
+    docker_sync_api::auth::bootstrap::ensure_admin(&app.state)
+        .await
+        .unwrap();
     let users = app.get("/api/users", &admin).await;
     assert_eq!(users.body.as_array().unwrap().len(), 1);
 }
@@ -378,9 +595,16 @@ async fn the_first_admin_gets_a_one_time_password_that_must_be_changed() {
 #[tokio::test]
 async fn the_published_default_password_never_works() {
     let hash = bcrypt::hash("admin123", 4).unwrap();
-    let yaml = format!("users:\n  admin:\n    username: admin\n    password_hash: \"{hash}\"\n    role: admin\n");
+    let yaml = format!(
+        "users:\n  admin:\n    username: admin\n    password_hash: \"{hash}\"\n    role: admin\n"
+    );
     let app = app(&yaml).await;
-    assert_eq!(app.login_from("admin", "admin123", "127.0.0.1").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.login_from("admin", "admin123", "127.0.0.1")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -396,30 +620,84 @@ async fn admins_manage_users_but_never_remove_the_last_admin() {
 
     let patch = |who: As, body: Value| {
         let app = &app;
-        async move { app.call(Method::PATCH, "/api/users/ann", &who, Some(body), "127.0.0.1").await }
+        async move {
+            app.call(
+                Method::PATCH,
+                "/api/users/ann",
+                &who,
+                Some(body),
+                "127.0.0.1",
+            )
+            .await
+        }
     };
-    let demoted = patch(boss.clone(), json!({ "role": "operator", "display_name": "Ann" })).await;
+    let demoted = patch(
+        boss.clone(),
+        json!({ "role": "operator", "display_name": "Ann" }),
+    )
+    .await;
     assert_eq!(demoted.body["role"], "operator");
-    assert_eq!(app.get("/api/users", &ann).await.status, StatusCode::FORBIDDEN, "the role applies at once");
+    assert_eq!(
+        app.get("/api/users", &ann).await.status,
+        StatusCode::FORBIDDEN,
+        "the role applies at once"
+    );
 
-    let reset = app.post("/api/users/ann/password", &boss, json!({ "password": "temporary pass" })).await;
+    let reset = app
+        .post(
+            "/api/users/ann/password",
+            &boss,
+            json!({ "password": "temporary pass" }),
+        )
+        .await;
     assert_eq!(reset.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.get("/api/auth/me", &ann).await.status, StatusCode::UNAUTHORIZED, "sessions end at a reset");
+    assert_eq!(
+        app.get("/api/auth/me", &ann).await.status,
+        StatusCode::UNAUTHORIZED,
+        "sessions end at a reset"
+    );
     let ann = app.login("ann", "temporary pass").await;
-    assert_eq!(app.get("/api/jobs", &ann).await.body["code"], "password_change_required");
+    assert_eq!(
+        app.get("/api/jobs", &ann).await.body["code"],
+        "password_change_required"
+    );
 
-    let file_user = app.call(Method::DELETE, "/api/users/boss", &boss, None, "127.0.0.1").await;
-    assert_eq!(file_user.status, StatusCode::CONFLICT, "users.yaml users are changed in the file");
-    let gone = app.call(Method::DELETE, "/api/users/ann", &boss, None, "127.0.0.1").await;
+    let file_user = app
+        .call(Method::DELETE, "/api/users/boss", &boss, None, "127.0.0.1")
+        .await;
+    assert_eq!(
+        file_user.status,
+        StatusCode::CONFLICT,
+        "users.yaml users are changed in the file"
+    );
+    let gone = app
+        .call(Method::DELETE, "/api/users/ann", &boss, None, "127.0.0.1")
+        .await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
 
     let users = app.get("/api/users", &boss).await;
     let text = users.body.to_string();
-    assert!(!text.contains("$2b$") && !text.contains("password_hash"), "{text}");
+    assert!(
+        !text.contains("$2b$") && !text.contains("password_hash"),
+        "{text}"
+    );
 
     let audit = app.get("/api/audit?action=user.", &boss).await;
-    let actions: Vec<&str> = audit.body["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["user.delete", "user.password_reset", "user.update", "user.create"]);
+    let actions: Vec<&str> = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "user.delete",
+            "user.password_reset",
+            "user.update",
+            "user.create"
+        ]
+    );
     let logins = app.get("/api/audit?actor=ann&action=login", &boss).await;
     assert!(logins.body["entries"].as_array().unwrap().len() >= 2);
 }
@@ -427,12 +705,56 @@ async fn admins_manage_users_but_never_remove_the_last_admin() {
 #[tokio::test]
 async fn the_last_active_admin_cannot_be_demoted_or_deleted() {
     let app = app("").await; // only the bootstrap admin
-    let generated = std::fs::read_to_string(app.data.path().join("initial-admin-password")).unwrap();
+    let generated =
+        std::fs::read_to_string(app.data.path().join("initial-admin-password")).unwrap();
     let admin = app.login("admin", generated.trim()).await;
-    app.post("/api/auth/password", &admin, json!({ "old_password": generated.trim(), "new_password": "new admin pass" }))
+    app.post(
+        "/api/auth/password",
+        &admin,
+        json!({ "old_password": generated.trim(), "new_password": "new admin pass" }),
+    )
+    .await;
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/users/admin",
+            &admin,
+            Some(json!({ "active": false })),
+            "127.0.0.1",
+        )
         .await;
-    let r = app.call(Method::PATCH, "/api/users/admin", &admin, Some(json!({ "active": false })), "127.0.0.1").await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
-    let r = app.call(Method::DELETE, "/api/users/admin", &admin, None, "127.0.0.1").await;
+    let r = app
+        .call(
+            Method::DELETE,
+            "/api/users/admin",
+            &admin,
+            None,
+            "127.0.0.1",
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers_and_large_bodies_are_refused() {
+    let app = app(&users_yaml("")).await;
+    let page = app.get("/", &As::Nobody).await;
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("script-src 'self'")
+            && !csp.contains("unsafe-inline")
+            && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(page.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(page.headers.contains_key(header::REFERRER_POLICY));
+
+    let op = app.login("op", PASSWORD).await;
+    let huge = json!({ "images": "nginx:1.25\n".repeat(300_000), "target": "target" });
+    let r = app.post("/api/jobs", &op, huge).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
 }

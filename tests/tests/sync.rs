@@ -105,6 +105,21 @@ fn assert_no_secret_anywhere(stack: &Stack) {
         !stack.logs().contains(stack.token()),
         "a log line holds the API token"
     );
+
+    // A failed login is logged, without the password tried; the admin's own never shows.
+    let wrong = "Wrong-Pa55-never-logged";
+    let resp = ureq::post(&format!("{}/api/auth/login", stack.api_url()))
+        .set("Origin", &stack.api_url())
+        .send_json(
+            serde_json::json!({ "username": docker_sync_tests::ADMIN_USER, "password": wrong }),
+        );
+    assert!(matches!(resp, Err(ureq::Error::Status(401, _))));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let logs = stack.logs();
+    assert!(logs.contains("login failed"));
+    for secret in [wrong, docker_sync_tests::ADMIN_PASSWORD] {
+        assert!(!logs.contains(secret), "a log line holds a password");
+    }
 }
 
 #[test]
