@@ -115,44 +115,30 @@ struct Login<'a> {
 pub fn render(plan: &Plan, config: &Config) -> String {
     let vars = credential_vars(config);
     let target = config.registries.get(&plan.registry);
-    let target_host = target.map_or("", |r| r.host.as_str());
+    // As the image references spell it: the worker's authfile is keyed by that.
+    let target_host = plan
+        .tasks
+        .first()
+        .map(|t| t.target.registry())
+        .or(target.map(|r| r.host.as_str()))
+        .unwrap_or("");
     let target_tls = target.is_none_or(|r| !r.insecure);
 
-    // Registries with credentials, sources first and the target last: when a source shares the
-    // target's host, the target's login is the one left in the authfile, as in the worker's.
+    // Registries with credentials, the sources' first, then the target's. A source on the
+    // target's host is read with the target's credentials: the worker's authfile holds one entry
+    // per host and writes the target's last.
     let mut logins: Vec<Login> = Vec::new();
     for task in &plan.tasks {
-        if let Some((name, reg)) = config.registry_for_host(task.source.registry()) {
-            if name != plan.registry {
-                push_login(&mut logins, &vars, name, reg, task.source.registry());
-            }
+        let host = task.source.registry();
+        if host == target_host {
+            continue;
+        }
+        if let Some((name, reg)) = config.registry_for_host(host) {
+            push_login(&mut logins, &vars, name, reg, host);
         }
     }
     if let Some(reg) = target {
-        for task in &plan.tasks {
-            push_login(
-                &mut logins,
-                &vars,
-                &plan.registry,
-                reg,
-                task.target.registry(),
-            );
-        }
-        // A source on the target's own host uses the target's credentials.
-        for task in &plan.tasks {
-            if config
-                .registry_for_host(task.source.registry())
-                .is_some_and(|(name, _)| name == plan.registry)
-            {
-                push_login(
-                    &mut logins,
-                    &vars,
-                    &plan.registry,
-                    reg,
-                    task.source.registry(),
-                );
-            }
-        }
+        push_login(&mut logins, &vars, &plan.registry, reg, target_host);
     }
 
     let mut s = String::new();
@@ -600,6 +586,30 @@ mod tests {
         assert_eq!(v("my-harbor"), "DSYNC_MY_HARBOR_PASSWORD");
         assert_eq!(v("my.harbor"), "DSYNC_MY_HARBOR_2_PASSWORD");
         assert_eq!(v("my_harbor_2"), "DSYNC_MY_HARBOR_2_2_PASSWORD");
+    }
+
+    #[test]
+    fn a_source_on_the_target_host_uses_the_target_login_only() {
+        let config = Config::parse(
+            "registries:\n  alias:\n    url: harbor.example.com\n    username: a\n    password: b\n\
+             \x20 target:\n    url: harbor.example.com\n    username: c\n    password: d\n",
+            Path::new("r.yaml"),
+            false,
+        )
+        .unwrap();
+        let req = JobRequest {
+            images: Images::Text("harbor.example.com/up/x:1".into()),
+            target: "target".into(),
+            replace_level: ReplaceLevel::Skip,
+            namespace: Some("ns".into()),
+        };
+        let script = render(&plan(&req, &config).unwrap(), &config);
+        let logins: Vec<&str> = script.lines().filter(|l| l.starts_with("login ")).collect();
+        assert_eq!(
+            logins,
+            ["login 'target' 'harbor.example.com' \"$DSYNC_TARGET_USERNAME\" \"$DSYNC_TARGET_PASSWORD\""]
+        );
+        assert!(!script.contains("DSYNC_ALIAS"), "{script}");
     }
 
     #[test]

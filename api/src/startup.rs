@@ -26,7 +26,9 @@ use crate::auth::{bootstrap, principal, AuthConfig};
 use crate::error::AppError;
 use crate::events::Hub;
 use crate::metrics::Metrics;
-use crate::routes::{audit, auth, health, jobs, metrics, registries, scripts, tokens, users};
+use crate::routes::{
+    audit, auth, health, jobs, metrics, preview, registries, scripts, tokens, users,
+};
 use crate::settings::Args;
 use crate::state::AppState;
 
@@ -151,6 +153,12 @@ pub fn api_routes() -> ApiRoutes {
         )
         .add(Method::GET, "/api/jobs", VIEWER, get(jobs::list))
         .add(Method::POST, "/api/jobs", OPERATOR, post(jobs::create))
+        .add(
+            Method::POST,
+            "/api/jobs/preview",
+            OPERATOR,
+            post(preview::preview),
+        )
         .add(Method::GET, "/api/jobs/{id}", VIEWER, get(jobs::get))
         .add(
             Method::GET,
@@ -208,10 +216,19 @@ pub fn api_routes() -> ApiRoutes {
 }
 
 pub fn router(state: AppState) -> Router {
+    let others = Router::new()
+        .route("/health", get(health::health))
+        .route("/metrics", get(metrics::metrics));
+    assemble(state, api_routes(), others)
+}
+
+/// The app around the declared `/api` routes and `others` (routes outside the access table:
+/// public ones; an `/api` route among them is refused). Public for tests of that rule.
+pub fn assemble(state: AppState, api: ApiRoutes, others: Router<AppState>) -> Router {
     let ApiRoutes {
         router: api,
         declared,
-    } = api_routes();
+    } = api;
     let known: Arc<HashSet<(Method, &'static str)>> = Arc::new(
         declared
             .iter()
@@ -220,8 +237,7 @@ pub fn router(state: AppState) -> Router {
     );
     Router::new()
         .merge(api)
-        .route("/health", get(health::health))
-        .route("/metrics", get(metrics::metrics))
+        .merge(others)
         .fallback(crate::assets::serve)
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             refuse_undeclared(known.clone(), req, next)

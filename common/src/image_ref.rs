@@ -239,7 +239,7 @@ impl From<ImageRef> for String {
 }
 
 /// Splits `name[:tag]`; a `:` before the last `/` belongs to a registry port.
-fn split_tag(s: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_tag(s: &str) -> (&str, Option<&str>) {
     match s.rsplit_once(':') {
         Some((name, tag)) if !tag.contains('/') => (name, Some(tag)),
         _ => (s, None),
@@ -258,7 +258,7 @@ fn looks_like_host(component: &str) -> bool {
     component.contains(['.', ':']) || component == "localhost" || component.starts_with('[')
 }
 
-fn is_reference_char(c: char) -> bool {
+pub(crate) fn is_reference_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "._-/:@[]".contains(c)
 }
 
@@ -455,12 +455,7 @@ pub fn parse_image_lines(lines: &[String]) -> ParsedList {
 
 fn collect<'a>(lines: impl Iterator<Item = &'a str>) -> ParsedList {
     let mut list = ParsedList::default();
-    for (index, raw) in lines.enumerate() {
-        let line = index + 1;
-        let input = strip_comment(raw.trim());
-        if input.is_empty() {
-            continue;
-        }
+    for (line, input) in meaningful_lines(lines) {
         match ImageRef::parse(input) {
             Ok(image) => list.images.push(ListedImage { line, image }),
             Err(err) => list.errors.push(LineError {
@@ -471,6 +466,16 @@ fn collect<'a>(lines: impl Iterator<Item = &'a str>) -> ParsedList {
         }
     }
     list
+}
+
+/// The 1-based number and trimmed text of every line that is not blank or a comment.
+pub(crate) fn meaningful_lines<'a>(
+    lines: impl Iterator<Item = &'a str>,
+) -> impl Iterator<Item = (usize, &'a str)> {
+    lines
+        .enumerate()
+        .map(|(index, raw)| (index + 1, strip_comment(raw.trim())))
+        .filter(|(_, input)| !input.is_empty())
 }
 
 /// Drops a whole-line `#` comment or one that follows whitespace; a `#` glued to a name is

@@ -1,12 +1,16 @@
-//! Types shared by the api and the worker: image references, name mapping, filters,
-//! configuration, task and event types, and the Redis key names.
+//! Types shared by the api and the worker: image references and tag selection, name mapping,
+//! filters, configuration, task and event types, the Redis key names, the registry HTTP client
+//! and the wording of registry failures.
 pub mod cli;
 pub mod config;
 pub mod event;
+pub mod explain;
 pub mod filter;
 pub mod image_ref;
 pub mod keys;
 pub mod logging;
 pub mod mapping;
 pub mod redis;
+pub mod registry;
+pub mod selection;
 pub mod task;

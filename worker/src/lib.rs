@@ -3,6 +3,7 @@
 //! tasks are reclaimed by the others once its lease lapses.
 #![forbid(unsafe_code)]
 
+mod errors;
 mod process;
 pub mod progress;
 pub mod queue;

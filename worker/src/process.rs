@@ -310,6 +310,8 @@ impl Worker {
                     };
                 }
                 Err(e) if n < retries => {
+                    let message =
+                        crate::errors::copy_error(&e, &request, &self.config, &msg.registry);
                     let delay = backoff(self.settings.retry_backoff, n);
                     tracing::warn!(task = %msg.task, attempt, error = %e, "copy failed, retrying");
                     let ev = Event {
@@ -319,25 +321,19 @@ impl Worker {
                         at_ms: now_ms(),
                         kind: EventKind::Retrying {
                             attempt,
-                            error: e.to_string(),
+                            error: message.clone(),
                             delay_ms: delay.as_millis() as u64,
                         },
                     };
                     let _ = self
                         .queue
-                        .update(
-                            entry,
-                            &msg.job,
-                            &msg.task,
-                            Some(&ev),
-                            &[("error", e.to_string())],
-                        )
+                        .update(entry, &msg.job, &msg.task, Some(&ev), &[("error", message)])
                         .await;
                     tokio::time::sleep(delay).await;
                 }
                 Err(e) => {
                     return Outcome::Failed {
-                        error: e.to_string(),
+                        error: crate::errors::copy_error(&e, &request, &self.config, &msg.registry),
                         tail: e.tail().to_owned(),
                     };
                 }

@@ -156,7 +156,12 @@ impl Skopeo {
         let summary = tail
             .iter()
             .rev()
-            .find(|l| l.contains("level=fatal") || l.contains("Error") || l.contains("error"))
+            .find(|l| {
+                l.contains("level=fatal")
+                    || l.starts_with("FATA[")
+                    || l.contains("Error")
+                    || l.contains("error")
+            })
             .or(tail.back())
             .map(|l| summarize(l))
             .unwrap_or_else(|| "no output".into());
@@ -226,10 +231,17 @@ fn join(tail: &VecDeque<String>) -> String {
     tail.iter().cloned().collect::<Vec<_>>().join("\n")
 }
 
-/// skopeo's fatal lines look like `time="..." level=fatal msg="..."`: keep the message.
+/// skopeo's fatal lines look like `time="..." level=fatal msg="..."` (or `FATA[0001] ...` on a
+/// terminal): keep the message, the part the task's error is made from.
 fn summarize(line: &str) -> String {
-    match line.split_once("msg=") {
-        Some((_, msg)) => msg.trim().trim_matches('"').replace("\\\"", "\""),
+    if let Some((_, msg)) = line.split_once("msg=") {
+        return msg.trim().trim_matches('"').replace("\\\"", "\"");
+    }
+    match line
+        .strip_prefix("FATA[")
+        .and_then(|rest| rest.split_once(']'))
+    {
+        Some((_, msg)) => msg.trim().to_owned(),
         None => line.trim().to_owned(),
     }
 }
@@ -274,6 +286,20 @@ mod tests {
         assert_eq!(
             summarize(line),
             "initializing source docker://x: reading manifest 1 in x: manifest unknown"
+        );
+        // Quotes inside the message come escaped.
+        let line = r#"time="2026-11-28T06:49:44Z" level=fatal msg="initializing source docker://127.0.0.1:39161/x:1: pinging container registry 127.0.0.1:39161: Get \"https://127.0.0.1:39161/v2/\": http: server gave HTTP response to HTTPS client""#;
+        assert_eq!(
+            summarize(line),
+            "initializing source docker://127.0.0.1:39161/x:1: pinging container registry \
+             127.0.0.1:39161: Get \"https://127.0.0.1:39161/v2/\": http: server gave HTTP \
+             response to HTTPS client"
+        );
+        let line = "FATA[0001] initializing source docker://tagless:test: reading manifest test in docker.io/library/tagless: requested access to the resource is denied";
+        assert_eq!(
+            summarize(line),
+            "initializing source docker://tagless:test: reading manifest test in \
+             docker.io/library/tagless: requested access to the resource is denied"
         );
     }
 }

@@ -93,7 +93,10 @@ pub async fn end_all(state: &AppState, username: &str, keep: Option<&str>) -> Re
     let kept = keep.map(|c| digest(c, state.auth.secret_key()));
     let mut conn = state.pool.get().await?;
     let digests: Vec<String> = conn.smembers(k.user_sessions(username)).await?;
-    let ending: Vec<&String> = digests.iter().filter(|d| Some(*d) != kept.as_ref()).collect();
+    let ending: Vec<&String> = digests
+        .iter()
+        .filter(|d| Some(*d) != kept.as_ref())
+        .collect();
     if ending.is_empty() {
         // Redis refuses an empty pipeline.
         return Ok(());

@@ -1,3 +1,5 @@
-//! Sync jobs: planning (from a request to checked tasks) and their storage in Redis.
+//! Sync jobs: planning (from a request to checked tasks, listing source tags for patterns) and
+//! their storage in Redis.
 pub mod plan;
 pub mod store;
+pub mod tags;

@@ -1,15 +1,29 @@
-//! From a sync request to the list of copies it means: every line parsed, filtered and mapped to
-//! its target name. Pure: no I/O, so every rule is unit-tested here.
+//! From a sync request to the list of copies it means: every line parsed (a reference, a tag
+//! glob like `nginx:1.25*`, or `nginx:@latest=3`), expanded against the tags the source lists,
+//! filtered, de-duplicated and mapped to its target name.
+//!
+//! Listing tags is the only I/O, behind [`ListTags`]; [`assemble`] does everything else without
+//! any and is unit-tested here with fixed listings. [`expand`] keeps every line's outcome (the
+//! preview shows them all); [`plan`] turns that into the tasks of a job, or refuses the job with
+//! every bad line.
 
 use std::collections::HashMap;
 
 use docker_sync_common::config::Config;
 use docker_sync_common::filter::FilterDecision;
-use docker_sync_common::image_ref::{parse_image_lines, parse_image_list, ImageRef, LineError};
+use docker_sync_common::image_ref::{ImageRef, LineError};
 use docker_sync_common::mapping::{map_target, ReplaceLevel};
+use docker_sync_common::selection::{
+    parse_selector_lines, parse_selector_list, Repository, SelectorList,
+};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::jobs::tags::ListTags;
+
+/// Repositories listed at once while expanding one request.
+const LISTINGS_AT_ONCE: usize = 4;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +46,7 @@ pub enum Images {
     List(Vec<String>),
 }
 
+/// One copy, remembering the input line it came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedTask {
     pub line: usize,
@@ -39,12 +54,34 @@ pub struct PlannedTask {
     pub target: ImageRef,
 }
 
-/// A line that is valid but not copied.
+/// An image a line selected that is not copied.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dropped {
     pub line: usize,
     pub image: String,
     pub reason: String,
+    /// The exclude pattern that dropped it, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+}
+
+/// What one input line comes to: its copies, what it selected but drops, or why it is bad.
+#[derive(Debug, Clone)]
+pub struct LinePlan {
+    pub line: usize,
+    pub input: String,
+    pub tasks: Vec<PlannedTask>,
+    pub dropped: Vec<Dropped>,
+    pub error: Option<String>,
+}
+
+/// Every line of a request with its outcome, in line order.
+#[derive(Debug, Clone)]
+pub struct Expanded {
+    pub registry: String,
+    pub namespace: String,
+    pub replace_level: ReplaceLevel,
+    pub lines: Vec<LinePlan>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,7 +93,73 @@ pub struct Plan {
     pub dropped: Vec<Dropped>,
 }
 
+/// The job a request means, or a 400 naming every bad line (or the unknown target, or an
+/// empty result). Tag patterns and `@latest=N` are expanded through `tags`.
+pub async fn plan_with_tags(
+    req: &JobRequest,
+    config: &Config,
+    tags: &impl ListTags,
+) -> Result<Plan, AppError> {
+    expand(req, config, tags).await?.into_plan()
+}
+
+/// Like [`plan_with_tags`] without asking any registry: a tag pattern or `@latest=N` line is a
+/// line error. For callers not yet moved to [`plan_with_tags`].
 pub fn plan(req: &JobRequest, config: &Config) -> Result<Plan, AppError> {
+    let (host, namespace) = target_of(req, config)?;
+    let parsed = parse(req);
+    let listings: Listings = parsed
+        .selectors
+        .iter()
+        .filter_map(|s| s.selector.repository())
+        .map(|repo| {
+            let message = "tag patterns and `@latest=N` are expanded by `POST /api/jobs` and \
+                           `POST /api/jobs/preview` only";
+            (repo.name(), Err(message.to_owned()))
+        })
+        .collect();
+    outcome(req, config, host, namespace, parsed, &listings).into_plan()
+}
+
+fn parse(req: &JobRequest) -> SelectorList {
+    match &req.images {
+        Images::Text(text) => parse_selector_list(text),
+        Images::List(lines) => parse_selector_lines(lines),
+    }
+}
+
+/// Every line's outcome; only an unknown target registry is an error here.
+pub async fn expand(
+    req: &JobRequest,
+    config: &Config,
+    tags: &impl ListTags,
+) -> Result<Expanded, AppError> {
+    let (host, namespace) = target_of(req, config)?;
+    let parsed = parse(req);
+    let listings = list_repositories(&parsed, tags).await;
+    Ok(outcome(req, config, host, namespace, parsed, &listings))
+}
+
+fn outcome(
+    req: &JobRequest,
+    config: &Config,
+    host: String,
+    namespace: String,
+    parsed: SelectorList,
+    listings: &Listings,
+) -> Expanded {
+    let level = req.replace_level;
+    let lines = assemble(parsed, listings, config, &host, &namespace, level);
+    Expanded {
+        registry: req.target.clone(),
+        namespace,
+        replace_level: level,
+        lines,
+    }
+}
+
+/// The target registry's host and the namespace images go under.
+fn target_of(req: &JobRequest, config: &Config) -> Result<(String, String), AppError> {
     let registry = config.registries.get(&req.target).ok_or_else(|| {
         let known: Vec<&str> = config.registries.keys().map(String::as_str).collect();
         AppError::BadRequest(format!(
@@ -74,90 +177,182 @@ pub fn plan(req: &JobRequest, config: &Config) -> Result<Plan, AppError> {
         .unwrap_or("")
         .trim_matches('/')
         .to_owned();
+    Ok((registry.host.clone(), namespace))
+}
 
-    let parsed = match &req.images {
-        Images::Text(text) => parse_image_list(text),
-        Images::List(lines) => parse_image_lines(lines),
-    };
-    let mut errors = parsed.errors;
-    let mut tasks = Vec::new();
-    let mut dropped = Vec::new();
+/// Tag listings by repository name (`registry/path`), each repository listed once.
+pub type Listings = HashMap<String, Result<Vec<String>, String>>;
+
+async fn list_repositories(parsed: &SelectorList, tags: &impl ListTags) -> Listings {
+    let mut repositories: Vec<Repository> = Vec::new();
+    for listed in &parsed.selectors {
+        if let Some(repo) = listed.selector.repository() {
+            if !repositories.iter().any(|r| r.name() == repo.name()) {
+                repositories.push(repo.clone());
+            }
+        }
+    }
+    // Owned repositories: a closure over borrowed ones makes the handler's future not `Send`
+    // for every lifetime (rust-lang/rust#102211).
+    futures::stream::iter(repositories)
+        .map(|repo| async move {
+            let tags = tags.list_tags(&repo).await;
+            (repo.name(), tags)
+        })
+        .buffer_unordered(LISTINGS_AT_ONCE)
+        .collect()
+        .await
+}
+
+/// Expands, filters, de-duplicates and maps every line. Pure: the tags come in `listings`.
+pub fn assemble(
+    parsed: SelectorList,
+    listings: &Listings,
+    config: &Config,
+    host: &str,
+    namespace: &str,
+    level: ReplaceLevel,
+) -> Vec<LinePlan> {
+    let mut lines: Vec<LinePlan> = parsed
+        .errors
+        .into_iter()
+        .map(|e| LinePlan {
+            line: e.line,
+            input: e.input,
+            tasks: Vec::new(),
+            dropped: Vec::new(),
+            error: Some(e.message),
+        })
+        .collect();
+    // Canonical source -> the line that copies it first.
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for listed in parsed.images {
-        let image = listed.image;
-        match config.filter.check(&image) {
-            FilterDecision::Allowed => {}
-            FilterDecision::Excluded { pattern } => {
-                dropped.push(Dropped {
-                    line: listed.line,
-                    image: image.to_string(),
-                    reason: format!("excluded by pattern {pattern}"),
-                });
+    for listed in parsed.selectors {
+        let line = listed.line;
+        let mut out = LinePlan {
+            line,
+            input: listed.input,
+            tasks: Vec::new(),
+            dropped: Vec::new(),
+            error: None,
+        };
+        let tags: &[String] = match listed.selector.repository() {
+            None => &[],
+            Some(repo) => match listings.get(&repo.name()) {
+                Some(Ok(tags)) => tags,
+                Some(Err(message)) => {
+                    out.error = Some(message.clone());
+                    lines.push(out);
+                    continue;
+                }
+                None => {
+                    out.error = Some(format!("the tags of `{repo}` were not listed"));
+                    lines.push(out);
+                    continue;
+                }
+            },
+        };
+        let expansion = match listed.selector.expand(tags, &config.filter) {
+            Ok(e) => e,
+            Err(e) => {
+                out.error = Some(e.to_string());
+                lines.push(out);
                 continue;
             }
-            FilterDecision::NotIncluded => {
-                dropped.push(Dropped {
-                    line: listed.line,
-                    image: image.to_string(),
-                    reason: "matches no include pattern".into(),
-                });
-                continue;
-            }
-        }
-        if let Some(first) = seen.get(&image.to_string()) {
-            dropped.push(Dropped {
-                line: listed.line,
-                image: image.to_string(),
-                reason: format!("duplicate of line {first}"),
+        };
+        for rejected in expansion.dropped {
+            let (reason, pattern) = match rejected.decision {
+                FilterDecision::Excluded { pattern } => {
+                    (format!("excluded by pattern {pattern}"), Some(pattern))
+                }
+                FilterDecision::NotIncluded => ("matches no include pattern".to_owned(), None),
+                FilterDecision::Allowed => continue,
+            };
+            out.dropped.push(Dropped {
+                line,
+                image: rejected.image.to_string(),
+                reason,
+                pattern,
             });
-            continue;
         }
-        match map_target(&image, &registry.host, &namespace, req.replace_level) {
-            Ok(target) => {
-                seen.insert(image.to_string(), listed.line);
-                tasks.push(PlannedTask {
-                    line: listed.line,
-                    source: image,
-                    target,
+        for image in expansion.images {
+            let key = image.to_string();
+            if let Some(first) = seen.get(&key) {
+                out.dropped.push(Dropped {
+                    line,
+                    image: key,
+                    reason: format!("duplicate of line {first}"),
+                    pattern: None,
+                });
+                continue;
+            }
+            match map_target(&image, host, namespace, level) {
+                Ok(target) => {
+                    seen.insert(key, line);
+                    out.tasks.push(PlannedTask {
+                        line,
+                        source: image,
+                        target,
+                    });
+                }
+                Err(e) => {
+                    out.error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+        lines.push(out);
+    }
+    lines.sort_by_key(|l| l.line);
+    lines
+}
+
+impl Expanded {
+    /// The job: every task in line order, or a 400 naming every bad line.
+    pub fn into_plan(self) -> Result<Plan, AppError> {
+        let mut errors = Vec::new();
+        let mut tasks = Vec::new();
+        let mut dropped = Vec::new();
+        for line in self.lines {
+            if let Some(message) = line.error {
+                errors.push(LineError {
+                    line: line.line,
+                    input: line.input,
+                    message,
                 });
             }
-            Err(e) => errors.push(LineError {
-                line: listed.line,
-                input: image.familiar(),
-                message: e.to_string(),
-            }),
+            tasks.extend(line.tasks);
+            dropped.extend(line.dropped);
         }
+        if !errors.is_empty() {
+            return Err(AppError::InvalidLines(errors));
+        }
+        if tasks.is_empty() {
+            return Err(AppError::BadRequest(if dropped.is_empty() {
+                "the image list is empty".into()
+            } else {
+                "every image of the list was dropped by the filters".into()
+            }));
+        }
+        Ok(Plan {
+            registry: self.registry,
+            namespace: self.namespace,
+            replace_level: self.replace_level,
+            tasks,
+            dropped,
+        })
     }
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.line);
-        return Err(AppError::InvalidLines(errors));
-    }
-    if tasks.is_empty() {
-        return Err(AppError::BadRequest(if dropped.is_empty() {
-            "the image list is empty".into()
-        } else {
-            "every image of the list was dropped by the filters".into()
-        }));
-    }
-    Ok(Plan {
-        registry: req.target.clone(),
-        namespace,
-        replace_level: req.replace_level,
-        tasks,
-        dropped,
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
 
     fn config() -> Config {
         Config::parse(
             "registries:\n  harbor:\n    url: harbor.example.com\n    project: mirror\n\
-             image_filters:\n  exclude_patterns: ['*:debug']\n",
+             image_filters:\n  exclude_patterns: ['*:debug', '*-debug']\n",
             Path::new("r.yaml"),
             false,
         )
@@ -173,12 +368,65 @@ mod tests {
         }
     }
 
-    #[test]
-    fn maps_every_line_to_the_registry_namespace() {
-        let p = plan(
+    /// Fixed listings by repository name; counts the listings asked for.
+    #[derive(Default)]
+    struct Fake {
+        repos: HashMap<String, Result<Vec<String>, String>>,
+        calls: AtomicUsize,
+    }
+
+    impl Fake {
+        fn with(mut self, repo: &str, tags: &[&str]) -> Self {
+            let tags = tags.iter().map(|t| (*t).to_owned()).collect();
+            self.repos.insert(repo.to_owned(), Ok(tags));
+            self
+        }
+
+        fn failing(mut self, repo: &str, message: &str) -> Self {
+            self.repos.insert(repo.to_owned(), Err(message.to_owned()));
+            self
+        }
+    }
+
+    impl ListTags for Fake {
+        async fn list_tags(&self, repository: &Repository) -> Result<Vec<String>, String> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.repos
+                .get(&repository.name())
+                .cloned()
+                .unwrap_or_else(|| Err(format!("no such repository {}", repository.name())))
+        }
+    }
+
+    const REPO: &str = "src.io:5000/team/app";
+    const TAGS: [&str; 8] = [
+        "1.24.0",
+        "1.25.0",
+        "1.25.1",
+        "1.25.2-rc1",
+        "1.26.0",
+        "latest",
+        "1.25-debug",
+        "debug",
+    ];
+
+    fn fake() -> Fake {
+        Fake::default().with(REPO, &TAGS)
+    }
+
+    fn sources(tasks: &[PlannedTask]) -> Vec<String> {
+        tasks.iter().map(|t| t.source.familiar()).collect()
+    }
+
+    #[tokio::test]
+    async fn maps_every_line_to_the_registry_namespace() {
+        let tags = Fake::default();
+        let p = plan_with_tags(
             &request("nginx:1.25\n# comment\n\ngcr.io/a/b/c:1\n"),
             &config(),
+            &tags,
         )
+        .await
         .unwrap();
         let targets: Vec<String> = p.tasks.iter().map(|t| t.target.to_string()).collect();
         assert_eq!(
@@ -189,49 +437,174 @@ mod tests {
             ]
         );
         assert_eq!(p.tasks[1].line, 4);
+        assert_eq!(
+            tags.calls.load(Ordering::SeqCst),
+            0,
+            "plain images list nothing"
+        );
     }
 
-    #[test]
-    fn every_bad_line_is_reported_with_its_number() {
-        let Err(AppError::InvalidLines(errors)) =
-            plan(&request("nginx\nNginx:1\nok:1\nbad tag!\n"), &config())
+    #[tokio::test]
+    async fn every_bad_line_is_reported_with_its_number() {
+        let Err(AppError::InvalidLines(errors)) = plan_with_tags(
+            &request("nginx\nNginx:1\nok:1\nbad tag!\nok:@latest=0\n"),
+            &config(),
+            &fake(),
+        )
+        .await
         else {
             panic!("expected line errors");
         };
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, [2, 4]);
+        assert_eq!(lines, [2, 4, 5]);
         assert!(
             errors[0].message.contains("lowercase"),
             "{}",
             errors[0].message
         );
+        assert!(errors[2].message.starts_with("invalid count \"0\""));
     }
 
-    #[test]
-    fn filtered_and_duplicate_lines_are_dropped_with_a_reason() {
-        let p = plan(&request("nginx:debug\nnginx:1\nnginx:1\n"), &config()).unwrap();
+    #[tokio::test]
+    async fn filtered_and_duplicate_lines_are_dropped_with_a_reason() {
+        let p = plan_with_tags(
+            &request("nginx:debug\nnginx:1\nnginx:1\n"),
+            &config(),
+            &fake(),
+        )
+        .await
+        .unwrap();
         assert_eq!(p.tasks.len(), 1);
         assert_eq!(p.dropped[0].reason, "excluded by pattern *:debug");
+        assert_eq!(p.dropped[0].pattern.as_deref(), Some("*:debug"));
         assert_eq!(p.dropped[1].reason, "duplicate of line 2");
+        assert_eq!(p.dropped[1].pattern, None);
     }
 
-    #[test]
-    fn an_unknown_target_is_refused() {
+    #[tokio::test]
+    async fn an_unknown_target_is_refused() {
         let mut r = request("nginx");
         r.target = "nope".into();
-        let Err(AppError::BadRequest(m)) = plan(&r, &config()) else {
+        let Err(AppError::BadRequest(m)) = plan_with_tags(&r, &config(), &fake()).await else {
             panic!("expected a bad request");
         };
         assert!(m.contains("nope") && m.contains("harbor"), "{m}");
     }
 
-    #[test]
-    fn a_bad_namespace_is_reported_per_line() {
-        let mut r = request("nginx");
+    #[tokio::test]
+    async fn a_bad_namespace_is_reported_per_line() {
+        let mut r = request("nginx\nsrc.io:5000/team/app:1.26*");
         r.namespace = Some("Bad NS".into());
-        assert!(matches!(
-            plan(&r, &config()),
-            Err(AppError::InvalidLines(_))
-        ));
+        let Err(AppError::InvalidLines(errors)) = plan_with_tags(&r, &config(), &fake()).await
+        else {
+            panic!("expected line errors");
+        };
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_glob_becomes_one_task_per_matching_tag() {
+        let p = plan_with_tags(&request(&format!("# x\n{REPO}:1.25*")), &config(), &fake())
+            .await
+            .unwrap();
+        assert_eq!(
+            sources(&p.tasks),
+            [
+                "src.io:5000/team/app:1.25.0",
+                "src.io:5000/team/app:1.25.1",
+                "src.io:5000/team/app:1.25.2-rc1"
+            ]
+        );
+        assert!(p.tasks.iter().all(|t| t.line == 2));
+        assert_eq!(
+            p.tasks[0].target.to_string(),
+            "harbor.example.com/mirror/team/app:1.25.0"
+        );
+        assert_eq!(p.dropped.len(), 1);
+        assert_eq!(p.dropped[0].image, "src.io:5000/team/app:1.25-debug");
+        assert_eq!(p.dropped[0].pattern.as_deref(), Some("*-debug"));
+    }
+
+    #[tokio::test]
+    async fn latest_picks_the_highest_releases_and_overlaps_are_duplicates() {
+        let tags = fake();
+        let text = format!("{REPO}:1.25*\n{REPO}:@latest=2\n{REPO}:1.26.0\n");
+        let expanded = expand(&request(&text), &config(), &tags).await.unwrap();
+        assert_eq!(
+            tags.calls.load(Ordering::SeqCst),
+            1,
+            "one listing per repository"
+        );
+        let line2 = &expanded.lines[1];
+        assert_eq!(sources(&line2.tasks), ["src.io:5000/team/app:1.26.0"]);
+        assert_eq!(line2.dropped[0].image, "src.io:5000/team/app:1.25.1");
+        assert_eq!(line2.dropped[0].reason, "duplicate of line 1");
+        let line3 = &expanded.lines[2];
+        assert!(line3.tasks.is_empty());
+        assert_eq!(line3.dropped[0].reason, "duplicate of line 2");
+        let p = expanded.into_plan().unwrap();
+        assert_eq!(p.tasks.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_listing_failure_is_that_line_error_only() {
+        let tags = fake().failing("gcr.io/a/b", "cannot list the tags: boom");
+        let text = format!("gcr.io/a/b:1.*\n{REPO}:@latest=1\ngcr.io/a/b:@latest=2\nnginx:1");
+        let expanded = expand(&request(&text), &config(), &tags).await.unwrap();
+        let errors: Vec<_> = expanded
+            .lines
+            .iter()
+            .map(|l| (l.line, l.error.as_deref(), l.tasks.len()))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (1, Some("cannot list the tags: boom"), 0),
+                (2, None, 1),
+                (3, Some("cannot list the tags: boom"), 0),
+                (4, None, 1)
+            ]
+        );
+        let Err(AppError::InvalidLines(errors)) = expanded.into_plan() else {
+            panic!("expected line errors");
+        };
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(errors[0].input, "gcr.io/a/b:1.*");
+    }
+
+    #[tokio::test]
+    async fn a_glob_matching_nothing_is_an_error() {
+        let Err(AppError::InvalidLines(errors)) =
+            plan_with_tags(&request(&format!("{REPO}:9.*")), &config(), &fake()).await
+        else {
+            panic!("expected line errors");
+        };
+        assert_eq!(
+            errors[0].message,
+            "no tag of `src.io:5000/team/app` matches `9.*` (8 tags listed)"
+        );
+    }
+
+    #[test]
+    fn the_listing_free_plan_refuses_only_pattern_lines() {
+        let p = plan(&request("nginx:1\ngcr.io/a/b:2"), &config()).unwrap();
+        assert_eq!(p.tasks.len(), 2);
+        let Err(AppError::InvalidLines(errors)) =
+            plan(&request("nginx:1\nnginx:1.*\nx:@latest=1"), &config())
+        else {
+            panic!("expected line errors");
+        };
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [2, 3]);
+        assert!(errors[0].message.contains("expanded by `POST /api/jobs`"));
+    }
+
+    #[tokio::test]
+    async fn a_glob_whose_tags_are_all_excluded_drops_the_job() {
+        let Err(AppError::BadRequest(m)) =
+            plan_with_tags(&request(&format!("{REPO}:*debug")), &config(), &fake()).await
+        else {
+            panic!("expected a bad request");
+        };
+        assert_eq!(m, "every image of the list was dropped by the filters");
     }
 }

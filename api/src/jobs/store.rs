@@ -183,6 +183,10 @@ pub async fn get(state: &AppState, job: &str) -> Result<Option<JobView>, AppErro
     if fields.is_empty() {
         return Ok(None);
     }
+    if task_ids.is_empty() {
+        // Expired task list: nothing to read (and Redis refuses an empty pipeline).
+        return Ok(Some(job_view(&fields, Counts::default())));
+    }
     let mut pipe = redis::pipe();
     for id in &task_ids {
         pipe.hgetall(keys.task(id));
@@ -211,6 +215,10 @@ pub async fn list(state: &AppState, limit: usize) -> Result<Vec<JobView>, AppErr
     let ids: Vec<String> = conn
         .zrevrange(keys.jobs(), 0, limit.max(1) as isize - 1)
         .await?;
+    if ids.is_empty() {
+        // Redis refuses the empty pipeline below.
+        return Ok(Vec::new());
+    }
     let mut pipe = redis::pipe();
     for id in &ids {
         pipe.hgetall(keys.job(id));

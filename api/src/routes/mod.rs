@@ -5,6 +5,7 @@ pub mod auth;
 pub mod health;
 pub mod jobs;
 pub mod metrics;
+pub mod preview;
 pub mod registries;
 pub mod scripts;
 pub mod tokens;

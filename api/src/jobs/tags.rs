@@ -1,0 +1,72 @@
+//! Listing a source repository's tags, for the tag patterns (`nginx:1.25*`) and `@latest=N` lines
+//! of a job, with the credentials and TLS settings `registries.yaml` gives the source's host.
+//!
+//! [`ListTags`] is the seam [`crate::jobs::plan`] expands through, so planning is tested with a
+//! fixed listing; [`RegistryTags`] is the real one over [`RegistryClient`].
+
+use std::future::Future;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use docker_sync_common::config::Config;
+use docker_sync_common::explain::{Party, Side};
+use docker_sync_common::registry::{Access, RegistryClient};
+use docker_sync_common::selection::{Repository, MAX_LISTED_TAGS};
+
+/// Bounds each request to a registry (one page of tags, one token).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the tags of a repository come from.
+pub trait ListTags: Sync {
+    /// Every tag of `repository`, or the sentence to show on the line that needed them.
+    fn list_tags(
+        &self,
+        repository: &Repository,
+    ) -> impl Future<Output = Result<Vec<String>, String>> + Send;
+}
+
+/// The api's registry client: one per process, so its token cache serves every request.
+pub fn client() -> &'static RegistryClient {
+    static CLIENT: OnceLock<RegistryClient> = OnceLock::new();
+    CLIENT.get_or_init(|| RegistryClient::new(REQUEST_TIMEOUT))
+}
+
+/// Lists tags from the registries themselves.
+pub struct RegistryTags<'a> {
+    client: &'a RegistryClient,
+    config: &'a Config,
+}
+
+impl<'a> RegistryTags<'a> {
+    pub fn new(client: &'a RegistryClient, config: &'a Config) -> Self {
+        Self { client, config }
+    }
+}
+
+/// The lister for `config` over the process-wide [`client`].
+pub fn lister(config: &Config) -> RegistryTags<'_> {
+    RegistryTags::new(client(), config)
+}
+
+impl ListTags for RegistryTags<'_> {
+    async fn list_tags(&self, repository: &Repository) -> Result<Vec<String>, String> {
+        let host = repository.registry();
+        let entry = self.config.registry_for_host(host);
+        let access = Access::for_host(host, entry.map(|(_, r)| r));
+        self.client
+            .list_tags(&access, repository.path(), MAX_LISTED_TAGS)
+            .await
+            .map_err(|e| {
+                tracing::info!(repository = %repository.name(), error = %e, "listing tags failed");
+                let party = Party {
+                    side: Side::Source,
+                    host,
+                    subject: repository.familiar_name(),
+                    namespace: None,
+                    registry: entry.map(|(name, _)| name),
+                    has_credentials: access.credentials.is_some(),
+                };
+                format!("cannot list the tags: {}", e.explain(&party))
+            })
+    }
+}

@@ -1,0 +1,576 @@
+//! A small client for the registry HTTP API (the distribution spec), shared by the api and the
+//! worker:
+//!
+//! - `HEAD /v2/<name>/manifests/<ref>` for a manifest digest: the cheap check that lets the worker
+//!   skip an unchanged image without a Docker Hub pull (HEAD is not counted);
+//! - `GET /v2/<name>/tags/list`, following `Link: <...>; rel="next"` pages, for the api to expand
+//!   tag patterns (`nginx:1.25*`) and `@latest=N` when a job is submitted.
+//!
+//! Handles both auth flows of the spec: `Basic` and `Bearer` (a token fetched from the realm named
+//! in `WWW-Authenticate`). Tokens are cached per host and repository. Errors say what went wrong in
+//! the words of [`crate::explain`].
+
+mod challenge;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, LINK, WWW_AUTHENTICATE};
+use reqwest::{Client, Method, Response, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::RegistryConfig;
+use crate::explain::{describe, Party, Problem};
+use challenge::Challenge;
+
+/// Every manifest type we copy: without the OCI types distribution 2.8 answers 404 for OCI
+/// images, and without the list types it converts an index into one platform's manifest.
+const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.docker.distribution.manifest.v2+json";
+
+/// Tags asked for per page. Registries may return fewer and link the next page; one that refuses
+/// the parameter (HTTP 400) is asked again without it.
+pub const TAGS_PAGE_SIZE: usize = 1000;
+
+/// Pages followed at most, against a registry that links pages forever.
+const MAX_PAGES: usize = 1000;
+
+/// How to reach one registry.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// `https://host` or `http://host`.
+    pub base: String,
+    pub tls_verify: bool,
+    pub credentials: Option<(String, SecretString)>,
+}
+
+impl Access {
+    /// For a configured registry, or anonymous verified HTTPS for any other host.
+    pub fn for_host(host: &str, config: Option<&RegistryConfig>) -> Access {
+        match config {
+            Some(r) => Access {
+                base: r.api_base(),
+                tls_verify: !r.insecure,
+                credentials: r.username.clone().zip(r.password.clone()),
+            },
+            None if host == "docker.io" => Access {
+                base: "https://registry-1.docker.io".into(),
+                tls_verify: true,
+                credentials: None,
+            },
+            None => Access {
+                base: format!("https://{host}"),
+                tls_verify: true,
+                credentials: None,
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The request did not get an answer: connection, TLS, DNS, timeout.
+    #[error("{}", error_chain(.0))]
+    Http(#[from] reqwest::Error),
+    #[error("unauthorized: the registry refused the credentials (HTTP {0})")]
+    Unauthorized(StatusCode),
+    /// An HTTP error with the registry's error code and message when it sent them.
+    #[error("HTTP {status}{} from {url}", code_and_message(.code, .message))]
+    Status {
+        status: StatusCode,
+        url: String,
+        code: Option<String>,
+        message: Option<String>,
+    },
+    #[error("token request failed: {reason}")]
+    Token {
+        status: Option<StatusCode>,
+        reason: String,
+    },
+    #[error("invalid answer from {url}: {reason}")]
+    Invalid { url: String, reason: String },
+    #[error("the repository has more than {limit} tags")]
+    TooManyTags { limit: usize },
+}
+
+impl RegistryError {
+    /// What kind of failure this is, when it is one people can act on.
+    pub fn problem(&self) -> Option<Problem> {
+        match self {
+            RegistryError::Http(e) if e.is_timeout() => Some(Problem::Timeout),
+            RegistryError::Http(e) => Problem::classify(&error_chain(e)),
+            RegistryError::Unauthorized(_) => Some(Problem::Unauthorized),
+            RegistryError::Token {
+                status: Some(StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
+                ..
+            } => Some(Problem::Unauthorized),
+            RegistryError::Token { reason, .. } => Problem::classify(reason),
+            RegistryError::Status {
+                status,
+                code,
+                message,
+                ..
+            } => {
+                let by_code =
+                    match code.as_deref() {
+                        Some("NAME_UNKNOWN") => Some(Problem::NameUnknown),
+                        Some("MANIFEST_UNKNOWN") => Some(Problem::ManifestUnknown),
+                        Some("DENIED") => Some(Problem::Denied(message.clone().filter(|m| {
+                            !m.contains("requested access to the resource is denied")
+                        }))),
+                        Some("UNAUTHORIZED") => Some(Problem::Unauthorized),
+                        Some("TOOMANYREQUESTS") => Some(Problem::RateLimited),
+                        _ => None,
+                    };
+                by_code.or(match *status {
+                    StatusCode::NOT_FOUND => Some(Problem::NameUnknown),
+                    StatusCode::UNAUTHORIZED => Some(Problem::Unauthorized),
+                    StatusCode::FORBIDDEN => Some(Problem::Denied(message.clone())),
+                    StatusCode::TOO_MANY_REQUESTS => Some(Problem::RateLimited),
+                    _ => None,
+                })
+            }
+            RegistryError::Invalid { .. } | RegistryError::TooManyTags { .. } => None,
+        }
+    }
+
+    /// The sentence for this failure at `party`: [`describe`] when the problem is recognised,
+    /// else the error itself.
+    pub fn explain(&self, party: &Party<'_>) -> String {
+        match self.problem() {
+            Some(problem) => describe(&problem, party),
+            None => self.to_string(),
+        }
+    }
+}
+
+fn code_and_message(code: &Option<String>, message: &Option<String>) -> String {
+    match (code, message) {
+        (Some(c), Some(m)) => format!(" {c}: {m}"),
+        (Some(c), None) => format!(" {c}"),
+        (None, Some(m)) => format!(": {m}"),
+        (None, None) => String::new(),
+    }
+}
+
+/// An error with its causes, `outer: inner: innermost`, without repeating a cause that the
+/// outer text already contains.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+pub struct RegistryClient {
+    verified: Client,
+    unverified: Client,
+    tokens: Mutex<HashMap<String, (String, Instant)>>,
+}
+
+impl RegistryClient {
+    /// `timeout` bounds each HTTP request (one page of tags, one HEAD, one token).
+    pub fn new(timeout: Duration) -> Self {
+        let build = |verify: bool| {
+            Client::builder()
+                .timeout(timeout)
+                .danger_accept_invalid_certs(!verify)
+                .user_agent(concat!("docker-image-sync/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("the TLS backend initialises")
+        };
+        Self {
+            verified: build(true),
+            unverified: build(false),
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The digest the registry reports for `repo:reference`, or None when it has no such manifest.
+    pub async fn manifest_digest(
+        &self,
+        access: &Access,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        let url = format!("{}/v2/{repo}/manifests/{reference}", access.base);
+        let resp = self
+            .send(access, repo, Method::HEAD, &url, Some(MANIFEST_ACCEPT))
+            .await?;
+        match resp.status() {
+            s if s.is_success() => Ok(resp
+                .headers()
+                .get("docker-content-digest")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(status_error(resp, &url).await),
+        }
+    }
+
+    /// Every tag of `repo`, in the registry's order, following `Link` pages. More than `limit`
+    /// tags is an error ([`RegistryError::TooManyTags`]) rather than a silently short list.
+    pub async fn list_tags(
+        &self,
+        access: &Access,
+        repo: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, RegistryError> {
+        let plain = format!("{}/v2/{repo}/tags/list", access.base);
+        let mut url = format!("{plain}?n={TAGS_PAGE_SIZE}");
+        let mut tags = Vec::new();
+        let mut first = true;
+        for _ in 0..MAX_PAGES {
+            let resp = self.send(access, repo, Method::GET, &url, None).await?;
+            if first && resp.status() == StatusCode::BAD_REQUEST {
+                // A registry that refuses `n` (or our value of it) pages by itself.
+                first = false;
+                url = plain.clone();
+                continue;
+            }
+            first = false;
+            if !resp.status().is_success() {
+                return Err(status_error(resp, &url).await);
+            }
+            let next = next_link(resp.headers());
+            let page: TagList = resp.json().await.map_err(|e| RegistryError::Invalid {
+                url: url.clone(),
+                reason: format!("not a tag list: {}", error_chain(&e)),
+            })?;
+            tags.extend(page.tags.unwrap_or_default());
+            if tags.len() > limit {
+                return Err(RegistryError::TooManyTags { limit });
+            }
+            match next {
+                None => return Ok(tags),
+                Some(link) => {
+                    let next_url = resolve_link(&access.base, &link).ok_or_else(|| {
+                        RegistryError::Invalid {
+                            url: url.clone(),
+                            reason: format!("next page link `{link}` leaves {}", access.base),
+                        }
+                    })?;
+                    if next_url == url {
+                        return Ok(tags);
+                    }
+                    url = next_url;
+                }
+            }
+        }
+        Err(RegistryError::Invalid {
+            url,
+            reason: format!("more than {MAX_PAGES} pages of tags"),
+        })
+    }
+
+    /// Sends a request, answering a 401 challenge once (Basic or Bearer) and remembering the
+    /// answer.
+    async fn send(
+        &self,
+        access: &Access,
+        repo: &str,
+        method: Method,
+        url: &str,
+        accept: Option<&str>,
+    ) -> Result<Response, RegistryError> {
+        let cache_key = format!("{}|{repo}", access.base);
+        let client = if access.tls_verify {
+            &self.verified
+        } else {
+            &self.unverified
+        };
+        let send = |auth: Option<String>| {
+            let mut req = client.request(method.clone(), url);
+            if let Some(accept) = accept {
+                req = req.header(ACCEPT, accept);
+            }
+            if let Some(a) = auth {
+                req = req.header(AUTHORIZATION, a);
+            }
+            req.send()
+        };
+        // A Bearer token is per repository; Basic credentials, once asked for, hold for the host.
+        let cached = self
+            .cached_token(&cache_key)
+            .or_else(|| self.cached_token(&access.base));
+        let mut resp = send(cached).await?;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            let auth = self
+                .authorize(client, access, repo, resp.headers(), &cache_key)
+                .await?;
+            resp = send(Some(auth)).await?;
+        }
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            return Err(RegistryError::Unauthorized(resp.status()));
+        }
+        Ok(resp)
+    }
+
+    fn cached_token(&self, key: &str) -> Option<String> {
+        let tokens = self.tokens.lock().expect("token cache lock");
+        tokens
+            .get(key)
+            .filter(|(_, until)| *until > Instant::now())
+            .map(|(t, _)| t.clone())
+    }
+
+    fn remember(&self, key: &str, value: &str, ttl: Duration) {
+        self.tokens
+            .lock()
+            .expect("token cache lock")
+            .insert(key.to_owned(), (value.to_owned(), Instant::now() + ttl));
+    }
+
+    /// Answers a 401 challenge with an `Authorization` value.
+    async fn authorize(
+        &self,
+        client: &Client,
+        access: &Access,
+        repo: &str,
+        headers: &HeaderMap,
+        cache_key: &str,
+    ) -> Result<String, RegistryError> {
+        let challenge = headers
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(Challenge::parse)
+            .ok_or(RegistryError::Unauthorized(StatusCode::UNAUTHORIZED))?;
+        let basic = |(user, password): &(String, SecretString)| {
+            use base64::Engine;
+            let raw = format!("{user}:{}", password.expose_secret());
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(raw)
+            )
+        };
+        match challenge {
+            Challenge::Basic => {
+                let value = access
+                    .credentials
+                    .as_ref()
+                    .map(basic)
+                    .ok_or(RegistryError::Unauthorized(StatusCode::UNAUTHORIZED))?;
+                self.remember(&access.base, &value, Duration::from_secs(3600));
+                Ok(value)
+            }
+            Challenge::Bearer { realm, service } => {
+                let mut req = client
+                    .get(&realm)
+                    .query(&[("scope", format!("repository:{repo}:pull"))]);
+                if let Some(service) = &service {
+                    req = req.query(&[("service", service)]);
+                }
+                if let Some(creds) = &access.credentials {
+                    req = req.header(AUTHORIZATION, basic(creds));
+                }
+                let resp = req.send().await.map_err(|e| RegistryError::Token {
+                    status: None,
+                    reason: error_chain(&e),
+                })?;
+                if !resp.status().is_success() {
+                    return Err(RegistryError::Token {
+                        status: Some(resp.status()),
+                        reason: format!("HTTP {} from {realm}", resp.status()),
+                    });
+                }
+                let body: TokenResponse = resp.json().await.map_err(|e| RegistryError::Token {
+                    status: None,
+                    reason: format!("unreadable answer from {realm}: {e}"),
+                })?;
+                let token =
+                    body.token
+                        .or(body.access_token)
+                        .ok_or_else(|| RegistryError::Token {
+                            status: None,
+                            reason: "no token in the response".into(),
+                        })?;
+                let value = format!("Bearer {token}");
+                // Renew a little early; registries default to 60 s when they say nothing.
+                let ttl = Duration::from_secs(body.expires_in.unwrap_or(60).saturating_sub(5));
+                self.remember(cache_key, &value, ttl);
+                Ok(value)
+            }
+        }
+    }
+}
+
+/// An unsuccessful answer as an error, with the registry's `{"errors": [{code, message}]}`.
+async fn status_error(resp: Response, url: &str) -> RegistryError {
+    let status = resp.status();
+    if status == StatusCode::UNAUTHORIZED {
+        return RegistryError::Unauthorized(status);
+    }
+    let body: Option<ErrorBody> = resp.json().await.ok();
+    let first = body.and_then(|b| b.errors.into_iter().next());
+    RegistryError::Status {
+        status,
+        url: url.to_owned(),
+        code: first.as_ref().and_then(|e| e.code.clone()),
+        message: first.and_then(|e| e.message),
+    }
+}
+
+/// The target of `Link: <...>; rel="next"`, if any.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find(|part| {
+            part.split(';').skip(1).any(|param| {
+                let param = param.trim().replace(' ', "");
+                param.eq_ignore_ascii_case("rel=\"next\"") || param.eq_ignore_ascii_case("rel=next")
+            })
+        })
+        .and_then(|part| {
+            let start = part.find('<')? + 1;
+            let end = part[start..].find('>')? + start;
+            Some(part[start..end].trim().to_owned())
+        })
+}
+
+/// A next-page link made absolute; None when it points to another host (credentials and tokens
+/// must not follow it there).
+fn resolve_link(base: &str, link: &str) -> Option<String> {
+    if link.starts_with("http://") || link.starts_with("https://") {
+        let same_origin = link
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.starts_with('/'));
+        return same_origin.then(|| link.to_owned());
+    }
+    link.starts_with('/').then(|| format!("{base}{link}"))
+}
+
+#[derive(serde::Deserialize)]
+struct TagList {
+    tags: Option<Vec<String>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    errors: Vec<ErrorEntry>,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorEntry {
+    code: Option<String>,
+    message: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenResponse {
+    token: Option<String>,
+    access_token: Option<String>,
+    expires_in: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(links: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for l in links {
+            h.append(LINK, HeaderValue::from_str(l).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn next_links_in_the_spec_and_in_the_wild() {
+        assert_eq!(
+            next_link(&headers(&[r#"</v2/x/tags/list?last=b&n=2>; rel="next""#])).as_deref(),
+            Some("/v2/x/tags/list?last=b&n=2")
+        );
+        assert_eq!(
+            next_link(&headers(&[
+                r#"<https://h.io/v2/x/tags/list?last=b>; rel=next, </other>; rel="prev""#
+            ]))
+            .as_deref(),
+            Some("https://h.io/v2/x/tags/list?last=b")
+        );
+        assert_eq!(
+            next_link(&headers(&[
+                r#"</prev>; rel="prev""#,
+                r#"</next>;rel="next""#
+            ]))
+            .as_deref(),
+            Some("/next")
+        );
+        assert_eq!(next_link(&headers(&[r#"</x>; rel="prev""#])), None);
+        assert_eq!(next_link(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn links_stay_on_the_registry() {
+        let base = "https://h.io";
+        assert_eq!(
+            resolve_link(base, "/v2/x/tags/list?last=a").as_deref(),
+            Some("https://h.io/v2/x/tags/list?last=a")
+        );
+        assert_eq!(
+            resolve_link(base, "https://h.io/v2/x/tags/list?last=a").as_deref(),
+            Some("https://h.io/v2/x/tags/list?last=a")
+        );
+        assert_eq!(resolve_link(base, "https://evil.io/v2/x"), None);
+        assert_eq!(resolve_link(base, "https://h.io.evil.io/v2/x"), None);
+        assert_eq!(resolve_link(base, "v2/x"), None);
+    }
+
+    #[test]
+    fn status_errors_map_to_problems() {
+        let status =
+            |status: StatusCode, code: Option<&str>, message: Option<&str>| RegistryError::Status {
+                status,
+                url: "https://h.io/v2/x/tags/list".into(),
+                code: code.map(str::to_owned),
+                message: message.map(str::to_owned),
+            };
+        let e = status(
+            StatusCode::NOT_FOUND,
+            Some("NAME_UNKNOWN"),
+            Some("repository name not known to registry"),
+        );
+        assert_eq!(e.problem(), Some(Problem::NameUnknown));
+        assert_eq!(
+            e.to_string(),
+            "HTTP 404 Not Found NAME_UNKNOWN: repository name not known to registry from \
+             https://h.io/v2/x/tags/list"
+        );
+        let e = status(
+            StatusCode::FORBIDDEN,
+            Some("DENIED"),
+            Some("namespace x does not exist"),
+        );
+        assert_eq!(
+            e.problem(),
+            Some(Problem::Denied(Some("namespace x does not exist".into())))
+        );
+        assert_eq!(
+            status(StatusCode::TOO_MANY_REQUESTS, None, None).problem(),
+            Some(Problem::RateLimited)
+        );
+        assert_eq!(status(StatusCode::BAD_GATEWAY, None, None).problem(), None);
+        assert_eq!(
+            RegistryError::Token {
+                status: Some(StatusCode::UNAUTHORIZED),
+                reason: "HTTP 401 from realm".into()
+            }
+            .problem(),
+            Some(Problem::Unauthorized)
+        );
+    }
+}
