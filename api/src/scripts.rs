@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write;
 
 use docker_sync_common::config::{Config, RegistryConfig};
-use docker_sync_common::image_ref::ImageRef;
 
 use crate::jobs::plan::Plan;
 
@@ -390,8 +389,8 @@ copy_image() {
         let _ = writeln!(
             s,
             "copy_image {} {} --src-tls-verify={src_tls} --dest-tls-verify={target_tls}",
-            quote(&source_ref(&task.source)),
-            quote(&target_ref(&task.target)),
+            quote(&task.source.copy_source()),
+            quote(&task.target.copy_target()),
         );
     }
     s.push_str(
@@ -412,26 +411,6 @@ fn comment(text: &str) -> String {
         .collect()
 }
 
-// The next two must stay identical to `source_ref` and `target_ref` in worker/src/skopeo.rs:
-// the script copies exactly what a worker copies.
-
-/// skopeo's docker transport takes a tag or a digest, not both: on the source the digest wins.
-fn source_ref(image: &ImageRef) -> String {
-    match image.digest() {
-        Some(digest) => format!("{}@{digest}", image.name()),
-        None => format!("{}:{}", image.name(), image.tag().unwrap_or("latest")),
-    }
-}
-
-/// The target keeps the tag.
-fn target_ref(image: &ImageRef) -> String {
-    match (image.tag(), image.digest()) {
-        (Some(tag), _) => format!("{}:{tag}", image.name()),
-        (None, Some(digest)) => format!("{}@{digest}", image.name()),
-        (None, None) => format!("{}:latest", image.name()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -440,7 +419,7 @@ mod tests {
     use docker_sync_common::mapping::ReplaceLevel;
 
     use super::*;
-    use crate::jobs::plan::{plan, Images, JobRequest};
+    use crate::jobs::plan::{Images, JobRequest};
 
     const TARGET_SECRET: &str = "Distinctive-Target-Pw-4711";
     const SOURCE_SECRET: &str = "Distinctive-Quay-Pw-0815";
@@ -463,6 +442,20 @@ mod tests {
         .unwrap()
     }
 
+    /// Plans without a registry to ask: these lists have no tag patterns.
+    fn plan_of(req: &JobRequest, config: &Config) -> Plan {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime
+            .block_on(crate::jobs::plan::plan(
+                req,
+                config,
+                &crate::jobs::tags::Unlisted,
+            ))
+            .unwrap()
+    }
+
     fn script_for(images: &str, target: &str, level: ReplaceLevel) -> String {
         let config = config();
         let req = JobRequest {
@@ -471,7 +464,7 @@ mod tests {
             replace_level: level,
             namespace: None,
         };
-        render(&plan(&req, &config).unwrap(), &config)
+        render(&plan_of(&req, &config), &config)
     }
 
     fn copy_lines(script: &str) -> Vec<&str> {
@@ -603,7 +596,7 @@ mod tests {
             replace_level: ReplaceLevel::Skip,
             namespace: Some("ns".into()),
         };
-        let script = render(&plan(&req, &config).unwrap(), &config);
+        let script = render(&plan_of(&req, &config), &config);
         let logins: Vec<&str> = script.lines().filter(|l| l.starts_with("login ")).collect();
         assert_eq!(
             logins,
@@ -732,7 +725,7 @@ mod tests {
             replace_level: ReplaceLevel::Skip,
             namespace: None,
         };
-        let script = render(&plan(&req, &config).unwrap(), &config);
+        let script = render(&plan_of(&req, &config), &config);
         assert_parses(&script);
         assert!(script.contains(&quote("o'neil $(id)")), "{script}");
         assert!(script.contains(&format!("login {} 'r.example'", quote(&name))));

@@ -60,6 +60,7 @@ pub async fn state(args: &Args, config: Config, users: UsersFile) -> anyhow::Res
             dummy_hash: SecretString::from(dummy),
         }),
         hub: Hub::new(),
+        registry: Arc::new(crate::jobs::tags::new_client()),
         metrics: Metrics::new(),
     })
 }

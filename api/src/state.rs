@@ -18,5 +18,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub auth: Arc<AuthConfig>,
     pub hub: Hub,
+    /// Asks registries for tags (job submission, preview); one per process for its token cache.
+    pub registry: Arc<docker_sync_common::registry::RegistryClient>,
     pub metrics: Metrics,
 }

@@ -186,6 +186,25 @@ impl ImageRef {
         format!("{}{}", self.familiar_name(), self.suffix())
     }
 
+    /// How to name this image as a copy's source (skopeo's docker transport takes a tag or a
+    /// digest, not both): the digest wins, since it pins the content.
+    pub fn copy_source(&self) -> String {
+        match self.digest() {
+            Some(digest) => format!("{}@{digest}", self.name()),
+            None => format!("{}:{}", self.name(), self.tag().unwrap_or("latest")),
+        }
+    }
+
+    /// How to name this image as a copy's target: the tag wins, since the tag is what must point
+    /// at the copied manifest (its digest is checked after the copy).
+    pub fn copy_target(&self) -> String {
+        match (self.tag(), self.digest()) {
+            (Some(tag), _) => format!("{}:{tag}", self.name()),
+            (None, Some(digest)) => format!("{}@{digest}", self.name()),
+            (None, None) => format!("{}:latest", self.name()),
+        }
+    }
+
     /// The same image with another tag and no digest.
     pub fn with_tag(&self, tag: &str) -> Result<Self, ImageRefError> {
         validate_tag(tag)?;

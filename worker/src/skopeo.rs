@@ -94,8 +94,8 @@ impl Skopeo {
         args.push(format!("--authfile={}", authfile.display()));
         args.push(format!("--src-tls-verify={}", req.source.tls_verify));
         args.push(format!("--dest-tls-verify={}", req.target.tls_verify));
-        args.push(format!("docker://{}", source_ref(&req.source.image)));
-        args.push(format!("docker://{}", target_ref(&req.target.image)));
+        args.push(format!("docker://{}", req.source.image.copy_source()));
+        args.push(format!("docker://{}", req.target.image.copy_target()));
         args
     }
 
@@ -192,23 +192,6 @@ impl Skopeo {
         serde_json::to_writer(&mut file, &serde_json::json!({ "auths": auths }))?;
         file.flush()?;
         Ok(file)
-    }
-}
-
-/// skopeo's docker transport takes a tag or a digest, not both. On the source the digest wins
-/// (it pins the content); the target keeps the tag, and its digest is checked after the copy.
-fn source_ref(image: &ImageRef) -> String {
-    match image.digest() {
-        Some(digest) => format!("{}@{digest}", image.name()),
-        None => format!("{}:{}", image.name(), image.tag().unwrap_or("latest")),
-    }
-}
-
-fn target_ref(image: &ImageRef) -> String {
-    match (image.tag(), image.digest()) {
-        (Some(tag), _) => format!("{}:{tag}", image.name()),
-        (None, Some(digest)) => format!("{}@{digest}", image.name()),
-        (None, None) => format!("{}:latest", image.name()),
     }
 }
 

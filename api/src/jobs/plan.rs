@@ -95,30 +95,12 @@ pub struct Plan {
 
 /// The job a request means, or a 400 naming every bad line (or the unknown target, or an
 /// empty result). Tag patterns and `@latest=N` are expanded through `tags`.
-pub async fn plan_with_tags(
+pub async fn plan(
     req: &JobRequest,
     config: &Config,
     tags: &impl ListTags,
 ) -> Result<Plan, AppError> {
     expand(req, config, tags).await?.into_plan()
-}
-
-/// Like [`plan_with_tags`] without asking any registry: a tag pattern or `@latest=N` line is a
-/// line error. For callers not yet moved to [`plan_with_tags`].
-pub fn plan(req: &JobRequest, config: &Config) -> Result<Plan, AppError> {
-    let (host, namespace) = target_of(req, config)?;
-    let parsed = parse(req);
-    let listings: Listings = parsed
-        .selectors
-        .iter()
-        .filter_map(|s| s.selector.repository())
-        .map(|repo| {
-            let message = "tag patterns and `@latest=N` are expanded by `POST /api/jobs` and \
-                           `POST /api/jobs/preview` only";
-            (repo.name(), Err(message.to_owned()))
-        })
-        .collect();
-    outcome(req, config, host, namespace, parsed, &listings).into_plan()
 }
 
 fn parse(req: &JobRequest) -> SelectorList {
@@ -421,7 +403,7 @@ mod tests {
     #[tokio::test]
     async fn maps_every_line_to_the_registry_namespace() {
         let tags = Fake::default();
-        let p = plan_with_tags(
+        let p = plan(
             &request("nginx:1.25\n# comment\n\ngcr.io/a/b/c:1\n"),
             &config(),
             &tags,
@@ -446,7 +428,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_bad_line_is_reported_with_its_number() {
-        let Err(AppError::InvalidLines(errors)) = plan_with_tags(
+        let Err(AppError::InvalidLines(errors)) = plan(
             &request("nginx\nNginx:1\nok:1\nbad tag!\nok:@latest=0\n"),
             &config(),
             &fake(),
@@ -467,7 +449,7 @@ mod tests {
 
     #[tokio::test]
     async fn filtered_and_duplicate_lines_are_dropped_with_a_reason() {
-        let p = plan_with_tags(
+        let p = plan(
             &request("nginx:debug\nnginx:1\nnginx:1\n"),
             &config(),
             &fake(),
@@ -485,7 +467,7 @@ mod tests {
     async fn an_unknown_target_is_refused() {
         let mut r = request("nginx");
         r.target = "nope".into();
-        let Err(AppError::BadRequest(m)) = plan_with_tags(&r, &config(), &fake()).await else {
+        let Err(AppError::BadRequest(m)) = plan(&r, &config(), &fake()).await else {
             panic!("expected a bad request");
         };
         assert!(m.contains("nope") && m.contains("harbor"), "{m}");
@@ -495,8 +477,7 @@ mod tests {
     async fn a_bad_namespace_is_reported_per_line() {
         let mut r = request("nginx\nsrc.io:5000/team/app:1.26*");
         r.namespace = Some("Bad NS".into());
-        let Err(AppError::InvalidLines(errors)) = plan_with_tags(&r, &config(), &fake()).await
-        else {
+        let Err(AppError::InvalidLines(errors)) = plan(&r, &config(), &fake()).await else {
             panic!("expected line errors");
         };
         assert_eq!(errors.len(), 2);
@@ -504,7 +485,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_glob_becomes_one_task_per_matching_tag() {
-        let p = plan_with_tags(&request(&format!("# x\n{REPO}:1.25*")), &config(), &fake())
+        let p = plan(&request(&format!("# x\n{REPO}:1.25*")), &config(), &fake())
             .await
             .unwrap();
         assert_eq!(
@@ -575,7 +556,7 @@ mod tests {
     #[tokio::test]
     async fn a_glob_matching_nothing_is_an_error() {
         let Err(AppError::InvalidLines(errors)) =
-            plan_with_tags(&request(&format!("{REPO}:9.*")), &config(), &fake()).await
+            plan(&request(&format!("{REPO}:9.*")), &config(), &fake()).await
         else {
             panic!("expected line errors");
         };
@@ -585,23 +566,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_listing_free_plan_refuses_only_pattern_lines() {
-        let p = plan(&request("nginx:1\ngcr.io/a/b:2"), &config()).unwrap();
-        assert_eq!(p.tasks.len(), 2);
-        let Err(AppError::InvalidLines(errors)) =
-            plan(&request("nginx:1\nnginx:1.*\nx:@latest=1"), &config())
-        else {
-            panic!("expected line errors");
-        };
-        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [2, 3]);
-        assert!(errors[0].message.contains("expanded by `POST /api/jobs`"));
-    }
-
     #[tokio::test]
     async fn a_glob_whose_tags_are_all_excluded_drops_the_job() {
         let Err(AppError::BadRequest(m)) =
-            plan_with_tags(&request(&format!("{REPO}:*debug")), &config(), &fake()).await
+            plan(&request(&format!("{REPO}:*debug")), &config(), &fake()).await
         else {
             panic!("expected a bad request");
         };

@@ -5,13 +5,14 @@
 //! fixed listing; [`RegistryTags`] is the real one over [`RegistryClient`].
 
 use std::future::Future;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use docker_sync_common::config::Config;
 use docker_sync_common::explain::{Party, Side};
 use docker_sync_common::registry::{Access, RegistryClient};
 use docker_sync_common::selection::{Repository, MAX_LISTED_TAGS};
+
+use crate::state::AppState;
 
 /// Bounds each request to a registry (one page of tags, one token).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -23,12 +24,6 @@ pub trait ListTags: Sync {
         &self,
         repository: &Repository,
     ) -> impl Future<Output = Result<Vec<String>, String>> + Send;
-}
-
-/// The api's registry client: one per process, so its token cache serves every request.
-pub fn client() -> &'static RegistryClient {
-    static CLIENT: OnceLock<RegistryClient> = OnceLock::new();
-    CLIENT.get_or_init(|| RegistryClient::new(REQUEST_TIMEOUT))
 }
 
 /// Lists tags from the registries themselves.
@@ -43,9 +38,25 @@ impl<'a> RegistryTags<'a> {
     }
 }
 
-/// The lister for `config` over the process-wide [`client`].
-pub fn lister(config: &Config) -> RegistryTags<'_> {
-    RegistryTags::new(client(), config)
+/// The lister over the api's one registry client (its token cache serves every request).
+pub fn lister(state: &AppState) -> RegistryTags<'_> {
+    RegistryTags::new(&state.registry, &state.config)
+}
+
+/// The client the api keeps in its state.
+pub fn new_client() -> RegistryClient {
+    RegistryClient::new(REQUEST_TIMEOUT)
+}
+
+/// For tests whose lists have no tag patterns: any listing is an error.
+#[cfg(test)]
+pub struct Unlisted;
+
+#[cfg(test)]
+impl ListTags for Unlisted {
+    async fn list_tags(&self, _: &Repository) -> Result<Vec<String>, String> {
+        Err("this test lists no tags".into())
+    }
 }
 
 impl ListTags for RegistryTags<'_> {

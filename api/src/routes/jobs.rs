@@ -8,7 +8,7 @@ use crate::auth::audit;
 use crate::auth::principal::Caller;
 use crate::error::AppError;
 use crate::events;
-use crate::jobs::plan::{plan_with_tags, JobRequest};
+use crate::jobs::plan::{plan, JobRequest};
 use crate::jobs::store::{self, JobView};
 use crate::jobs::tags;
 use crate::state::AppState;
@@ -25,7 +25,7 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<JobRequest>,
 ) -> Result<(StatusCode, Json<JobView>), AppError> {
-    let plan = plan_with_tags(&req, &state.config, &tags::lister(&state.config)).await?;
+    let plan = plan(&req, &state.config, &tags::lister(&state)).await?;
     let job = store::create(&state, &plan).await?;
     state.metrics.jobs_submitted.inc();
     tracing::info!(job = %job.id, tasks = job.total, target = %job.target, user = caller.actor(), "job queued");

@@ -84,7 +84,7 @@ pub async fn preview(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<JobRequest>,
 ) -> Result<Json<PreviewView>, AppError> {
-    let expanded = expand(&req, &state.config, &tags::lister(&state.config)).await?;
+    let expanded = expand(&req, &state.config, &tags::lister(&state)).await?;
     let lines: Vec<PreviewLine> = expanded.lines.into_iter().map(PreviewLine::from).collect();
     Ok(Json(PreviewView {
         target: expanded.registry,

@@ -1,23 +1,28 @@
 //! `POST /api/scripts`: the body of `POST /api/jobs`, answered with a shell script that makes
 //! the same copies with skopeo instead of queueing them (see [`crate::scripts`]).
 
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 
+use crate::auth::audit;
+use crate::auth::principal::Caller;
 use crate::error::AppError;
 use crate::jobs::plan::{plan, JobRequest};
+use crate::jobs::tags;
 use crate::routes::jobs::ApiJson;
 use crate::scripts::{self, file_name, render};
 use crate::state::AppState;
-use axum::extract::State;
 
 /// `200` with the script as an attachment `docker-sync-<target>.sh`; the same `400`s as
 /// `POST /api/jobs` (every bad line with its number), and nothing is queued either way.
 pub async fn create(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<JobRequest>,
 ) -> Result<Response, AppError> {
-    let plan = plan(&req, &state.config)?;
+    let plan = plan(&req, &state.config, &tags::lister(&state)).await?;
     let script = render(&plan, &state.config);
     // file_name keeps only [A-Za-z0-9._-]: always a valid header value.
     let disposition = HeaderValue::from_str(&format!(
@@ -25,7 +30,17 @@ pub async fn create(
         file_name(&plan.registry)
     ))
     .map_err(|e| AppError::Internal(format!("Content-Disposition: {e}")))?;
-    tracing::info!(target = %plan.registry, images = plan.tasks.len(), "script generated");
+    tracing::info!(target = %plan.registry, images = plan.tasks.len(), user = caller.actor(), "script generated");
+    let detail = serde_json::json!({ "target": plan.registry, "images": plan.tasks.len() });
+    audit::record(
+        &state,
+        caller.actor(),
+        "script.generate",
+        &plan.registry,
+        &caller.client,
+        detail,
+    )
+    .await;
     Ok((
         [
             (
