@@ -63,26 +63,81 @@ async function request(method, path, body, { authRedirect = true } = {}) {
     throw new ApiError(0, err?.message || "network error");
   }
 
-  const text = await res.text();
-  let data = null;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      // A proxy error page or similar: keep the status, drop the body.
-      data = null;
-    }
-  }
-  if (!res.ok) {
-    const message = typeof data?.error === "string" ? data.error : `HTTP ${res.status}`;
-    const err = new ApiError(res.status, message, data);
-    if (authRedirect && authProblemHandler && (err.loginRequired || err.passwordChangeRequired)) {
-      err.handled = true;
-      authProblemHandler(err);
-    }
-    throw err;
-  }
+  const data = parseJson(await res.text());
+  if (!res.ok) throw failure(res.status, data, authRedirect);
   return data;
+}
+
+function parseJson(text) {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // A proxy error page or similar: keep the status, drop the body.
+    return null;
+  }
+}
+
+/** The ApiError for a non-2xx answer, after handing a login problem to the handler. */
+function failure(status, data, authRedirect) {
+  const message = typeof data?.error === "string" ? data.error : `HTTP ${status}`;
+  const err = new ApiError(status, message, data);
+  if (authRedirect && authProblemHandler && (err.loginRequired || err.passwordChangeRequired)) {
+    err.handled = true;
+    authProblemHandler(err);
+  }
+  return err;
+}
+
+/**
+ * The file name in a Content-Disposition header (`filename*=UTF-8''…` or `filename="…"`),
+ * reduced to characters that are safe in a file name, or null.
+ */
+export function dispositionFileName(header) {
+  if (!header) return null;
+  let name = null;
+  const star = /filename\*\s*=\s*utf-8''([^;]+)/i.exec(header);
+  if (star) {
+    try {
+      name = decodeURIComponent(star[1].trim());
+    } catch {
+      name = null;
+    }
+  }
+  if (!name) {
+    const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/.exec(header);
+    if (plain) name = (plain[1] ?? plain[2]).replace(/\\(.)/g, "$1");
+  }
+  if (!name) return null;
+  // No directories, nothing hidden, nothing a file system or a shell would trip on.
+  name = name.replace(/^.*[\\/]/, "").replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "");
+  return name || null;
+}
+
+/**
+ * POST a JSON body and take a file back: `{ blob, fileName }`. Errors are thrown like
+ * `request` throws them (a 400 carries its per-line errors).
+ */
+async function download(path, body) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method: "POST",
+      headers: { Accept: "text/x-shellscript, application/json;q=0.5", "Content-Type": "application/json" },
+      credentials: "same-origin",
+      body: JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ApiError(0, err?.message || "network error");
+  }
+  if (!res.ok) throw failure(res.status, parseJson(await res.text()), true);
+  let blob;
+  try {
+    blob = await res.blob();
+  } catch (err) {
+    throw new ApiError(0, err?.message || "network error");
+  }
+  return { blob, fileName: dispositionFileName(res.headers.get("Content-Disposition")) };
 }
 
 const enc = encodeURIComponent;
@@ -97,6 +152,9 @@ function query(params) {
 export const api = {
   registries: () => request("GET", "/api/registries"),
   createJob: (payload) => request("POST", "/api/jobs", payload),
+  // Same body as createJob; neither queues anything.
+  previewJob: (payload) => request("POST", "/api/jobs/preview", payload),
+  script: (payload) => download("/api/scripts", payload),
   listJobs: (limit = 20) => request("GET", `/api/jobs?limit=${encodeURIComponent(limit)}`),
   getJob: (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}`),
 
