@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod metrics;
+pub mod registries;
 pub mod routes;
 pub mod scripts;
 pub mod settings;

@@ -175,6 +175,12 @@ pub fn api_routes() -> ApiRoutes {
         )
         .add(
             Method::POST,
+            "/api/registries/{name}/test",
+            ADMIN,
+            post(registries::test),
+        )
+        .add(
+            Method::POST,
             "/api/scripts",
             OPERATOR,
             post(scripts::create),

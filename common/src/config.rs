@@ -69,11 +69,15 @@ pub struct RegistryConfig {
     pub plain_http: bool,
     pub username: Option<String>,
     pub password: Option<SecretString>,
-    /// Where images go when the job names no namespace: `namespace`, `project` or `repository`.
+    /// Where images go when the job names no namespace: the type's own key (`project` for
+    /// Harbor, `repository` for Nexus, `namespace` for the others; see [`namespace_key`]).
     pub namespace: Option<String>,
     pub description: Option<String>,
     /// Skip TLS verification (self-signed certificates) or talk plain HTTP.
     pub insecure: bool,
+    /// Harbor only: create a missing project through Harbor's project API before the first push
+    /// into it (`create_project: true`; off by default).
+    pub create_project: bool,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +97,8 @@ struct RawRegistry {
     description: Option<String>,
     #[serde(default)]
     insecure: bool,
+    #[serde(default)]
+    create_project: bool,
 }
 
 impl TryFrom<RawRegistry> for RegistryConfig {
@@ -100,6 +106,9 @@ impl TryFrom<RawRegistry> for RegistryConfig {
 
     fn try_from(raw: RawRegistry) -> Result<Self, String> {
         use secrecy::ExposeSecret;
+        if raw.kind == RegistryType::Nexus {
+            check_nexus_url(&raw.url)?;
+        }
         let (host, plain_http) = parse_url(&raw.url)?;
         let password = match (raw.password, raw.password_file) {
             (Some(_), Some(_)) => return Err("give `password` or `password_file`, not both".into()),
@@ -114,11 +123,14 @@ impl TryFrom<RawRegistry> for RegistryConfig {
             (None, None) => None,
         }
         .filter(|p| !p.expose_secret().is_empty());
-        let namespace = [raw.namespace, raw.project, raw.repository]
-            .into_iter()
-            .flatten()
-            .map(|n| n.trim_matches('/').to_owned())
-            .find(|n| !n.is_empty());
+        let namespace = target_namespace(raw.kind, raw.namespace, raw.project, raw.repository)?;
+        if raw.create_project && raw.kind != RegistryType::Harbor {
+            return Err(format!(
+                "`create_project` is for Harbor registries only (this one is type {}): no other \
+                 type has a project API this service uses",
+                raw.kind
+            ));
+        }
         Ok(RegistryConfig {
             display_name: raw.name,
             kind: raw.kind,
@@ -129,7 +141,170 @@ impl TryFrom<RawRegistry> for RegistryConfig {
             namespace,
             description: raw.description,
             insecure: raw.insecure || plain_http,
+            create_project: raw.create_project,
         })
+    }
+}
+
+/// The key a registry type uses for its default target namespace: `project` for Harbor,
+/// `repository` for Nexus (the docker-hosted repository), `namespace` for everything else.
+pub fn namespace_key(kind: RegistryType) -> &'static str {
+    match kind {
+        RegistryType::Harbor => "project",
+        RegistryType::Nexus => "repository",
+        _ => "namespace",
+    }
+}
+
+/// The default target namespace, checked against the registry type.
+///
+/// The rule: each type has its own key ([`namespace_key`]); `namespace` is accepted for every
+/// type as the generic word (a Harbor `namespace: team/mirror` puts images in project `team`
+/// under `mirror/`), and a generic or Docker Hub entry takes any of the three. Only one may be
+/// given. Harbor, ACR, SWR, TCR and Nexus need one; another type's key is refused.
+fn target_namespace(
+    kind: RegistryType,
+    namespace: Option<String>,
+    project: Option<String>,
+    repository: Option<String>,
+) -> Result<Option<String>, String> {
+    let clean = |v: Option<String>| {
+        v.map(|n| n.trim().trim_matches('/').to_owned())
+            .filter(|n| !n.is_empty())
+    };
+    let given: Vec<(&str, String)> = [
+        ("namespace", clean(namespace)),
+        ("project", clean(project)),
+        ("repository", clean(repository)),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+    let own = namespace_key(kind);
+    let lenient = matches!(kind, RegistryType::Generic | RegistryType::Dockerhub);
+    if let Some((key, _)) = given
+        .iter()
+        .find(|(k, _)| !lenient && *k != own && *k != "namespace")
+    {
+        return Err(format!(
+            "`{key}` is not a key of type {kind}: {} names its target with `{own}`",
+            type_name(kind)
+        ));
+    }
+    if given.len() > 1 {
+        let keys: Vec<String> = given.iter().map(|(k, _)| format!("`{k}`")).collect();
+        return Err(format!(
+            "give one of {}: they all name the default target namespace",
+            keys.join(" and ")
+        ));
+    }
+    let Some((key, value)) = given.into_iter().next() else {
+        return match kind {
+            RegistryType::Harbor => Err(
+                "a Harbor registry needs `project`: the Harbor project images are pushed into \
+                 (e.g. `project: library`)"
+                    .into(),
+            ),
+            RegistryType::Acr | RegistryType::Swr | RegistryType::Tcr => Err(format!(
+                "a registry of type {kind} needs `namespace`: {} takes images as \
+                 namespace/repository (e.g. `namespace: mirror`)",
+                type_name(kind)
+            )),
+            RegistryType::Nexus => Err(
+                "a Nexus registry needs `repository`: the docker-hosted repository behind the \
+                 connector in `url` (e.g. `repository: docker-hosted`)"
+                    .into(),
+            ),
+            RegistryType::Dockerhub | RegistryType::Generic => Ok(None),
+        };
+    };
+    let first = value.split('/').next().unwrap_or("");
+    match kind {
+        RegistryType::Harbor if key == "project" && value.contains('/') => {
+            return Err(format!(
+                "`project` is one Harbor project name, without `/` (got `{value}`); to push \
+                 under a path inside the project, write `namespace: {value}` instead"
+            ));
+        }
+        RegistryType::Harbor if !is_harbor_project_name(first) => {
+            return Err(format!(
+                "`{first}` is not a valid Harbor project name: lowercase letters, digits and \
+                 `.`, `_`, `-` between them, at most 255 characters"
+            ));
+        }
+        RegistryType::Acr | RegistryType::Swr | RegistryType::Tcr | RegistryType::Dockerhub
+            if value.contains('/') =>
+        {
+            return Err(format!(
+                "`{key}` of a {} registry is one name without `/` (got `{value}`): it takes \
+                 images as namespace/repository",
+                type_name(kind)
+            ));
+        }
+        _ => {}
+    }
+    Ok(Some(value))
+}
+
+/// Harbor's rule for project names: `[a-z0-9]+([._-][a-z0-9]+)*`, 1 to 255 characters.
+pub fn is_harbor_project_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    !bytes.is_empty()
+        && bytes.len() <= 255
+        && bytes.first().is_some_and(alnum)
+        && bytes.last().is_some_and(alnum)
+        && bytes.windows(2).all(|w| alnum(&w[0]) || alnum(&w[1]))
+        && bytes
+            .iter()
+            .all(|b| alnum(b) || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// A Nexus `url` must be the docker connector (a port, or a host of its own): Docker clients
+/// talk to `/v2/` at the root of a host and cannot reach `/repository/<name>/`.
+fn check_nexus_url(url: &str) -> Result<(), String> {
+    let url = url.trim();
+    let (scheme, rest) = match url.split_once("://") {
+        Some(("http", rest)) => ("http://", rest),
+        Some((_, rest)) => ("", rest),
+        None => ("", url),
+    };
+    let Some((host, path)) = rest.split_once('/') else {
+        return Ok(());
+    };
+    let path = path.trim_matches('/');
+    if path.is_empty() {
+        return Ok(());
+    }
+    let repository = path
+        .strip_prefix("repository/")
+        .map(|r| r.split('/').next().unwrap_or(r))
+        .filter(|r| !r.is_empty());
+    let host = host.split(':').next().unwrap_or(host);
+    let hint = match repository {
+        Some(name) => format!(" and `repository: {name}`"),
+        None => String::new(),
+    };
+    Err(format!(
+        "a Nexus `url` is the docker connector of the repository, without a path (got `{url}`): \
+         Docker clients only speak to `/v2/` at the root of a host, so Nexus's \
+         `/repository/<name>/` address does not work for them. Give the docker-hosted \
+         repository an HTTP(S) connector port in Nexus (e.g. 8082) and write \
+         `url: {scheme}{host}:8082`{hint}, or use a subdomain connector or a reverse proxy with its \
+         own host name"
+    ))
+}
+
+/// How people call a registry type in messages.
+pub fn type_name(kind: RegistryType) -> &'static str {
+    match kind {
+        RegistryType::Harbor => "Harbor",
+        RegistryType::Acr => "Alibaba Cloud ACR",
+        RegistryType::Nexus => "Nexus",
+        RegistryType::Swr => "Huawei Cloud SWR",
+        RegistryType::Tcr => "Tencent Cloud TCR",
+        RegistryType::Dockerhub => "Docker Hub",
+        RegistryType::Generic => "a generic registry",
     }
 }
 
@@ -174,6 +349,15 @@ impl RegistryConfig {
             &self.host
         };
         format!("{scheme}://{host}")
+    }
+
+    /// The Harbor project images go into by default: the first part of the namespace. None for
+    /// other types.
+    pub fn harbor_project(&self) -> Option<&str> {
+        if self.kind != RegistryType::Harbor {
+            return None;
+        }
+        self.namespace.as_deref().and_then(|n| n.split('/').next())
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Worker {
     settings: Settings,
     skopeo: Skopeo,
     registry: RegistryClient,
+    /// Harbor's project API, for `create_project: true`.
+    harbor: docker_sync_common::harbor::HarborClient,
 }
 
 impl Worker {
@@ -46,6 +48,7 @@ impl Worker {
             queue: Queue::new(pool, settings.keys.clone(), settings.consumer.clone()),
             copies: Semaphore::new(settings.concurrency),
             registry: RegistryClient::new(Duration::from_secs(30)),
+            harbor: docker_sync_common::harbor::HarborClient::new(Duration::from_secs(30)),
             config: Arc::new(config),
             settings,
             skopeo,

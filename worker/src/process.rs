@@ -260,6 +260,24 @@ impl Worker {
             }
         }
 
+        // A missing Harbor project is created before the first push into it (opt-in).
+        if target_config.create_project {
+            let project = target.repository().split('/').next().unwrap_or_default();
+            match docker_sync_common::harbor::ensure_harbor_project(
+                &self.harbor,
+                target_config,
+                project,
+            )
+            .await
+            {
+                Ok(docker_sync_common::harbor::ProjectStatus::Created) => {
+                    tracing::info!(task = %msg.task, project, "created the Harbor project");
+                }
+                Ok(docker_sync_common::harbor::ProjectStatus::Existed) => {}
+                Err(e) => return failed(e.to_string()),
+            }
+        }
+
         // The digest check above needs no copy slot; a copy does. Waiting for one, a stopping
         // worker gives the task back rather than start a copy it may not finish.
         let _slot = tokio::select! {

@@ -9,10 +9,11 @@
 
 use std::collections::HashMap;
 
-use docker_sync_common::config::Config;
+use docker_sync_common::config::{Config, RegistryType};
 use docker_sync_common::filter::FilterDecision;
 use docker_sync_common::image_ref::{ImageRef, LineError};
 use docker_sync_common::mapping::{map_target, ReplaceLevel};
+use docker_sync_common::naming::check_target;
 use docker_sync_common::selection::{
     parse_selector_lines, parse_selector_list, Repository, SelectorList,
 };
@@ -206,6 +207,10 @@ pub fn assemble(
             error: Some(e.message),
         })
         .collect();
+    // The target registry's type, for its naming rules (ACR: exactly namespace/repo, ...).
+    let kind = config
+        .registry_for_host(host)
+        .map_or(RegistryType::Generic, |(_, r)| r.kind);
     // Canonical source -> the line that copies it first.
     let mut seen: HashMap<String, usize> = HashMap::new();
     for listed in parsed.selectors {
@@ -267,7 +272,14 @@ pub fn assemble(
                 });
                 continue;
             }
-            match map_target(&image, host, namespace, level) {
+            let mapped = map_target(&image, host, namespace, level)
+                .map_err(|e| e.to_string())
+                .and_then(|target| {
+                    check_target(kind, &target, namespace, &image, level)
+                        .map(|()| target)
+                        .map_err(|e| e.to_string())
+                });
+            match mapped {
                 Ok(target) => {
                     seen.insert(key, line);
                     out.tasks.push(PlannedTask {
@@ -277,7 +289,7 @@ pub fn assemble(
                     });
                 }
                 Err(e) => {
-                    out.error.get_or_insert_with(|| e.to_string());
+                    out.error.get_or_insert(e);
                 }
             }
         }
@@ -461,6 +473,29 @@ mod tests {
         assert_eq!(p.dropped[0].pattern.as_deref(), Some("*:debug"));
         assert_eq!(p.dropped[1].reason, "duplicate of line 2");
         assert_eq!(p.dropped[1].pattern, None);
+    }
+
+    #[tokio::test]
+    async fn a_target_breaking_the_registry_type_naming_rule_is_refused() {
+        let config = Config::parse(
+            "registries:\n  acr:\n    type: acr\n    url: registry.cn-hangzhou.aliyuncs.com\n    \
+             namespace: ns\n",
+            std::path::Path::new("registries.yaml"),
+            false,
+        )
+        .unwrap();
+        let mut r = request("nginx:1.25\n");
+        r.target = "acr".into();
+        let Err(AppError::InvalidLines(errors)) = plan(&r, &config, &fake()).await else {
+            panic!("expected line errors");
+        };
+        assert_eq!(
+            errors[0].message,
+            "Alibaba Cloud ACR takes exactly namespace/repository; `ns/library/nginx` has 3 \
+             parts; replacement level `all` gives `ns/nginx`"
+        );
+        r.replace_level = ReplaceLevel::All;
+        assert!(plan(&r, &config, &fake()).await.is_ok());
     }
 
     #[tokio::test]

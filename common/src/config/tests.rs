@@ -125,3 +125,131 @@ fn ssl_verify_can_be_disabled_globally() {
     .unwrap();
     assert!(config.registries["r"].insecure);
 }
+
+fn registry(entry: &str) -> Result<RegistryConfig, String> {
+    let text = format!("registries:\n  r:\n{entry}");
+    match parse(&text) {
+        Ok(mut c) => Ok(c.registries.remove("r").unwrap()),
+        Err(ConfigError::Invalid {
+            line, key, message, ..
+        }) => {
+            assert_eq!(key, "registries.r", "{message}");
+            assert!(line >= 2, "{line}: {message}");
+            Err(message)
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn harbor_needs_a_project() {
+    let e = registry("    type: harbor\n    url: h.example.com\n").unwrap_err();
+    assert!(e.contains("needs `project`"), "{e}");
+    let r = registry("    type: harbor\n    url: h.example.com\n    project: library\n").unwrap();
+    assert_eq!(r.namespace.as_deref(), Some("library"));
+    assert_eq!(r.harbor_project(), Some("library"));
+    assert!(!r.create_project);
+}
+
+#[test]
+fn harbor_takes_namespace_as_an_alias_with_a_path_inside_the_project() {
+    let r =
+        registry("    type: harbor\n    url: h.example.com\n    namespace: team/mirror\n").unwrap();
+    assert_eq!(r.namespace.as_deref(), Some("team/mirror"));
+    assert_eq!(r.harbor_project(), Some("team"));
+    let e =
+        registry("    type: harbor\n    url: h.example.com\n    project: a\n    namespace: b\n")
+            .unwrap_err();
+    assert!(e.contains("give one of `namespace` and `project`"), "{e}");
+}
+
+#[test]
+fn harbor_project_is_one_valid_name() {
+    let e = registry("    type: harbor\n    url: h.example.com\n    project: team/mirror\n")
+        .unwrap_err();
+    assert!(
+        e.contains("without `/`") && e.contains("namespace: team/mirror"),
+        "{e}"
+    );
+    let e = registry("    type: harbor\n    url: h.example.com\n    project: Team\n").unwrap_err();
+    assert!(e.contains("not a valid Harbor project name"), "{e}");
+    assert!(is_harbor_project_name("my-team.images_1"));
+    for bad in ["", "-a", "a-", "a..b", "A", &"a".repeat(256)] {
+        assert!(!is_harbor_project_name(bad), "{bad}");
+    }
+}
+
+#[test]
+fn acr_swr_tcr_need_a_one_part_namespace() {
+    for kind in ["acr", "swr", "tcr"] {
+        let e = registry(&format!("    type: {kind}\n    url: r.example.com\n")).unwrap_err();
+        assert!(e.contains("needs `namespace`"), "{kind}: {e}");
+        let e = registry(&format!(
+            "    type: {kind}\n    url: r.example.com\n    namespace: a/b\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("one name without `/`"), "{kind}: {e}");
+        let e = registry(&format!(
+            "    type: {kind}\n    url: r.example.com\n    project: a\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("`project` is not a key of type") && e.contains("`namespace`"),
+            "{kind}: {e}"
+        );
+        let r = registry(&format!(
+            "    type: {kind}\n    url: r.example.com\n    namespace: /mirror/\n"
+        ))
+        .unwrap();
+        assert_eq!(r.namespace.as_deref(), Some("mirror"));
+    }
+}
+
+#[test]
+fn nexus_needs_its_repository_and_a_connector_url() {
+    let e = registry("    type: nexus\n    url: n.example.com:8082\n").unwrap_err();
+    assert!(e.contains("needs `repository`"), "{e}");
+    let r =
+        registry("    type: nexus\n    url: n.example.com:8082\n    repository: docker-hosted\n")
+            .unwrap();
+    assert_eq!(r.namespace.as_deref(), Some("docker-hosted"));
+    let e = registry(
+        "    type: nexus\n    url: https://n.example.com:8081/repository/docker-hosted/\n    \
+         repository: docker-hosted\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("`/repository/<name>/`"), "{e}");
+    assert!(
+        e.contains("`url: n.example.com:8082` and `repository: docker-hosted`"),
+        "{e}"
+    );
+    let e = registry("    type: nexus\n    url: n.example.com\n    project: x\n").unwrap_err();
+    assert!(e.contains("`repository`"), "{e}");
+}
+
+#[test]
+fn create_project_is_for_harbor_only() {
+    let r = registry(
+        "    type: harbor\n    url: h.example.com\n    project: p\n    create_project: true\n",
+    )
+    .unwrap();
+    assert!(r.create_project);
+    let e = registry(
+        "    type: acr\n    url: a.example.com\n    namespace: n\n    create_project: true\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("`create_project` is for Harbor"), "{e}");
+}
+
+#[test]
+fn generic_and_docker_hub_take_any_one_key_or_none() {
+    assert!(registry("    url: r.example.com\n")
+        .unwrap()
+        .namespace
+        .is_none());
+    let r = registry("    url: r.example.com\n    project: a/b\n").unwrap();
+    assert_eq!(r.namespace.as_deref(), Some("a/b"));
+    let e = registry("    type: dockerhub\n    url: docker.io\n    namespace: a/b\n").unwrap_err();
+    assert!(e.contains("one name without `/`"), "{e}");
+    assert!(registry("    type: dockerhub\n    url: docker.io\n    namespace: me\n").is_ok());
+}

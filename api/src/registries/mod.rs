@@ -1,0 +1,3 @@
+//! Registries beyond their configuration: the connection test behind
+//! `POST /api/registries/{name}/test`.
+pub mod connection;
