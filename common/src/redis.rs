@@ -94,3 +94,16 @@ pub async fn wait_for_group(
         delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
+
+/// A stream entry's fields as text; fields that are not text are left out.
+pub fn text_fields(entry: &redis::streams::StreamId) -> std::collections::HashMap<String, String> {
+    entry
+        .map
+        .iter()
+        .filter_map(|(k, v)| {
+            redis::from_redis_value::<String>(v.clone())
+                .ok()
+                .map(|v| (k.clone(), v))
+        })
+        .collect()
+}

@@ -109,22 +109,7 @@ impl Queue {
                     StreamAutoClaimOptions::default().count(count),
                 )
                 .await?;
-            let claimed: Vec<Entry> = reply
-                .claimed
-                .into_iter()
-                .map(|id| Entry {
-                    fields: id
-                        .map
-                        .iter()
-                        .filter_map(|(k, v)| {
-                            redis::from_redis_value::<String>(v.clone())
-                                .ok()
-                                .map(|v| (k.clone(), v))
-                        })
-                        .collect(),
-                    id: id.id,
-                })
-                .collect();
+            let claimed: Vec<Entry> = reply.claimed.into_iter().map(Entry::from).collect();
             if !claimed.is_empty() || reply.next_stream_id == "0-0" {
                 return Ok(claimed);
             }
@@ -295,17 +280,15 @@ fn entries(reply: StreamReadReply) -> Vec<Entry> {
         .keys
         .into_iter()
         .flat_map(|k| k.ids)
-        .map(|id| Entry {
-            fields: id
-                .map
-                .iter()
-                .filter_map(|(k, v)| {
-                    redis::from_redis_value::<String>(v.clone())
-                        .ok()
-                        .map(|v| (k.clone(), v))
-                })
-                .collect(),
-            id: id.id,
-        })
+        .map(Entry::from)
         .collect()
+}
+
+impl From<redis::streams::StreamId> for Entry {
+    fn from(id: redis::streams::StreamId) -> Entry {
+        Entry {
+            fields: docker_sync_common::redis::text_fields(&id),
+            id: id.id,
+        }
+    }
 }

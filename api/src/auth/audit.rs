@@ -1,7 +1,5 @@
 //! The audit log: who did what, when, from where. A capped Redis stream, newest last.
 
-use std::collections::HashMap;
-
 use docker_sync_common::event::now_ms;
 use redis::streams::StreamRangeReply;
 use serde::{Deserialize, Serialize};
@@ -99,15 +97,7 @@ pub async fn page(state: &AppState, q: &Query) -> Result<Page, AppError> {
         exhausted = batch.ids.len() < 250;
         for raw in batch.ids {
             end = format!("({}", raw.id);
-            let f: HashMap<String, String> = raw
-                .map
-                .iter()
-                .filter_map(|(k, v)| {
-                    redis::from_redis_value::<String>(v.clone())
-                        .ok()
-                        .map(|v| (k.clone(), v))
-                })
-                .collect();
+            let f = docker_sync_common::redis::text_fields(&raw);
             let text = |k: &str| f.get(k).cloned().unwrap_or_default();
             let entry = Entry {
                 id: raw.id.clone(),

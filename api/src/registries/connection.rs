@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use docker_sync_common::config::{RegistryConfig, RegistryType};
 use docker_sync_common::explain::{Problem, TlsProblem};
 use docker_sync_common::harbor::HarborClient;
+use docker_sync_common::registry::{error_chain, Challenge};
 use reqwest::header::{HeaderMap, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Client, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -727,61 +728,6 @@ impl Run<'_> {
     }
 }
 
-/// The `WWW-Authenticate` challenge of a 401.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Challenge {
-    Basic,
-    Bearer {
-        realm: String,
-        service: Option<String>,
-    },
-}
-
-impl Challenge {
-    fn scheme(&self) -> &'static str {
-        match self {
-            Challenge::Basic => "Basic",
-            Challenge::Bearer { .. } => "Bearer",
-        }
-    }
-
-    /// `Bearer realm="https://auth.docker.io/token",service="registry.docker.io"`; anything
-    /// that is not Bearer is answered with Basic.
-    fn parse(header: &str) -> Challenge {
-        let header = header.trim();
-        let (scheme, params) = header.split_once(' ').unwrap_or((header, ""));
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Challenge::Basic;
-        }
-        let mut realm = String::new();
-        let mut service = None;
-        let (mut start, mut quoted) = (0, false);
-        let mut parts = Vec::new();
-        for (i, c) in params.char_indices() {
-            match c {
-                '"' => quoted = !quoted,
-                ',' if !quoted => {
-                    parts.push(&params[start..i]);
-                    start = i + 1;
-                }
-                _ => {}
-            }
-        }
-        parts.push(&params[start..]);
-        for part in parts {
-            if let Some((k, v)) = part.split_once('=') {
-                let v = v.trim().trim_matches('"').to_owned();
-                match k.trim().to_ascii_lowercase().as_str() {
-                    "realm" => realm = v,
-                    "service" => service = Some(v),
-                    _ => {}
-                }
-            }
-        }
-        Challenge::Bearer { realm, service }
-    }
-}
-
 fn challenge_of(headers: &HeaderMap) -> Option<Challenge> {
     headers
         .get(WWW_AUTHENTICATE)
@@ -793,21 +739,6 @@ fn challenge_of(headers: &HeaderMap) -> Option<Challenge> {
 struct TokenResponse {
     token: Option<String>,
     access_token: Option<String>,
-}
-
-/// `outer: inner: innermost`, without repeating what an outer message already says.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 /// The deepest cause: the TLS library's own words (`invalid peer certificate: UnknownIssuer`).
@@ -836,20 +767,6 @@ mod tests {
         assert_eq!((e.host.as_str(), e.port), ("::1", 8443));
         let e = Endpoint::of("http://[::1]");
         assert_eq!((e.host.as_str(), e.port), ("::1", 80));
-    }
-
-    #[test]
-    fn challenges_parse() {
-        assert_eq!(
-            Challenge::parse(
-                r#"Bearer realm="https://h.io/service/token",service="harbor-registry",scope="a:b:pull,push""#
-            ),
-            Challenge::Bearer {
-                realm: "https://h.io/service/token".into(),
-                service: Some("harbor-registry".into())
-            }
-        );
-        assert_eq!(Challenge::parse(r#"Basic realm="x""#), Challenge::Basic);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The `WWW-Authenticate` challenge of a 401 answer.
 
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Challenge {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Challenge {
     Basic,
     Bearer {
         realm: String,
@@ -10,8 +10,15 @@ pub(super) enum Challenge {
 }
 
 impl Challenge {
-    /// Parses `Bearer realm="https://auth.docker.io/token",service="registry.docker.io"`.
-    pub(super) fn parse(header: &str) -> Challenge {
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            Challenge::Basic => "Basic",
+            Challenge::Bearer { .. } => "Bearer",
+        }
+    }
+
+    /// Anything that is not Bearer is answered with Basic. Parses `Bearer realm="https://auth.docker.io/token",service="registry.docker.io"`.
+    pub fn parse(header: &str) -> Challenge {
         let (scheme, params) = header.trim().split_once(' ').unwrap_or((header, ""));
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Challenge::Basic;

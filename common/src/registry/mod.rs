@@ -12,6 +12,8 @@
 
 mod challenge;
 
+pub use challenge::Challenge;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -22,7 +24,6 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::RegistryConfig;
 use crate::explain::{describe, Party, Problem};
-use challenge::Challenge;
 
 /// Every manifest type we copy: without the OCI types distribution 2.8 answers 404 for OCI
 /// images, and without the list types it converts an index into one platform's manifest.
@@ -158,7 +159,7 @@ fn code_and_message(code: &Option<String>, message: &Option<String>) -> String {
 
 /// An error with its causes, `outer: inner: innermost`, without repeating a cause that the
 /// outer text already contains.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
