@@ -54,6 +54,11 @@ pub struct TaskView {
     pub blobs_done: u32,
     pub images_done: u32,
     pub images_total: Option<u32>,
+    /// Why a worker holds this running task (the source's pull limit), and until when at most.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_until_ms: Option<u64>,
 }
 
 /// Queues the plan; returns the new job as `GET /api/jobs/{id}` would show it.
@@ -168,6 +173,8 @@ fn queued_view(id: String, index: usize, line: usize, m: &TaskMessage) -> TaskVi
         blobs_done: 0,
         images_done: 0,
         images_total: None,
+        waiting: None,
+        waiting_until_ms: None,
     }
 }
 
@@ -175,24 +182,20 @@ fn queued_view(id: String, index: usize, line: usize, m: &TaskMessage) -> TaskVi
 pub async fn get(state: &AppState, job: &str) -> Result<Option<JobView>, AppError> {
     let keys = &state.keys;
     let mut conn = state.pool.get().await?;
-    let (fields, task_ids): (HashMap<String, String>, Vec<String>) = redis::pipe()
-        .hgetall(keys.job(job))
-        .lrange(keys.job_tasks(job), 0, -1)
-        .query_async(&mut *conn)
-        .await?;
-    if fields.is_empty() {
-        return Ok(None);
-    }
-    if task_ids.is_empty() {
-        // Expired task list: nothing to read (and Redis refuses an empty pipeline).
-        return Ok(Some(job_view(&fields, Counts::default())));
-    }
+    let task_ids: Vec<String> = conn.lrange(keys.job_tasks(job), 0, -1).await?;
+    // The job hash is read after the tasks, in the same pipeline: the script that finishes the
+    // last task also stamps the job, so a view whose tasks are all done has the stamp too.
     let mut pipe = redis::pipe();
     for id in &task_ids {
         pipe.hgetall(keys.task(id));
     }
-    let tasks: Vec<HashMap<String, String>> = pipe.query_async(&mut *conn).await?;
-    let tasks: Vec<TaskView> = tasks
+    pipe.hgetall(keys.job(job));
+    let mut hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut *conn).await?;
+    let fields = hashes.pop().unwrap_or_default();
+    if fields.is_empty() {
+        return Ok(None);
+    }
+    let tasks: Vec<TaskView> = hashes
         .iter()
         .filter(|t| !t.is_empty())
         .map(task_view)
@@ -272,16 +275,17 @@ fn job_view(f: &HashMap<String, String>, counts: Counts) -> JobView {
 }
 
 fn task_view(f: &HashMap<String, String>) -> TaskView {
+    let status = f
+        .get("status")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(TaskStatus::Queued);
     TaskView {
         id: text(f, "id"),
         index: num(f, "index"),
         line: num(f, "line"),
         source: text(f, "source"),
         target: text(f, "target"),
-        status: f
-            .get("status")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(TaskStatus::Queued),
+        status,
         attempts: num(f, "attempts"),
         error: opt_text(f, "error"),
         output: opt_text(f, "output_tail"),
@@ -291,6 +295,8 @@ fn task_view(f: &HashMap<String, String>) -> TaskView {
         blobs_done: num(f, "blobs_done"),
         images_done: num(f, "images_done"),
         images_total: opt_num(f, "images_total"),
+        waiting: opt_text(f, "waiting").filter(|_| status == TaskStatus::Running),
+        waiting_until_ms: opt_num(f, "waiting_until_ms").filter(|_| status == TaskStatus::Running),
     }
 }
 
