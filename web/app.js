@@ -1307,6 +1307,11 @@ function updateRow(r, task) {
   } else if (s === "retrying" && task.note?.kind === "retry") {
     r.note.textContent = retryText(task);
     r.note.hidden = !r.note.textContent;
+  } else if (s === "running" && task.note?.kind === "waiting") {
+    r.note.textContent = task.note.until
+      ? t("taskWaitingUntil", { reason: task.note.reason, time: new Date(task.note.until).toLocaleTimeString() })
+      : t("taskWaiting", { reason: task.note.reason });
+    r.note.hidden = false;
   }
 
   const infoParts = [];

@@ -154,6 +154,8 @@ export const STRINGS = {
     taskRetryIn: "Retrying in {s} s…",
     taskRetryFailed: "Attempt {n} failed",
     taskRequeued: "Requeued: {reason}",
+    taskWaiting: "Waiting: {reason}",
+    taskWaitingUntil: "Waiting: {reason} (at the latest until {time})",
     taskProgressLabel: "Task {index} progress",
 
     announceProgress: "{done} of {total} tasks done, {failed} failed",
@@ -496,6 +498,8 @@ export const STRINGS = {
     taskRetryIn: "{s} 秒后重试…",
     taskRetryFailed: "第 {n} 次尝试失败",
     taskRequeued: "已重新排队：{reason}",
+    taskWaiting: "等待中：{reason}",
+    taskWaitingUntil: "等待中：{reason}（最迟到 {time}）",
     taskProgressLabel: "第 {index} 个镜像的进度",
 
     announceProgress: "已完成 {done}/{total} 个，失败 {failed} 个",

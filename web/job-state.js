@@ -27,7 +27,11 @@ function taskFromSnapshot(t) {
     imagesTotal: num(t.images_total),
     step: null,
     retryAt: null,
-    note: null,
+    // A running task a worker holds (the source's pull limit): shown as running, with why.
+    note:
+      t.status === "running" && typeof t.waiting === "string" && t.waiting
+        ? { kind: "waiting", reason: t.waiting, until: num(t.waiting_until_ms) }
+        : null,
   };
 }
 
@@ -95,8 +99,17 @@ export class JobState {
         // A retry's error stays visible (as a note) while the next attempt runs.
         if (task.note?.kind !== "retry") task.note = null;
         break;
+      case "waiting":
+        // Held by its worker (e.g. Docker Hub's pull limit): still in flight, with the reason.
+        if (TERMINAL_TASK.has(task.status)) break;
+        task.status = "running";
+        task.step = null;
+        task.retryAt = null;
+        task.note = { kind: "waiting", reason: String(ev.reason ?? ""), until: num(ev.until_ms) };
+        break;
       case "progress":
         if (!TERMINAL_TASK.has(task.status)) task.status = "running";
+        if (task.note?.kind === "waiting") task.note = null;
         task.blobsDone = num(ev.blobs_done) ?? task.blobsDone;
         task.imagesDone = num(ev.images_done) ?? task.imagesDone;
         task.imagesTotal = num(ev.images_total) ?? task.imagesTotal;

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use docker_sync_common::keys::WORKER_GROUP;
-use prometheus::proto::{Bucket, Counter, Gauge, Histogram, Metric, MetricFamily, MetricType};
+use prometheus::proto::{
+    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
+};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
@@ -126,7 +128,9 @@ async fn cluster_families(state: &AppState) -> Result<Vec<MetricFamily>, AppErro
     let mut duration = Metric::default();
     duration.set_histogram(h);
 
-    Ok(vec![
+    let rate_limits = rate_limit_family(state, &mut conn).await?;
+
+    let mut families = vec![
         counter(
             "sync_total",
             "Image copies finished, all outcomes (cluster-wide)",
@@ -174,7 +178,64 @@ async fn cluster_families(state: &AppState) -> Result<Vec<MetricFamily>, AppErro
             "Entries in the dead-letter stream",
             dead as f64,
         ),
-    ])
+    ];
+    // An empty family cannot be encoded: only when some registry reported a limit.
+    families.extend(rate_limits);
+    Ok(families)
+}
+
+/// `ratelimit_remaining{host}`: the pull limit left as the workers last saw it on a manifest
+/// HEAD (Docker Hub's `ratelimit-remaining`), from the `<prefix>:ratelimit:<host>` hashes.
+async fn rate_limit_family(
+    state: &AppState,
+    conn: &mut docker_sync_common::redis::deadpool_redis::Connection,
+) -> Result<Option<MetricFamily>, AppError> {
+    let pattern = state.keys.rate_limit_pattern();
+    let prefix = pattern.trim_end_matches('*').to_owned();
+    let mut keys = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(100)
+            .query_async(conn)
+            .await?;
+        keys.extend(batch);
+        cursor = next;
+        if cursor == 0 || keys.len() > 1000 {
+            break;
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    let mut metrics = Vec::new();
+    for key in keys {
+        let remaining: Option<u64> = conn.hget(&key, "remaining").await?;
+        let Some(remaining) = remaining else { continue };
+        let mut label = LabelPair::default();
+        label.set_name("host".to_owned());
+        label.set_value(key.strip_prefix(&prefix).unwrap_or(&key).to_owned());
+        let mut g = Gauge::default();
+        g.set_value(remaining as f64);
+        let mut m = Metric::default();
+        m.set_label(vec![label]);
+        m.set_gauge(g);
+        metrics.push(m);
+    }
+    if metrics.is_empty() {
+        return Ok(None);
+    }
+    let mut f = family(
+        "ratelimit_remaining",
+        "Pulls left on a source registry's limit as last reported (Docker Hub)",
+        MetricType::GAUGE,
+        Metric::default(),
+    );
+    f.set_metric(metrics);
+    Ok(Some(f))
 }
 
 fn counter(name: &str, help: &str, value: f64) -> MetricFamily {

@@ -35,6 +35,12 @@ pub enum EventKind {
         error: String,
         delay_ms: u64,
     },
+    /// The worker holds the task (keeping its lease) until `until_ms` at the latest, e.g. because
+    /// the source's pull limit is nearly used up.
+    Waiting {
+        reason: String,
+        until_ms: u64,
+    },
     Skipped {
         digest: String,
     },

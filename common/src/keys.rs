@@ -78,6 +78,17 @@ impl Keys {
             .strip_prefix(":events:")
     }
 
+    /// Hash of the pull limit a registry last reported on a manifest HEAD (`remaining`, `limit`,
+    /// `window_s`, `seen_at_ms`), shared by the workers; expires with the window.
+    pub fn rate_limit(&self, host: &str) -> String {
+        format!("{}:ratelimit:{host}", self.prefix)
+    }
+
+    /// Pattern matching every [`Self::rate_limit`] hash (for SCAN).
+    pub fn rate_limit_pattern(&self) -> String {
+        format!("{}:ratelimit:*", self.prefix)
+    }
+
     /// Hash of cluster-wide counters behind `/metrics` (sync_total, duration buckets, ...).
     pub fn stats(&self) -> String {
         format!("{}:stats", self.prefix)

@@ -74,6 +74,11 @@ pub struct StackOptions {
     /// Serve the source registry through a proxy this slow (bytes per second), so copies take
     /// long enough to interrupt. Jobs must then name images by [`Stack::source_host`].
     pub source_rate: Option<usize>,
+    /// Name the source registry by this URL in registries.yaml instead (a stand-in in front of
+    /// [`Stack::source`]). Jobs must then name images by [`Stack::source_host`].
+    pub source_url: Option<String>,
+    /// Extra environment for every worker (`DOCKER_SYNC_RATE_LIMIT_FLOOR`, ...).
+    pub worker_env: Vec<(String, String)>,
 }
 
 impl Default for StackOptions {
@@ -87,6 +92,8 @@ impl Default for StackOptions {
             batch_size: 5,
             max_deliveries: 5,
             source_rate: None,
+            source_url: None,
+            worker_env: Vec::new(),
         }
     }
 }
@@ -147,9 +154,10 @@ impl Stack {
         let proxy = options
             .source_rate
             .map(|rate| crate::ThrottledProxy::start(&source.host(), rate));
-        let source_url = match &proxy {
-            Some(p) => format!("http://{}", p.host()),
-            None => source.url(),
+        let source_url = match (&options.source_url, &proxy) {
+            (Some(url), _) => url.clone(),
+            (None, Some(p)) => format!("http://{}", p.host()),
+            (None, None) => source.url(),
         };
         std::fs::write(
             dir.path().join("registries.yaml"),
@@ -221,6 +229,9 @@ impl Stack {
                 "RUST_LOG",
                 "debug,hyper=info,h2=info,reqwest=info,rustls=info",
             );
+        for (k, v) in &o.worker_env {
+            cmd.env(k, v);
+        }
         let log = self.dir.path().join(format!("worker-{name}.log"));
         let child = ManagedChild::spawn(&format!("docker-sync-worker {name}"), cmd, &log);
         self.workers.push(WorkerProcess {
@@ -232,6 +243,10 @@ impl Stack {
 
     /// The host jobs name source images by (the throttling proxy when there is one).
     pub fn source_host(&self) -> String {
+        if let Some(url) = &self.options.source_url {
+            let host = url.split_once("://").map_or(url.as_str(), |(_, h)| h);
+            return host.trim_end_matches('/').to_owned();
+        }
         match &self.proxy {
             Some(p) => p.host(),
             None => self.source.host(),

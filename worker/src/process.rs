@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::queue::{Entry, QueueError, Transition};
-use crate::registry::Access;
+use crate::registry::{Access, RateLimit};
 use crate::skopeo::{CopyError, CopyRequest, Endpoint};
 use crate::Worker;
 
@@ -243,14 +243,15 @@ impl Worker {
         let source_access = Access::for_host(source.registry(), source_config);
         let target_access = Access::for_host(target.registry(), Some(target_config));
 
-        // Both sides at once: this check is all an unchanged image costs.
+        // Both sides at once: this check is all an unchanged image costs. The source's HEAD also
+        // tells its pull limit (Docker Hub), kept in Redis for every worker.
         let source_lookup = async {
             match source.digest() {
-                Some(d) => Some(d.to_owned()),
-                None => self.digest(&source_access, &source).await,
+                Some(d) => (Some(d.to_owned()), None),
+                None => self.source_head(&source_access, &source).await,
             }
         };
-        let (source_digest, target_digest) =
+        let ((source_digest, head_retry_after), target_digest) =
             tokio::join!(source_lookup, self.digest(&target_access, &target));
         if let Some(digest) = &source_digest {
             if target_digest.as_ref() == Some(digest) {
@@ -276,6 +277,22 @@ impl Worker {
                 Ok(docker_sync_common::harbor::ProjectStatus::Existed) => {}
                 Err(e) => return failed(e.to_string()),
             }
+        }
+
+        // A copy counts against the source's pull limit: hold it while the limit is nearly used
+        // up (or the HEAD was answered 429), keeping the lease and no copy slot.
+        if let Some(outcome) = self
+            .hold_for_rate_limit(
+                entry,
+                msg,
+                &source_access,
+                &source,
+                head_retry_after,
+                stop_soft,
+            )
+            .await
+        {
+            return outcome;
         }
 
         // The digest check above needs no copy slot; a copy does. Waiting for one, a stopping
@@ -328,9 +345,16 @@ impl Worker {
                     };
                 }
                 Err(e) if n < retries => {
-                    let message =
+                    let mut message =
                         crate::errors::copy_error(&e, &request, &self.config, &msg.registry);
                     let delay = backoff(self.settings.retry_backoff, n);
+                    // skopeo honours `Retry-After` itself before giving up; we add the backoff.
+                    if is_rate_limited(&e) {
+                        message.push_str(&format!(
+                            " (rate-limited: next attempt in {})",
+                            humantime::format_duration(round_to_ms(delay))
+                        ));
+                    }
                     tracing::warn!(task = %msg.task, attempt, error = %e, "copy failed, retrying");
                     let ev = Event {
                         job: msg.job.clone(),
@@ -401,6 +425,149 @@ impl Worker {
         }
     }
 
+    /// The source's digest by HEAD, recording the pull limit it reports (in Redis, for every
+    /// worker) and returning `Retry-After` when it answered 429.
+    async fn source_head(
+        &self,
+        access: &Access,
+        image: &ImageRef,
+    ) -> (Option<String>, Option<Duration>) {
+        let reference = image.tag().or(image.digest()).unwrap_or("latest");
+        match self
+            .registry
+            .manifest_head(access, image.repository(), reference)
+            .await
+        {
+            Ok(head) => {
+                if let Some(limit) = &head.rate_limit {
+                    tracing::debug!(
+                        host = image.registry(),
+                        remaining = limit.remaining,
+                        "pull limit"
+                    );
+                    if let Err(e) = self.queue.save_rate_limit(image.registry(), limit).await {
+                        tracing::warn!(error = %e, "cannot record the pull limit");
+                    }
+                }
+                (head.digest, None)
+            }
+            Err(e) => {
+                tracing::info!(image = %image, error = %e, "digest lookup failed; copying anyway");
+                let limited =
+                    e.problem() == Some(docker_sync_common::explain::Problem::RateLimited);
+                (
+                    None,
+                    limited.then(|| e.retry_after().unwrap_or(self.settings.rate_limit_recheck)),
+                )
+            }
+        }
+    }
+
+    /// Holds the task while the source's pull limit (as last seen by any worker) is below the
+    /// floor, looking again every `rate_limit_recheck` with a fresh (free) HEAD; or, after a 429
+    /// on the HEAD, for its `Retry-After`. Emits `waiting` with the reason, and a progress step
+    /// when it lets go. `Some` only when the worker is stopping meanwhile.
+    async fn hold_for_rate_limit(
+        &self,
+        entry: &Entry,
+        msg: &TaskMessage,
+        access: &Access,
+        source: &ImageRef,
+        retry_after: Option<Duration>,
+        stop_soft: &CancellationToken,
+    ) -> Option<Outcome> {
+        let host = source.registry();
+        let floor = self.settings.rate_limit_floor;
+        let mut announced: Option<String> = None;
+        let mut retry_after = retry_after;
+        loop {
+            let (reason, until_ms, wait) = if let Some(wait) = retry_after.take() {
+                let reason = format!(
+                    "`{host}` answered 429 Too Many Requests: waiting {} (Retry-After) before pulling",
+                    humantime::format_duration(round_to_ms(wait))
+                );
+                (reason, now_ms() + wait.as_millis() as u64, wait)
+            } else {
+                if floor == 0 {
+                    break;
+                }
+                let known = match self.queue.rate_limit(host).await {
+                    Ok(k) => k,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the pull limit");
+                        None
+                    }
+                };
+                let Some((limit, seen_at_ms)) = known.filter(|(l, _)| l.remaining < floor) else {
+                    break;
+                };
+                let recheck = self.settings.rate_limit_recheck;
+                let refill_ms = limit.window_s.map(|w| seen_at_ms + w * 1000);
+                let until_ms = refill_ms.unwrap_or_else(|| now_ms() + recheck.as_millis() as u64);
+                (rate_limit_reason(host, &limit, floor), until_ms, recheck)
+            };
+            if announced.as_deref() != Some(reason.as_str()) {
+                tracing::info!(task = %msg.task, %reason, "holding the task");
+                let ev = Event {
+                    job: msg.job.clone(),
+                    task: Some(msg.task.clone()),
+                    index: None,
+                    at_ms: now_ms(),
+                    kind: EventKind::Waiting {
+                        reason: reason.clone(),
+                        until_ms,
+                    },
+                };
+                let fields = [
+                    ("waiting", reason.clone()),
+                    ("waiting_until_ms", until_ms.to_string()),
+                ];
+                if let Err(e) = self
+                    .queue
+                    .update(entry, &msg.job, &msg.task, Some(&ev), &fields)
+                    .await
+                {
+                    tracing::warn!(task = %msg.task, error = %e, "cannot record the hold");
+                }
+                announced = Some(reason);
+            }
+            tokio::select! {
+                biased;
+                _ = stop_soft.cancelled() => return Some(Outcome::HandBack),
+                _ = tokio::time::sleep(wait) => {}
+            }
+            // The HEAD is not counted against the limit: look again at what is left.
+            let (_, again) = self.source_head(access, source).await;
+            retry_after = again;
+        }
+        if announced.is_some() {
+            let ev = Event {
+                job: msg.job.clone(),
+                task: Some(msg.task.clone()),
+                index: None,
+                at_ms: now_ms(),
+                kind: EventKind::Progress {
+                    blobs_done: 0,
+                    images_done: 0,
+                    images_total: None,
+                    step: format!("`{host}` allows pulls again: copying"),
+                },
+            };
+            let fields = [
+                ("waiting", String::new()),
+                ("waiting_until_ms", String::new()),
+            ];
+            if let Err(e) = self
+                .queue
+                .update(entry, &msg.job, &msg.task, Some(&ev), &fields)
+                .await
+            {
+                tracing::warn!(task = %msg.task, error = %e, "cannot record the end of the hold");
+            }
+        }
+        None
+    }
+
     /// A digest lookup failure is not fatal: skopeo will then copy and report the real error.
     ///
     /// A tag is asked for before a digest: on the target, what matters is where the tag points.
@@ -427,6 +594,43 @@ fn failed(error: String) -> Outcome {
     }
 }
 
+/// Why a task is held: "Docker Hub pull limit nearly used: 3 of 100 left in this 6h window".
+fn rate_limit_reason(host: &str, limit: &RateLimit, floor: u64) -> String {
+    let who = if host == "docker.io" {
+        "Docker Hub".to_owned()
+    } else {
+        format!("`{host}`")
+    };
+    let of = limit.limit.map(|l| format!(" of {l}")).unwrap_or_default();
+    let window = limit
+        .window_s
+        .map(|w| {
+            format!(
+                " in this {} window",
+                humantime::format_duration(Duration::from_secs(w))
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "{who} pull limit nearly used: {}{of} left{window} (floor {floor}); holding until it refills",
+        limit.remaining
+    )
+}
+
+/// Whether skopeo failed on a 429 (pull or push limit).
+fn is_rate_limited(e: &CopyError) -> bool {
+    let text = match e {
+        CopyError::Failed { summary, tail, .. } => format!("{summary}\n{tail}"),
+        _ => return false,
+    };
+    docker_sync_common::explain::Problem::classify(&text)
+        == Some(docker_sync_common::explain::Problem::RateLimited)
+}
+
+fn round_to_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis() as u64)
+}
+
 /// base, 2×base, 4×base, … capped at a minute.
 fn backoff(base: Duration, retry: u32) -> Duration {
     base.saturating_mul(1 << retry.min(16)).min(MAX_BACKOFF)
@@ -442,5 +646,28 @@ mod tests {
         assert_eq!(backoff(b, 0), Duration::from_secs(2));
         assert_eq!(backoff(b, 2), Duration::from_secs(8));
         assert_eq!(backoff(b, 10), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn hold_reasons_name_the_registry_and_the_numbers() {
+        let l = RateLimit {
+            remaining: 3,
+            limit: Some(100),
+            window_s: Some(21600),
+        };
+        assert_eq!(
+            rate_limit_reason("docker.io", &l, 10),
+            "Docker Hub pull limit nearly used: 3 of 100 left in this 6h window (floor 10); \
+             holding until it refills"
+        );
+        let bare = RateLimit {
+            remaining: 0,
+            limit: None,
+            window_s: None,
+        };
+        assert_eq!(
+            rate_limit_reason("127.0.0.1:5000", &bare, 1),
+            "`127.0.0.1:5000` pull limit nearly used: 0 left (floor 1); holding until it refills"
+        );
     }
 }

@@ -52,6 +52,8 @@ if op == 'start' then
   local attempts = tonumber(redis.call('HGET', task, 'attempts') or '0') + 1
   redis.call('HSET', task, 'status', 'running', 'worker', me, 'started_at_ms', now,
     'attempts', attempts, 'deliveries', deliveries)
+  -- A hold (pull limit) of an earlier delivery is over.
+  redis.call('HDEL', task, 'waiting', 'waiting_until_ms')
   redis.call('HSETNX', job, 'started_at_ms', now)
   if event ~= '' then
     -- Only this script knows the attempt number.

@@ -8,6 +8,8 @@ use docker_sync_common::event::{now_ms, Event};
 use docker_sync_common::keys::{Keys, WORKER_GROUP};
 use docker_sync_common::redis::deadpool_redis::Pool;
 use docker_sync_common::task::{TaskMessage, TaskStatus};
+
+use crate::registry::RateLimit;
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamAutoClaimOptions, StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, Script};
@@ -158,6 +160,49 @@ impl Queue {
     ) -> Result<Transition, QueueError> {
         self.run("start", entry, job, task, Some(started), &[])
             .await
+    }
+
+    /// Records the pull limit `host` reported, for every worker; the hash expires with the window
+    /// (six hours when the registry did not say).
+    pub async fn save_rate_limit(&self, host: &str, limit: &RateLimit) -> Result<(), QueueError> {
+        let key = self.keys.rate_limit(host);
+        let mut fields = vec![
+            ("remaining", limit.remaining.to_string()),
+            ("seen_at_ms", now_ms().to_string()),
+        ];
+        if let Some(l) = limit.limit {
+            fields.push(("limit", l.to_string()));
+        }
+        if let Some(w) = limit.window_s {
+            fields.push(("window_s", w.to_string()));
+        }
+        let ttl = limit.window_s.unwrap_or(6 * 3600).max(1) as i64;
+        let mut conn = self.pool.get().await?;
+        redis::pipe()
+            .atomic()
+            .del(&key)
+            .hset_multiple(&key, &fields)
+            .expire(&key, ttl)
+            .query_async::<()>(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The pull limit last recorded for `host` (by any worker), with when it was seen (ms).
+    pub async fn rate_limit(&self, host: &str) -> Result<Option<(RateLimit, u64)>, QueueError> {
+        let mut conn = self.pool.get().await?;
+        let f: HashMap<String, String> = conn.hgetall(self.keys.rate_limit(host)).await?;
+        let num = |k: &str| f.get(k).and_then(|v| v.parse::<u64>().ok());
+        Ok(num("remaining").map(|remaining| {
+            (
+                RateLimit {
+                    remaining,
+                    limit: num("limit"),
+                    window_s: num("window_s"),
+                },
+                num("seen_at_ms").unwrap_or(0),
+            )
+        }))
     }
 
     /// Records fields on the task and publishes the event.

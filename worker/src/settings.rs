@@ -36,6 +36,13 @@ pub struct Args {
     /// First wait before retrying a failed copy; doubles each retry, at most a minute.
     #[arg(long, env = "DOCKER_SYNC_RETRY_BACKOFF", default_value = "2s", value_parser = humantime::parse_duration)]
     pub retry_backoff: Duration,
+    /// Below this many pulls left on a source registry's limit (Docker Hub's
+    /// `ratelimit-remaining`), copies from it are held until the limit refills. 0 turns it off.
+    #[arg(long, env = "DOCKER_SYNC_RATE_LIMIT_FLOOR", default_value_t = 10)]
+    pub rate_limit_floor: u64,
+    /// While holding a task for the pull limit, how often to look again (a free manifest HEAD).
+    #[arg(long, env = "DOCKER_SYNC_RATE_LIMIT_RECHECK", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub rate_limit_recheck: Duration,
     /// The skopeo binary.
     #[arg(long, env = "DOCKER_SYNC_SKOPEO", default_value = "skopeo")]
     pub skopeo: PathBuf,
@@ -55,6 +62,8 @@ pub struct Settings {
     pub max_deliveries: u32,
     pub shutdown_grace: Duration,
     pub retry_backoff: Duration,
+    pub rate_limit_floor: u64,
+    pub rate_limit_recheck: Duration,
     pub skopeo: PathBuf,
     pub work_dir: PathBuf,
 }
@@ -79,6 +88,8 @@ impl Settings {
             max_deliveries: args.max_deliveries.max(1),
             shutdown_grace: args.shutdown_grace,
             retry_backoff: args.retry_backoff,
+            rate_limit_floor: args.rate_limit_floor,
+            rate_limit_recheck: args.rate_limit_recheck.max(Duration::from_millis(100)),
             skopeo: args.skopeo,
             work_dir,
         }

@@ -71,6 +71,66 @@ impl Access {
     }
 }
 
+/// What a manifest HEAD told: the digest (None when there is no such manifest) and the pull
+/// limit, when the registry sends one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestHead {
+    pub digest: Option<String>,
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A registry's pull limit as it reports it: `ratelimit-remaining: 76;w=21600` and
+/// `ratelimit-limit: 100;w=21600` (Docker Hub; a bare number is taken too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub remaining: u64,
+    pub limit: Option<u64>,
+    /// The window the numbers are for, in seconds (`w=`).
+    pub window_s: Option<u64>,
+}
+
+impl RateLimit {
+    /// From response headers; None without a readable `ratelimit-remaining`.
+    pub fn from_headers(headers: &HeaderMap) -> Option<RateLimit> {
+        let get = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_quota)
+        };
+        let (remaining, window_r) = get("ratelimit-remaining")?;
+        let (limit, window_l) = match get("ratelimit-limit") {
+            Some((l, w)) => (Some(l), w),
+            None => (None, None),
+        };
+        Some(RateLimit {
+            remaining,
+            limit,
+            window_s: window_r.or(window_l),
+        })
+    }
+}
+
+/// `100;w=21600` → (100, Some(21600)); `100` → (100, None). Other parameters are ignored.
+pub fn parse_quota(value: &str) -> Option<(u64, Option<u64>)> {
+    let mut parts = value.split(';');
+    let n = parts.next()?.trim().parse().ok()?;
+    let window = parts.find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        (k.trim() == "w").then(|| v.trim().parse().ok())?
+    });
+    Some((n, window))
+}
+
+/// The `Retry-After` of a response in seconds (the HTTP-date form is not used by registries).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// The request did not get an answer: connection, TLS, DNS, timeout.
@@ -85,6 +145,8 @@ pub enum RegistryError {
         url: String,
         code: Option<String>,
         message: Option<String>,
+        /// `Retry-After` of a 429.
+        retry_after: Option<Duration>,
     },
     #[error("token request failed: {reason}")]
     Token {
@@ -135,6 +197,14 @@ impl RegistryError {
                 })
             }
             RegistryError::Invalid { .. } | RegistryError::TooManyTags { .. } => None,
+        }
+    }
+
+    /// How long the registry asked us to wait (`Retry-After` of a 429), if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            RegistryError::Status { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 
@@ -204,19 +274,32 @@ impl RegistryClient {
         repo: &str,
         reference: &str,
     ) -> Result<Option<String>, RegistryError> {
+        Ok(self.manifest_head(access, repo, reference).await?.digest)
+    }
+
+    /// [`Self::manifest_digest`] with the pull limit the registry reported on the way (Docker
+    /// Hub's `ratelimit-remaining` / `ratelimit-limit`; the HEAD itself is not counted).
+    pub async fn manifest_head(
+        &self,
+        access: &Access,
+        repo: &str,
+        reference: &str,
+    ) -> Result<ManifestHead, RegistryError> {
         let url = format!("{}/v2/{repo}/manifests/{reference}", access.base);
         let resp = self
             .send(access, repo, Method::HEAD, &url, Some(MANIFEST_ACCEPT))
             .await?;
-        match resp.status() {
-            s if s.is_success() => Ok(resp
+        let rate_limit = RateLimit::from_headers(resp.headers());
+        let digest = match resp.status() {
+            s if s.is_success() => resp
                 .headers()
                 .get("docker-content-digest")
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)),
-            StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(status_error(resp, &url).await),
-        }
+                .map(str::to_owned),
+            StatusCode::NOT_FOUND => None,
+            _ => return Err(status_error(resp, &url).await),
+        };
+        Ok(ManifestHead { digest, rate_limit })
     }
 
     /// Every tag of `repo`, in the registry's order, following `Link` pages. More than `limit`
@@ -411,6 +494,7 @@ async fn status_error(resp: Response, url: &str) -> RegistryError {
     if status == StatusCode::UNAUTHORIZED {
         return RegistryError::Unauthorized(status);
     }
+    let wait = retry_after(resp.headers());
     let body: Option<ErrorBody> = resp.json().await.ok();
     let first = body.and_then(|b| b.errors.into_iter().next());
     RegistryError::Status {
@@ -418,6 +502,7 @@ async fn status_error(resp: Response, url: &str) -> RegistryError {
         url: url.to_owned(),
         code: first.as_ref().and_then(|e| e.code.clone()),
         message: first.and_then(|e| e.message),
+        retry_after: wait,
     }
 }
 
@@ -539,6 +624,7 @@ mod tests {
                 url: "https://h.io/v2/x/tags/list".into(),
                 code: code.map(str::to_owned),
                 message: message.map(str::to_owned),
+                retry_after: None,
             };
         let e = status(
             StatusCode::NOT_FOUND,
@@ -573,5 +659,44 @@ mod tests {
             .problem(),
             Some(Problem::Unauthorized)
         );
+    }
+
+    #[test]
+    fn rate_limit_headers_in_docker_hub_form_and_bare() {
+        assert_eq!(parse_quota("76;w=21600"), Some((76, Some(21600))));
+        assert_eq!(parse_quota(" 100 ; w=21600 "), Some((100, Some(21600))));
+        assert_eq!(parse_quota("5"), Some((5, None)));
+        assert_eq!(parse_quota("5;foo=bar"), Some((5, None)));
+        assert_eq!(parse_quota("lots"), None);
+        assert_eq!(parse_quota(""), None);
+
+        let mut h = HeaderMap::new();
+        assert_eq!(RateLimit::from_headers(&h), None);
+        h.insert("ratelimit-limit", "100;w=21600".parse().unwrap());
+        assert_eq!(
+            RateLimit::from_headers(&h),
+            None,
+            "no remaining, no limit known"
+        );
+        h.insert("ratelimit-remaining", "3;w=21600".parse().unwrap());
+        assert_eq!(
+            RateLimit::from_headers(&h),
+            Some(RateLimit {
+                remaining: 3,
+                limit: Some(100),
+                window_s: Some(21600)
+            })
+        );
+        h.insert("ratelimit-remaining", "7".parse().unwrap());
+        assert_eq!(
+            RateLimit::from_headers(&h),
+            Some(RateLimit {
+                remaining: 7,
+                limit: Some(100),
+                window_s: Some(21600)
+            })
+        );
+        h.insert("retry-after", "30".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(30)));
     }
 }
