@@ -54,13 +54,7 @@ impl Worker {
                 return self.queue.ack_and_delete(&entry).await;
             }
         };
-        let event = |kind| Event {
-            job: msg.job.clone(),
-            task: Some(msg.task.clone()),
-            index: None,
-            at_ms: now_ms(),
-            kind,
-        };
+        let event = |kind| task_event(&msg, kind);
         let worker = self.queue.consumer().to_owned();
         // The script fills in the attempt number.
         let started_event = event(EventKind::Started { attempt: 0, worker });
@@ -161,15 +155,12 @@ impl Worker {
             "delivered {deliveries} times without finishing (workers crashed or were killed while copying it)"
         );
         tracing::warn!(task = %msg.task, source = %msg.source, %reason, "moving task to the dead letters");
-        let ev = Event {
-            job: msg.job.clone(),
-            task: Some(msg.task.clone()),
-            index: None,
-            at_ms: now_ms(),
-            kind: EventKind::Failed {
+        let ev = task_event(
+            msg,
+            EventKind::Failed {
                 error: reason.clone(),
             },
-        };
+        );
         self.queue
             .finish(
                 entry,
@@ -356,17 +347,14 @@ impl Worker {
                         ));
                     }
                     tracing::warn!(task = %msg.task, attempt, error = %e, "copy failed, retrying");
-                    let ev = Event {
-                        job: msg.job.clone(),
-                        task: Some(msg.task.clone()),
-                        index: None,
-                        at_ms: now_ms(),
-                        kind: EventKind::Retrying {
+                    let ev = task_event(
+                        msg,
+                        EventKind::Retrying {
                             attempt,
                             error: message.clone(),
                             delay_ms: delay.as_millis() as u64,
                         },
-                    };
+                    );
                     let _ = self
                         .queue
                         .update(entry, &msg.job, &msg.task, Some(&ev), &[("error", message)])
@@ -399,18 +387,12 @@ impl Worker {
             tokio::select! {
                 biased;
                 Some(p) = rx.recv() => {
-                    let ev = Event {
-                        job: msg.job.clone(),
-                        task: Some(msg.task.clone()),
-                        index: None,
-                        at_ms: now_ms(),
-                        kind: EventKind::Progress {
+                    let ev = task_event(msg, EventKind::Progress {
                             blobs_done: p.blobs_done,
                             images_done: p.images_done,
                             images_total: p.images_total,
                             step: p.step,
-                        },
-                    };
+                        });
                     let fields = [
                         ("blobs_done", p.blobs_done.to_string()),
                         ("images_done", p.images_done.to_string()),
@@ -508,16 +490,13 @@ impl Worker {
             };
             if announced.as_deref() != Some(reason.as_str()) {
                 tracing::info!(task = %msg.task, %reason, "holding the task");
-                let ev = Event {
-                    job: msg.job.clone(),
-                    task: Some(msg.task.clone()),
-                    index: None,
-                    at_ms: now_ms(),
-                    kind: EventKind::Waiting {
+                let ev = task_event(
+                    msg,
+                    EventKind::Waiting {
                         reason: reason.clone(),
                         until_ms,
                     },
-                };
+                );
                 let fields = [
                     ("waiting", reason.clone()),
                     ("waiting_until_ms", until_ms.to_string()),
@@ -541,18 +520,15 @@ impl Worker {
             retry_after = again;
         }
         if announced.is_some() {
-            let ev = Event {
-                job: msg.job.clone(),
-                task: Some(msg.task.clone()),
-                index: None,
-                at_ms: now_ms(),
-                kind: EventKind::Progress {
+            let ev = task_event(
+                msg,
+                EventKind::Progress {
                     blobs_done: 0,
                     images_done: 0,
                     images_total: None,
                     step: format!("`{host}` allows pulls again: copying"),
                 },
-            };
+            );
             let fields = [
                 ("waiting", String::new()),
                 ("waiting_until_ms", String::new()),
@@ -584,6 +560,17 @@ impl Worker {
                 None
             }
         }
+    }
+}
+
+/// An event about this task (the index is only known to the api).
+fn task_event(msg: &TaskMessage, kind: EventKind) -> Event {
+    Event {
+        job: msg.job.clone(),
+        task: Some(msg.task.clone()),
+        index: None,
+        at_ms: now_ms(),
+        kind,
     }
 }
 
