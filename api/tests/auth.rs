@@ -1,28 +1,24 @@
 //! Accounts, sessions, roles, tokens and the web protections, against a real Redis, through the
 //! real router (`oneshot`, no socket).
 
+mod support;
+
 use std::net::SocketAddr;
-use std::path::Path;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use clap::Parser;
 use docker_sync_api::auth::role::{Access, Role};
-use docker_sync_api::auth::users_file::UsersFile;
-use docker_sync_api::settings::Args;
 use docker_sync_api::startup::{self, api_routes};
 use docker_sync_api::state::AppState;
-use docker_sync_common::config::Config;
 use docker_sync_tests::RedisServer;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
 const HOST: &str = "sync.test";
 const ORIGIN: &str = "http://sync.test";
-/// Passwords of the users.yaml users below.
-const PASSWORD: &str = "Passw0rd-for-tests";
+use support::PASSWORD;
 
 struct App {
     router: Router,
@@ -32,13 +28,7 @@ struct App {
 }
 
 fn users_yaml(extra: &str) -> String {
-    let hash = bcrypt::hash(PASSWORD, 4).unwrap();
-    let mut yaml = String::from("users:\n");
-    for (name, role) in [("boss", "admin"), ("op", "operator"), ("view", "viewer")] {
-        yaml.push_str(&format!(
-            "  {name}:\n    username: {name}\n    password_hash: \"{hash}\"\n    role: {role}\n"
-        ));
-    }
+    let mut yaml = support::file_users();
     yaml.push_str(
         "security:\n  max_login_attempts: 3\n  lockout_duration: 2\n  password_min_length: 10\n",
     );
@@ -47,39 +37,17 @@ fn users_yaml(extra: &str) -> String {
 }
 
 async fn app(users: &str) -> App {
-    let redis = tokio::task::spawn_blocking(RedisServer::start)
-        .await
-        .unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let config = Config::parse(
-        "registries:\n  target:\n    url: \"http://127.0.0.1:1\"\n    namespace: mirror\n",
-        Path::new("registries.yaml"),
-        false,
-    )
-    .unwrap();
-    let users = UsersFile::parse(users, Path::new("users.yaml")).unwrap();
-    let args = Args::parse_from([
-        "docker-sync-api",
-        "--redis-url",
-        &redis.url(),
-        "--key-prefix",
-        "t",
-        "--bcrypt-cost",
-        "4",
-        "--data-dir",
-        data.path().to_str().unwrap(),
-    ]);
-    let state = startup::state(&args, config, users).await.unwrap();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    assert!(docker_sync_common::redis::wait_for_group(&state.pool, &state.keys, &shutdown).await);
-    docker_sync_api::auth::bootstrap::ensure_admin(&state)
+    let registries =
+        "registries:\n  target:\n    url: \"http://127.0.0.1:1\"\n    namespace: mirror\n";
+    let started = support::start(registries, users).await;
+    docker_sync_api::auth::bootstrap::ensure_admin(&started.state)
         .await
         .unwrap();
     App {
-        router: startup::router(state.clone()),
-        state,
-        _redis: redis,
-        data,
+        router: startup::router(started.state.clone()),
+        state: started.state,
+        _redis: started.redis,
+        data: started.data,
     }
 }
 

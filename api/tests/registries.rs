@@ -4,6 +4,8 @@
 //! tokens from `/service/token` for `/v2/`, and `/api/v2.0/projects` HEAD / GET / POST with
 //! Basic auth. Also `ensure_harbor_project` against that stand-in.
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,9 +21,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
-use clap::Parser;
-use docker_sync_api::auth::users_file::UsersFile;
-use docker_sync_api::settings::Args;
 use docker_sync_api::startup;
 use docker_sync_common::config::Config;
 use docker_sync_common::harbor::{ensure_harbor_project, HarborClient, ProjectStatus};
@@ -31,7 +30,7 @@ use tower::ServiceExt;
 
 const HOST: &str = "sync.test";
 const ORIGIN: &str = "http://sync.test";
-const PASSWORD: &str = "Passw0rd-for-tests";
+use support::PASSWORD;
 const REG_USER: &str = "sync-bot";
 const REG_PASSWORD: &str = "Reg-Pa55-secret-value";
 const WRONG_PASSWORD: &str = "Wrong-Pa55-secret-value";
@@ -42,42 +41,12 @@ struct App {
     _data: tempfile::TempDir,
 }
 
-fn users_yaml() -> String {
-    let hash = bcrypt::hash(PASSWORD, 4).unwrap();
-    let mut yaml = String::from("users:\n");
-    for (name, role) in [("boss", "admin"), ("op", "operator"), ("view", "viewer")] {
-        yaml.push_str(&format!(
-            "  {name}:\n    username: {name}\n    password_hash: \"{hash}\"\n    role: {role}\n"
-        ));
-    }
-    yaml
-}
-
 async fn app(registries: &str) -> App {
-    let redis = tokio::task::spawn_blocking(RedisServer::start)
-        .await
-        .unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let config = Config::parse(registries, Path::new("registries.yaml"), false).unwrap();
-    let users = UsersFile::parse(&users_yaml(), Path::new("users.yaml")).unwrap();
-    let args = Args::parse_from([
-        "docker-sync-api",
-        "--redis-url",
-        &redis.url(),
-        "--key-prefix",
-        "t",
-        "--bcrypt-cost",
-        "4",
-        "--data-dir",
-        data.path().to_str().unwrap(),
-    ]);
-    let state = startup::state(&args, config, users).await.unwrap();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    assert!(docker_sync_common::redis::wait_for_group(&state.pool, &state.keys, &shutdown).await);
+    let started = support::start(registries, &support::file_users()).await;
     App {
-        router: startup::router(state),
-        _redis: redis,
-        _data: data,
+        router: startup::router(started.state),
+        _redis: started.redis,
+        _data: started.data,
     }
 }
 
