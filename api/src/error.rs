@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use docker_sync_common::image_ref::LineError;
+use docker_sync_common::registry_store::StoreError;
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,19 @@ pub enum AppError {
     Pool(#[from] docker_sync_common::redis::deadpool_redis::PoolError),
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        match e {
+            StoreError::Invalid(m) => AppError::BadRequest(m),
+            StoreError::NoKey => AppError::BadRequest(e.to_string()),
+            StoreError::Exists(_) | StoreError::Busy(_) => AppError::Conflict(e.to_string()),
+            StoreError::NotFound(_) => AppError::NotFound(e.to_string()),
+            StoreError::Redis(e) => AppError::Redis(e),
+            StoreError::Pool(e) => AppError::Pool(e),
+        }
+    }
 }
 
 impl AppError {

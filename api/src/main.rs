@@ -16,7 +16,18 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
+    let sealing = match args.shared.sealing_keys() {
+        Ok(keys) => keys,
+        Err(e) => {
+            eprintln!("docker-sync-api: {e}");
+            std::process::exit(2);
+        }
+    };
     docker_sync_common::logging::init(&config.logging, args.shared.log_json);
+    match &sealing {
+        Some(keys) => tracing::info!(key_ids = ?keys.ids(), "registry passwords stored through the api are sealed"),
+        None => tracing::warn!("no DOCKER_SYNC_SECRET_KEY_FILE: registries added through the api cannot have a password"),
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     let shutdown = CancellationToken::new();

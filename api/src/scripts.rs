@@ -215,6 +215,7 @@ fn header(s: &mut String, plan: &Plan, target_host: &str, logins: &[Login]) {
         "# replacement level {}, under the same names and with the same skopeo flags as the",
         plan.replace_level
     );
+
     s.push_str(
         "# service's workers. Unlike the service it does not check digests first: every image is\n\
          # copied (skopeo does not upload layers the target already has).\n\
@@ -222,6 +223,14 @@ fn header(s: &mut String, plan: &Plan, target_host: &str, logins: &[Login]) {
          # Needs skopeo. Exit status: 0 when every image was copied, 1 when any failed, 2 when\n\
          # something is missing before the first copy.\n",
     );
+    if let Some(platform) = &plan.platform {
+        let _ = writeln!(
+            s,
+            "#\n# Platform {} only: skopeo copies that image out of each multi-arch index, unchanged,\n\
+             # so its target digest is that platform's manifest digest, not the source's index digest.",
+            comment(&platform.to_string())
+        );
+    }
     if logins.is_empty() {
         s.push_str("#\n# No registry of this script has credentials configured: all access is anonymous.\n");
     } else {
@@ -361,16 +370,51 @@ fi
     );
 }
 
+/// The `skopeo ... copy` of every image: `--all`, or a platform's global overrides.
+fn skopeo_copy(plan: &Plan) -> String {
+    match &plan.platform {
+        None => "skopeo copy --all".to_owned(),
+        Some(platform) => {
+            let args: Vec<String> = platform
+                .skopeo_args()
+                .iter()
+                .map(|a| {
+                    if a.starts_with("--") {
+                        a.clone()
+                    } else {
+                        quote(a)
+                    }
+                })
+                .collect();
+            format!("skopeo {} copy", args.join(" "))
+        }
+    }
+}
+
 fn copies(s: &mut String, plan: &Plan, config: &Config, target_tls: bool) {
+    match &plan.platform {
+        None => s.push_str(
+            "# copy_image SOURCE TARGET [OPTION...]: one `skopeo copy --all` (every platform of a multi-arch\n\
+             # image, so the target keeps the source's digest). A failure is counted and the script goes on.\n",
+        ),
+        Some(platform) => {
+            let _ = write!(
+                s,
+                "# copy_image SOURCE TARGET [OPTION...]: one `skopeo copy` of the {platform} image only:\n\
+                 # skopeo picks it out of a multi-arch index and copies its manifest unchanged, so the target\n\
+                 # gets that manifest's digest, not the index's (a single-platform image is copied as it is).\n\
+                 # A failure is counted and the script goes on.\n",
+                platform = comment(&platform.to_string())
+            );
+        }
+    }
     s.push_str(
-        r#"# copy_image SOURCE TARGET [OPTION...]: one `skopeo copy --all` (every platform of a multi-arch
-# image, so the target keeps the source's digest). A failure is counted and the script goes on.
-copy_image() {
+        &r#"copy_image() {
     src=$1
     dst=$2
     shift 2
     printf '[%d/%d] %s -> %s\n' "$((copied + failed + 1))" "$total" "$src" "$dst"
-    if skopeo copy --all --authfile "$AUTHFILE" "$@" "docker://$src" "docker://$dst" </dev/null; then
+    if @SKOPEO_COPY@ --authfile "$AUTHFILE" "$@" "docker://$src" "docker://$dst" </dev/null; then
         copied=$((copied + 1))
     else
         failed=$((failed + 1))
@@ -380,7 +424,8 @@ copy_image() {
     fi
 }
 
-"#,
+"#
+        .replace("@SKOPEO_COPY@", &skopeo_copy(plan)),
     );
     for task in &plan.tasks {
         let src_tls = config
@@ -463,6 +508,7 @@ mod tests {
             target: target.into(),
             replace_level: level,
             namespace: None,
+            platform: None,
         };
         render(&plan_of(&req, &config), &config)
     }
@@ -595,6 +641,7 @@ mod tests {
             target: "target".into(),
             replace_level: ReplaceLevel::Skip,
             namespace: Some("ns".into()),
+            platform: None,
         };
         let script = render(&plan_of(&req, &config), &config);
         let logins: Vec<&str> = script.lines().filter(|l| l.starts_with("login ")).collect();
@@ -709,6 +756,41 @@ mod tests {
     }
 
     #[test]
+    fn one_platform_is_copied_with_skopeos_overrides_instead_of_all() {
+        let config = config();
+        let mut req = JobRequest {
+            images: Images::Text("quay.io/org/app:1\nnginx:1.25".into()),
+            target: "lab".into(),
+            replace_level: ReplaceLevel::All,
+            namespace: None,
+            platform: Some("linux/arm/v7".into()),
+        };
+        let script = render(&plan_of(&req, &config), &config);
+        assert!(script.contains(
+            "    if skopeo --override-os 'linux' --override-arch 'arm' --override-variant 'v7' copy \
+             --authfile \"$AUTHFILE\" \"$@\" \"docker://$src\" \"docker://$dst\" </dev/null; then\n"
+        ), "{script}");
+        assert!(!script.contains("--all"), "{script}");
+        assert!(
+            script.contains("# Platform linux/arm/v7 only: "),
+            "{script}"
+        );
+        assert!(script.contains("not the source's index digest"), "{script}");
+        assert_eq!(copy_lines(&script).len(), 2);
+        assert_parses(&script);
+
+        // "all" is the whole index, exactly the script without the option.
+        req.platform = Some("all".into());
+        let all = render(&plan_of(&req, &config), &config);
+        req.platform = None;
+        assert_eq!(all, render(&plan_of(&req, &config), &config));
+        assert!(
+            all.contains("    if skopeo copy --all --authfile "),
+            "{all}"
+        );
+    }
+
+    #[test]
     fn hostile_names_in_the_config_stay_quoted() {
         let config = Config::parse(
             "registries:\n  \"it's $(touch /tmp/pwned) `id` \\\"x\\\"\":\n    url: r.example\n    \
@@ -724,6 +806,7 @@ mod tests {
             target: name.clone(),
             replace_level: ReplaceLevel::Skip,
             namespace: None,
+            platform: None,
         };
         let script = render(&plan_of(&req, &config), &config);
         assert_parses(&script);

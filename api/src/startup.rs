@@ -10,9 +10,10 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post, MethodRouter};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 use docker_sync_common::config::Config;
+use docker_sync_common::registry_store::{Catalog, RegistryStore};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -41,6 +42,9 @@ connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 /// The state for `args` and the loaded files. Needs no Redis yet.
 pub async fn state(args: &Args, config: Config, users: UsersFile) -> anyhow::Result<AppState> {
     let pool = docker_sync_common::redis::pool(&args.shared.redis_url, 32)?;
+    let sealing = args.shared.sealing_keys()?.map(Arc::new);
+    let config = Arc::new(config);
+    let store = RegistryStore::new(pool.clone(), args.shared.keys(), sealing);
     let dummy = crate::auth::password::hash(
         SecretString::from("no such user".to_owned()),
         args.bcrypt_cost,
@@ -50,7 +54,8 @@ pub async fn state(args: &Args, config: Config, users: UsersFile) -> anyhow::Res
         pool,
         redis_url: args.shared.redis_url.clone(),
         keys: args.shared.keys(),
-        config: Arc::new(config),
+        catalog: Catalog::new(config.clone(), store),
+        config,
         auth: Arc::new(AuthConfig {
             file: users,
             bcrypt_cost: args.bcrypt_cost,
@@ -172,6 +177,30 @@ pub fn api_routes() -> ApiRoutes {
             "/api/registries",
             VIEWER,
             get(registries::list),
+        )
+        .add(
+            Method::POST,
+            "/api/registries",
+            ADMIN,
+            post(registries::create),
+        )
+        .add(
+            Method::GET,
+            "/api/registries/{name}",
+            VIEWER,
+            get(registries::get),
+        )
+        .add(
+            Method::PUT,
+            "/api/registries/{name}",
+            ADMIN,
+            put(registries::update),
+        )
+        .add(
+            Method::DELETE,
+            "/api/registries/{name}",
+            ADMIN,
+            delete(registries::delete),
         )
         .add(
             Method::POST,

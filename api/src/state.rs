@@ -5,6 +5,7 @@ use std::sync::Arc;
 use docker_sync_common::config::Config;
 use docker_sync_common::keys::Keys;
 use docker_sync_common::redis::deadpool_redis::Pool;
+use docker_sync_common::registry_store::Catalog;
 
 use crate::auth::AuthConfig;
 use crate::events::Hub;
@@ -15,7 +16,9 @@ pub struct AppState {
     pub pool: Pool,
     pub redis_url: String,
     pub keys: Keys,
+    /// registries.yaml as loaded at start; [`Self::catalog`] adds the stored registries.
     pub config: Arc<Config>,
+    pub catalog: Catalog,
     pub auth: Arc<AuthConfig>,
     pub hub: Hub,
     /// Asks registries for tags (job submission, preview); one per process for its token cache.

@@ -7,92 +7,37 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
-use docker_sync_api::startup;
 use docker_sync_common::config::Config;
 use docker_sync_common::harbor::{ensure_harbor_project, HarborClient, ProjectStatus};
-use docker_sync_tests::{free_port, require_tool, RedisServer, Registry};
+use docker_sync_tests::{free_port, require_tool, Registry};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-const HOST: &str = "sync.test";
-const ORIGIN: &str = "http://sync.test";
-use support::PASSWORD;
+use support::App;
 const REG_USER: &str = "sync-bot";
 const REG_PASSWORD: &str = "Reg-Pa55-secret-value";
 const WRONG_PASSWORD: &str = "Wrong-Pa55-secret-value";
 
-struct App {
-    router: Router,
-    _redis: RedisServer,
-    _data: tempfile::TempDir,
-}
-
 async fn app(registries: &str) -> App {
-    let started = support::start(registries, &support::file_users()).await;
-    App {
-        router: startup::router(started.state),
-        _redis: started.redis,
-        _data: started.data,
-    }
+    support::app(registries, &[]).await
 }
 
-impl App {
-    async fn call(&self, method: Method, path: &str, cookie: Option<&str>, body: Value) -> Reply {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, HOST)
-            .header(header::ORIGIN, ORIGIN)
-            .header(header::CONTENT_TYPE, "application/json");
-        if let Some(c) = cookie {
-            req = req.header(header::COOKIE, c);
-        }
-        let mut req = req.body(Body::from(body.to_string())).unwrap();
-        let addr: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        req.extensions_mut().insert(ConnectInfo(addr));
-        let resp = self.router.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        Reply {
-            status,
-            headers,
-            body: serde_json::from_str(&text).unwrap_or(Value::String(text.clone())),
-            text,
-        }
-    }
+trait TestRegistry {
+    async fn test(&self, name: &str) -> Value;
+}
 
-    async fn login(&self, user: &str) -> String {
-        let r = self
-            .call(
-                Method::POST,
-                "/api/auth/login",
-                None,
-                json!({ "username": user, "password": PASSWORD }),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        let set = r.headers[header::SET_COOKIE].to_str().unwrap();
-        set.split(';').next().unwrap().to_owned()
-    }
-
+impl TestRegistry for App {
     /// Tests registry `name` as the admin; the report.
     async fn test(&self, name: &str) -> Value {
         let admin = self.login("boss").await;
@@ -117,13 +62,6 @@ impl App {
         eprintln!("{:#}", r.body);
         r.body
     }
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-    text: String,
 }
 
 fn steps(report: &Value) -> Vec<(String, bool)> {

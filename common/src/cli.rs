@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::keys::Keys;
+use crate::sealing::{KeyError, SealingKeys};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SharedArgs {
@@ -16,6 +17,12 @@ pub struct SharedArgs {
     /// Prefix of every Redis key this installation uses.
     #[arg(long, env = "DOCKER_SYNC_KEY_PREFIX", default_value = "dsync")]
     pub key_prefix: String,
+    /// File with the key that seals the passwords of registries added through the api (at least
+    /// 32 characters; several lines = rotation, the first seals). The key itself may come from
+    /// the DOCKER_SYNC_SECRET_KEY variable instead; there is no flag for it, to keep it out of
+    /// the process list.
+    #[arg(long, env = "DOCKER_SYNC_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
     /// Emit logs as JSON lines instead of text.
     #[arg(long, env = "DOCKER_SYNC_LOG_JSON")]
     pub log_json: bool,
@@ -24,5 +31,15 @@ pub struct SharedArgs {
 impl SharedArgs {
     pub fn keys(&self) -> Keys {
         Keys::new(self.key_prefix.clone())
+    }
+
+    /// The sealing keys from `--secret-key-file` or `DOCKER_SYNC_SECRET_KEY`; None when neither
+    /// is given (registries with a password can then only come from registries.yaml).
+    pub fn sealing_keys(&self) -> Result<Option<SealingKeys>, KeyError> {
+        let value = std::env::var("DOCKER_SYNC_SECRET_KEY")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(secrecy::SecretString::from);
+        SealingKeys::load(self.secret_key_file.as_deref(), value)
     }
 }

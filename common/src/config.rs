@@ -59,7 +59,7 @@ pub enum RegistryType {
 
 /// One registry entry, validated. Build it through [`RegistriesFile`] or [`RegistryConfig::parse`].
 #[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "RawRegistry")]
+#[serde(try_from = "RegistryFields")]
 pub struct RegistryConfig {
     pub display_name: Option<String>,
     pub kind: RegistryType,
@@ -80,31 +80,33 @@ pub struct RegistryConfig {
     pub create_project: bool,
 }
 
-#[derive(Deserialize)]
+/// A registry entry as written: in registries.yaml, or (without `password_file`) through the api.
+/// [`RegistryConfig`] is what it becomes once checked.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRegistry {
-    name: Option<String>,
+pub struct RegistryFields {
+    pub name: Option<String>,
     #[serde(rename = "type", default)]
-    kind: RegistryType,
-    url: String,
-    username: Option<String>,
-    password: Option<SecretString>,
+    pub kind: RegistryType,
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
     /// A file holding the password, e.g. a mounted Kubernetes Secret.
-    password_file: Option<PathBuf>,
-    namespace: Option<String>,
-    project: Option<String>,
-    repository: Option<String>,
-    description: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub namespace: Option<String>,
+    pub project: Option<String>,
+    pub repository: Option<String>,
+    pub description: Option<String>,
     #[serde(default)]
-    insecure: bool,
+    pub insecure: bool,
     #[serde(default)]
-    create_project: bool,
+    pub create_project: bool,
 }
 
-impl TryFrom<RawRegistry> for RegistryConfig {
+impl TryFrom<RegistryFields> for RegistryConfig {
     type Error = String;
 
-    fn try_from(raw: RawRegistry) -> Result<Self, String> {
+    fn try_from(raw: RegistryFields) -> Result<Self, String> {
         use secrecy::ExposeSecret;
         if raw.kind == RegistryType::Nexus {
             check_nexus_url(&raw.url)?;
@@ -132,14 +134,14 @@ impl TryFrom<RawRegistry> for RegistryConfig {
             ));
         }
         Ok(RegistryConfig {
-            display_name: raw.name,
+            display_name: raw.name.filter(|n| !n.trim().is_empty()),
             kind: raw.kind,
             host,
             plain_http,
             username: raw.username.filter(|u| !u.is_empty()),
             password,
             namespace,
-            description: raw.description,
+            description: raw.description.filter(|d| !d.trim().is_empty()),
             insecure: raw.insecure || plain_http,
             create_project: raw.create_project,
         })
@@ -340,6 +342,15 @@ pub fn normalize_host(host: &str) -> &str {
 }
 
 impl RegistryConfig {
+    /// The url as it would be written in registries.yaml: `host[:port]`, or `http://host[:port]`.
+    pub fn url(&self) -> String {
+        if self.plain_http {
+            format!("http://{}", self.host)
+        } else {
+            self.host.clone()
+        }
+    }
+
     /// Base URL of the registry's HTTP API (`https://registry-1.docker.io` for Docker Hub).
     pub fn api_base(&self) -> String {
         let scheme = if self.plain_http { "http" } else { "https" };
@@ -431,10 +442,16 @@ impl LoggingConfig {
     }
 }
 
-/// Everything the api and the workers need from `registries.yaml`, checked.
+/// Everything the api and the workers need from `registries.yaml`, checked; see
+/// [`crate::registry_store::Catalog`] for the view that adds the registries stored in Redis.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub registries: BTreeMap<String, RegistryConfig>,
+    /// Stored registries that cannot be used right now, with the reason (a password that does
+    /// not open with this process's key): named in errors instead of "no such registry".
+    pub unusable: BTreeMap<String, String>,
+    /// `SKOPEO_DISABLE_SSL_VERIFY` was set: every registry is treated as `insecure`.
+    pub tls_verify_disabled: bool,
     pub sync: SyncConfig,
     pub filter: ImageFilter,
     pub logging: LoggingConfig,
@@ -473,6 +490,8 @@ impl Config {
         }
         Ok(Config {
             registries,
+            unusable: BTreeMap::new(),
+            tls_verify_disabled: disable_tls,
             sync: raw.sync_config,
             filter,
             logging: raw.logging,

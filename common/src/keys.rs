@@ -89,6 +89,12 @@ impl Keys {
         format!("{}:ratelimit:*", self.prefix)
     }
 
+    /// Hash of the registries added through the api: name -> JSON record, password sealed
+    /// (registries.yaml entries live in the file).
+    pub fn registries(&self) -> String {
+        format!("{}:registries", self.prefix)
+    }
+
     /// Hash of cluster-wide counters behind `/metrics` (sync_total, duration buckets, ...).
     pub fn stats(&self) -> String {
         format!("{}:stats", self.prefix)

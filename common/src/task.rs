@@ -9,8 +9,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::platform::Platform;
+
 /// One image to copy, as written to the task stream (fields `task`, `job`, `source`, `target`,
-/// `registry`).
+/// `registry`, and `platform` when the job copies one platform).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskMessage {
     pub task: String,
@@ -21,31 +23,54 @@ pub struct TaskMessage {
     pub target: String,
     /// Name of the target registry in the configuration.
     pub registry: String,
+    /// Copy only this platform's image out of a multi-arch index (field `platform`, written only
+    /// when set); None copies every platform.
+    pub platform: Option<Platform>,
 }
 
+/// A stream entry that cannot be a task.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("task stream entry has no field `{0}`")]
-pub struct MissingField(pub &'static str);
+pub enum FieldError {
+    #[error("task stream entry has no field `{0}`")]
+    Missing(&'static str),
+    #[error("task stream entry field `{field}`: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
 
 impl TaskMessage {
-    pub fn to_fields(&self) -> [(&'static str, &str); 5] {
-        [
-            ("task", &self.task),
-            ("job", &self.job),
-            ("source", &self.source),
-            ("target", &self.target),
-            ("registry", &self.registry),
-        ]
+    pub fn to_fields(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("task", self.task.clone()),
+            ("job", self.job.clone()),
+            ("source", self.source.clone()),
+            ("target", self.target.clone()),
+            ("registry", self.registry.clone()),
+        ];
+        if let Some(platform) = &self.platform {
+            fields.push(("platform", platform.to_string()));
+        }
+        fields
     }
 
-    pub fn from_fields(fields: &HashMap<String, String>) -> Result<Self, MissingField> {
-        let get = |name: &'static str| fields.get(name).cloned().ok_or(MissingField(name));
+    pub fn from_fields(fields: &HashMap<String, String>) -> Result<Self, FieldError> {
+        let get = |name: &'static str| fields.get(name).cloned().ok_or(FieldError::Missing(name));
+        let platform =
+            Platform::parse_option(fields.get("platform").map(String::as_str)).map_err(|e| {
+                FieldError::Invalid {
+                    field: "platform",
+                    message: e.to_string(),
+                }
+            })?;
         Ok(Self {
             task: get("task")?,
             job: get("job")?,
             source: get("source")?,
             target: get("target")?,
             registry: get("registry")?,
+            platform,
         })
     }
 }
@@ -234,18 +259,43 @@ mod tests {
             source: "docker.io/library/nginx:1".into(),
             target: "h/ns/nginx:1".into(),
             registry: "harbor".into(),
+            platform: None,
         };
-        let map: HashMap<String, String> = m
-            .to_fields()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let fields = |m: &TaskMessage| -> HashMap<String, String> {
+            m.to_fields()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect()
+        };
+        let map = fields(&m);
+        assert!(!map.contains_key("platform"), "absent means every platform");
+        assert_eq!(map.len(), 5);
         assert_eq!(TaskMessage::from_fields(&map).unwrap(), m);
         let mut partial = map.clone();
         partial.remove("registry");
         assert_eq!(
             TaskMessage::from_fields(&partial),
-            Err(MissingField("registry"))
+            Err(FieldError::Missing("registry"))
         );
+
+        let one = TaskMessage {
+            platform: Some("linux/arm64/v8".parse().unwrap()),
+            ..m.clone()
+        };
+        let map = fields(&one);
+        assert_eq!(map["platform"], "linux/arm64/v8");
+        assert_eq!(TaskMessage::from_fields(&map).unwrap(), one);
+        let mut bad = map.clone();
+        bad.insert("platform".into(), "arm64".into());
+        assert!(matches!(
+            TaskMessage::from_fields(&bad),
+            Err(FieldError::Invalid {
+                field: "platform",
+                ..
+            })
+        ));
+        let mut all = map;
+        all.insert("platform".into(), "all".into());
+        assert_eq!(TaskMessage::from_fields(&all).unwrap(), m);
     }
 }

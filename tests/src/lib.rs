@@ -20,7 +20,7 @@ pub use image::{
     build_image, push_image, push_layout, sha256_digest, write_authfile, ImageSpec, LayerSpec,
     OciImage, Platform, PlatformImage,
 };
-pub use redis::RedisServer;
+pub use redis::{dump_keys, RedisServer};
 pub use registry::{RawManifest, Registry, MANIFEST_ACCEPT};
 pub use stack::{
     bcrypt_hash, binaries, Binaries, Stack, StackOptions, WorkerProcess, ADMIN_PASSWORD,

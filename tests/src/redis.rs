@@ -102,3 +102,37 @@ fn ping(port: u16) -> bool {
     }
     got.starts_with(b"+PONG")
 }
+
+/// Every key under `prefix` with its whole content as text, whatever its type: what a test
+/// searches for a secret that must never be stored in the clear.
+pub fn dump_keys(url: &str, prefix: &str) -> Vec<(String, String)> {
+    use redis::Commands;
+    let mut conn = redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .expect("connect to the test redis");
+    let keys: Vec<String> = conn.keys(format!("{prefix}:*")).expect("KEYS");
+    keys.into_iter()
+        .map(|key| {
+            let kind: String = redis::cmd("TYPE").arg(&key).query(&mut conn).unwrap();
+            let dump = match kind.as_str() {
+                "hash" => format!("{:?}", conn.hgetall::<_, Vec<String>>(&key).unwrap()),
+                "list" => format!("{:?}", conn.lrange::<_, Vec<String>>(&key, 0, -1).unwrap()),
+                "set" => format!("{:?}", conn.smembers::<_, Vec<String>>(&key).unwrap()),
+                "zset" => format!("{:?}", conn.zrange::<_, Vec<String>>(&key, 0, -1).unwrap()),
+                "string" => conn.get::<_, String>(&key).unwrap(),
+                "stream" => format!(
+                    "{:?}",
+                    redis::cmd("XRANGE")
+                        .arg(&key)
+                        .arg("-")
+                        .arg("+")
+                        .query::<redis::Value>(&mut conn)
+                        .unwrap()
+                ),
+                "none" => String::new(),
+                other => panic!("unexpected key type {other} for {key}"),
+            };
+            (key, dump)
+        })
+        .collect()
+}

@@ -20,6 +20,8 @@ pub const ADMIN_USER: &str = "e2e-admin";
 pub const ADMIN_PASSWORD: &str = "Admin-Pa55-e2e-secret";
 /// Key prefix the stack runs under (not the default, so the option is exercised).
 pub const KEY_PREFIX: &str = "e2e";
+/// The stack's sealing key (`DOCKER_SYNC_SECRET_KEY_FILE` of the api and the workers).
+pub const SECRET_KEY: &str = "e2e-sealing-key-0123456789-abcdefghijklmnop";
 
 pub struct Binaries {
     pub api: PathBuf,
@@ -165,6 +167,9 @@ impl Stack {
         )
         .expect("write registries.yaml");
         std::fs::write(dir.path().join("users.yaml"), users_yaml()).expect("write users.yaml");
+        // The key that seals passwords of registries added through the api; api and workers
+        // share it, as a Kubernetes Secret mounted in both would be shared.
+        std::fs::write(dir.path().join("secret-key"), SECRET_KEY).expect("write secret-key");
 
         let api_port = free_port();
         let mut cmd = Command::new(&bins.api);
@@ -176,6 +181,7 @@ impl Stack {
             .env("DOCKER_SYNC_LISTEN", format!("127.0.0.1:{api_port}"))
             .env("DOCKER_SYNC_DATA", dir.path().join("data"))
             .env("DOCKER_SYNC_BCRYPT_COST", "4")
+            .env("DOCKER_SYNC_SECRET_KEY_FILE", dir.path().join("secret-key"))
             .env(
                 "RUST_LOG",
                 "debug,hyper=info,h2=info,tower=info,reqwest=info",
@@ -216,6 +222,10 @@ impl Stack {
             .env("DOCKER_SYNC_CONFIG", self.dir.path())
             .env("DOCKER_SYNC_KEY_PREFIX", KEY_PREFIX)
             .env("DOCKER_SYNC_WORKER_NAME", name)
+            .env(
+                "DOCKER_SYNC_SECRET_KEY_FILE",
+                self.dir.path().join("secret-key"),
+            )
             .env("DOCKER_SYNC_CONCURRENCY", o.concurrency.to_string())
             .env("DOCKER_SYNC_LEASE", &o.lease)
             .env("DOCKER_SYNC_SHUTDOWN_GRACE", &o.shutdown_grace)
@@ -277,6 +287,22 @@ impl Stack {
             .set("Content-Type", "application/json")
             .send_string(&body.to_string());
         response_json(resp)
+    }
+
+    /// PUT as the stack's admin (Bearer token).
+    pub fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        let resp = ureq::put(&format!("{}{path}", self.api_url()))
+            .set("Authorization", &format!("Bearer {}", self.token))
+            .set("Content-Type", "application/json")
+            .send_string(&body.to_string());
+        response_json(resp)
+    }
+
+    /// DELETE as the stack's admin (Bearer token).
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        let req = ureq::delete(&format!("{}{path}", self.api_url()))
+            .set("Authorization", &format!("Bearer {}", self.token));
+        response_json(req.call())
     }
 
     /// GET as the stack's admin (Bearer token).

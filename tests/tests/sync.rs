@@ -69,28 +69,9 @@ fn a_job_copies_every_image_and_an_unchanged_resync_skips_them_all() {
 
 /// Scans every key of the stack's Redis and every log line for the target password.
 fn assert_no_secret_anywhere(stack: &Stack) {
-    let mut conn = stack.redis();
-    let keys: Vec<String> = conn.keys(format!("{KEY_PREFIX}:*")).unwrap();
+    let keys = docker_sync_tests::dump_keys(&stack.redis.url(), KEY_PREFIX);
     assert!(!keys.is_empty());
-    for key in keys {
-        let kind: String = redis::cmd("TYPE").arg(&key).query(&mut conn).unwrap();
-        let dump = match kind.as_str() {
-            "hash" => format!("{:?}", conn.hgetall::<_, Vec<String>>(&key).unwrap()),
-            "list" => format!("{:?}", conn.lrange::<_, Vec<String>>(&key, 0, -1).unwrap()),
-            "set" => format!("{:?}", conn.smembers::<_, Vec<String>>(&key).unwrap()),
-            "zset" => format!("{:?}", conn.zrange::<_, Vec<String>>(&key, 0, -1).unwrap()),
-            "string" => conn.get::<_, String>(&key).unwrap(),
-            "stream" => format!(
-                "{:?}",
-                redis::cmd("XRANGE")
-                    .arg(&key)
-                    .arg("-")
-                    .arg("+")
-                    .query::<redis::Value>(&mut conn)
-                    .unwrap()
-            ),
-            other => panic!("unexpected key type {other} for {key}"),
-        };
+    for (key, dump) in keys {
         assert!(!dump.contains(stack.token()), "{key} holds the API token");
         assert!(
             !dump.contains(TARGET_PASSWORD),

@@ -82,7 +82,7 @@ mod tests {
                 tls_verify: false,
                 credentials: Some(("u".into(), SecretString::from("p".to_owned()))),
             },
-            all_platforms: true,
+            platform: None,
             timeout: Duration::from_secs(120),
         }
     }

@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use docker_sync_common::config::Config;
+use docker_sync_common::registry_store::{Catalog, RegistryStore};
+use docker_sync_common::sealing::SealingKeys;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -31,7 +33,10 @@ pub struct Worker {
     queue: Queue,
     /// skopeo copies running at once (`concurrency`); tasks beyond it may be checked meanwhile.
     copies: Semaphore,
+    /// registries.yaml as loaded at start (sync settings, filters).
     config: Arc<Config>,
+    /// The registries in force: the file's plus those stored through the api.
+    catalog: Catalog,
     settings: Settings,
     skopeo: Skopeo,
     registry: RegistryClient,
@@ -40,16 +45,23 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(config: Config, settings: Settings) -> anyhow::Result<Arc<Worker>> {
+    pub fn new(
+        config: Config,
+        sealing: Option<SealingKeys>,
+        settings: Settings,
+    ) -> anyhow::Result<Arc<Worker>> {
         let pool =
             docker_sync_common::redis::pool(&settings.redis_url, 4 + 3 * settings.concurrency)?;
+        let config = Arc::new(config);
+        let store = RegistryStore::new(pool.clone(), settings.keys.clone(), sealing.map(Arc::new));
         let skopeo = Skopeo::new(settings.skopeo.clone(), settings.work_dir.join("auth"))?;
         Ok(Arc::new(Worker {
             queue: Queue::new(pool, settings.keys.clone(), settings.consumer.clone()),
             copies: Semaphore::new(settings.concurrency),
             registry: RegistryClient::new(Duration::from_secs(30)),
             harbor: docker_sync_common::harbor::HarborClient::new(Duration::from_secs(30)),
-            config: Arc::new(config),
+            catalog: Catalog::new(config.clone(), store),
+            config,
             settings,
             skopeo,
         }))

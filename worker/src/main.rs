@@ -14,9 +14,16 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
+    let sealing = match args.shared.sealing_keys() {
+        Ok(keys) => keys,
+        Err(e) => {
+            eprintln!("docker-sync-worker: {e}");
+            std::process::exit(2);
+        }
+    };
     docker_sync_common::logging::init(&config.logging, args.shared.log_json);
     let settings = Settings::new(args, &config);
-    let worker = Worker::new(config, settings)?;
+    let worker = Worker::new(config, sealing, settings)?;
     let shutdown = CancellationToken::new();
     tokio::spawn(docker_sync_common::logging::cancel_on_signal(
         shutdown.clone(),

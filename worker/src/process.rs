@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use docker_sync_common::event::{now_ms, Event, EventKind};
 use docker_sync_common::image_ref::ImageRef;
+use docker_sync_common::platform::Platform;
+use docker_sync_common::registry::{IndexEntry, ManifestKind};
 use docker_sync_common::task::{TaskMessage, TaskStatus};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +33,15 @@ enum Outcome {
     HandBack,
     /// Another worker took the entry over (our lease lapsed).
     Lost,
+}
+
+/// What the source's manifest HEAD told (all None when it failed or was not needed).
+#[derive(Debug, Default)]
+struct SourceHead {
+    digest: Option<String>,
+    media_type: Option<String>,
+    /// The source answered 429: wait this long before pulling.
+    retry_after: Option<Duration>,
 }
 
 /// How a worker stops: `soft` on SIGTERM (no new copies), `hard` when the grace is over
@@ -221,16 +232,29 @@ impl Worker {
                 return failed(format!("invalid image reference in the task: {e}"))
             }
         };
-        let Some(target_config) = self.config.registries.get(&msg.registry) else {
-            return failed(format!(
-                "target registry `{}` is not in this worker's registries.yaml",
-                msg.registry
-            ));
+        // registries.yaml plus the registries stored through the api, read afresh for each task
+        // so an edit applies without restarting workers.
+        let config = match self.catalog.current().await {
+            Ok(config) => config,
+            Err(e) => {
+                tracing::warn!(task = %msg.task, error = %e, "cannot read the stored registries; handing the task back");
+                return Outcome::HandBack;
+            }
         };
-        let source_config = self
-            .config
-            .registry_for_host(source.registry())
-            .map(|(_, r)| r);
+        let Some(target_config) = config.registries.get(&msg.registry) else {
+            return failed(match config.unusable.get(&msg.registry) {
+                Some(reason) => format!(
+                    "target registry `{}` cannot be used: {reason}",
+                    msg.registry
+                ),
+                None => format!(
+                    "target registry `{}` is neither in this worker's registries.yaml nor stored \
+                     through the api (deleted after the job was queued?)",
+                    msg.registry
+                ),
+            });
+        };
+        let source_config = config.registry_for_host(source.registry()).map(|(_, r)| r);
         let source_access = Access::for_host(source.registry(), source_config);
         let target_access = Access::for_host(target.registry(), Some(target_config));
 
@@ -238,12 +262,28 @@ impl Worker {
         // tells its pull limit (Docker Hub), kept in Redis for every worker.
         let source_lookup = async {
             match source.digest() {
-                Some(d) => (Some(d.to_owned()), None),
+                Some(d) => SourceHead {
+                    digest: Some(d.to_owned()),
+                    ..SourceHead::default()
+                },
                 None => self.source_head(&source_access, &source).await,
             }
         };
-        let ((source_digest, head_retry_after), target_digest) =
+        let (head, target_digest) =
             tokio::join!(source_lookup, self.digest(&target_access, &target));
+        let head_retry_after = head.retry_after;
+        // With a platform, skopeo copies that platform's manifest out of an index unchanged: the
+        // target is compared with (and ends up with) that manifest's digest, not the index's.
+        let source_digest = match &msg.platform {
+            None => head.digest,
+            Some(platform) => match self
+                .platform_digest(&source_access, &source, &head, platform)
+                .await
+            {
+                Ok(digest) => digest,
+                Err(error) => return failed(error),
+            },
+        };
         if let Some(digest) = &source_digest {
             if target_digest.as_ref() == Some(digest) {
                 return Outcome::Skipped {
@@ -304,7 +344,7 @@ impl Worker {
                 tls_verify: target_access.tls_verify,
                 credentials: target_access.credentials.clone(),
             },
-            all_platforms: true,
+            platform: msg.platform.clone(),
             timeout: Duration::from_secs(self.config.sync.timeout),
         };
         let retries = self.config.sync.retry_count;
@@ -337,7 +377,7 @@ impl Worker {
                 }
                 Err(e) if n < retries => {
                     let mut message =
-                        crate::errors::copy_error(&e, &request, &self.config, &msg.registry);
+                        crate::errors::copy_error(&e, &request, &config, &msg.registry);
                     let delay = backoff(self.settings.retry_backoff, n);
                     // skopeo honours `Retry-After` itself before giving up; we add the backoff.
                     if is_rate_limited(&e) {
@@ -363,7 +403,7 @@ impl Worker {
                 }
                 Err(e) => {
                     return Outcome::Failed {
-                        error: crate::errors::copy_error(&e, &request, &self.config, &msg.registry),
+                        error: crate::errors::copy_error(&e, &request, &config, &msg.registry),
                         tail: e.tail().to_owned(),
                     };
                 }
@@ -409,11 +449,7 @@ impl Worker {
 
     /// The source's digest by HEAD, recording the pull limit it reports (in Redis, for every
     /// worker) and returning `Retry-After` when it answered 429.
-    async fn source_head(
-        &self,
-        access: &Access,
-        image: &ImageRef,
-    ) -> (Option<String>, Option<Duration>) {
+    async fn source_head(&self, access: &Access, image: &ImageRef) -> SourceHead {
         let reference = image.tag().or(image.digest()).unwrap_or("latest");
         match self
             .registry
@@ -431,16 +467,21 @@ impl Worker {
                         tracing::warn!(error = %e, "cannot record the pull limit");
                     }
                 }
-                (head.digest, None)
+                SourceHead {
+                    digest: head.digest,
+                    media_type: head.media_type,
+                    retry_after: None,
+                }
             }
             Err(e) => {
                 tracing::info!(image = %image, error = %e, "digest lookup failed; copying anyway");
                 let limited =
                     e.problem() == Some(docker_sync_common::explain::Problem::RateLimited);
-                (
-                    None,
-                    limited.then(|| e.retry_after().unwrap_or(self.settings.rate_limit_recheck)),
-                )
+                SourceHead {
+                    retry_after: limited
+                        .then(|| e.retry_after().unwrap_or(self.settings.rate_limit_recheck)),
+                    ..SourceHead::default()
+                }
             }
         }
     }
@@ -516,8 +557,7 @@ impl Worker {
                 _ = tokio::time::sleep(wait) => {}
             }
             // The HEAD is not counted against the limit: look again at what is left.
-            let (_, again) = self.source_head(access, source).await;
-            retry_after = again;
+            retry_after = self.source_head(access, source).await.retry_after;
         }
         if announced.is_some() {
             let ev = task_event(
@@ -542,6 +582,46 @@ impl Worker {
             }
         }
         None
+    }
+
+    /// The digest the target gets when only `platform` is copied from `source`: the matching
+    /// entry's of an index, the manifest's own for a single image (skopeo copies it as it is).
+    /// None when it cannot be known (the lookup failed: skopeo then copies and reports); an error,
+    /// failing the task, when the index has no image for the platform.
+    async fn platform_digest(
+        &self,
+        access: &Access,
+        source: &ImageRef,
+        head: &SourceHead,
+        platform: &Platform,
+    ) -> Result<Option<String>, String> {
+        let Some(digest) = &head.digest else {
+            return Ok(None);
+        };
+        // The HEAD's Content-Type spares a GET (a pull on Docker Hub) for a single image.
+        if let Some(media_type) = &head.media_type {
+            if !docker_sync_common::registry::is_index_media_type(media_type) {
+                return Ok(Some(digest.clone()));
+            }
+        }
+        match self
+            .registry
+            .manifest_kind(access, source.repository(), digest)
+            .await
+        {
+            Ok(ManifestKind::Image) => Ok(Some(digest.clone())),
+            Ok(ManifestKind::Index(entries)) => {
+                match platform.choose(&entries, |e| e.platform.as_ref()) {
+                    Some(entry) => Ok(Some(entry.digest.clone())),
+                    None => Err(missing_platform(source, platform, &entries)),
+                }
+            }
+            Ok(ManifestKind::Missing) => Ok(None),
+            Err(e) => {
+                tracing::info!(image = %source, error = %e, "cannot read the index; copying anyway");
+                Ok(None)
+            }
+        }
     }
 
     /// A digest lookup failure is not fatal: skopeo will then copy and report the real error.
@@ -572,6 +652,41 @@ fn task_event(msg: &TaskMessage, kind: EventKind) -> Event {
         at_ms: now_ms(),
         kind,
     }
+}
+
+/// Why a task for one platform fails: the index has no image for it; names those it has.
+fn missing_platform(source: &ImageRef, platform: &Platform, entries: &[IndexEntry]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    let mut unlabelled = 0;
+    for entry in entries {
+        match &entry.platform {
+            // BuildKit's attestation manifests, not images.
+            Some(p) if p.os == "unknown" && p.arch == "unknown" => {}
+            Some(p) => {
+                let name = p.to_string();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            None => unlabelled += 1,
+        }
+    }
+    let unlabelled = match unlabelled {
+        0 => String::new(),
+        1 => "1 entry without a platform".to_owned(),
+        n => format!("{n} entries without a platform"),
+    };
+    let has = match (names.is_empty(), unlabelled.is_empty()) {
+        (true, true) => "no images".to_owned(),
+        (true, false) => unlabelled,
+        (false, true) => names.join(", "),
+        (false, false) => format!("{} and {unlabelled}", names.join(", ")),
+    };
+    format!(
+        "`{}` has no {platform} image: its multi-arch index has {has}; choose one of those \
+         platforms, or copy all platforms",
+        source.familiar()
+    )
 }
 
 fn failed(error: String) -> Outcome {
@@ -633,6 +748,34 @@ mod tests {
         assert_eq!(backoff(b, 0), Duration::from_secs(2));
         assert_eq!(backoff(b, 2), Duration::from_secs(8));
         assert_eq!(backoff(b, 10), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn a_missing_platform_names_those_the_index_has() {
+        let entry = |platform: Option<&str>| IndexEntry {
+            digest: "sha256:x".into(),
+            platform: platform.map(|p| {
+                let parts: Vec<&str> = p.split('/').collect();
+                Platform::new(parts[0], parts[1], parts.get(2).copied())
+            }),
+        };
+        let source = ImageRef::parse("127.0.0.1:5000/multi/arch:1").unwrap();
+        let entries = [
+            entry(Some("linux/amd64")),
+            entry(Some("linux/arm64/v8")),
+            entry(Some("unknown/unknown")),
+            entry(Some("linux/amd64")),
+        ];
+        assert_eq!(
+            missing_platform(&source, &"linux/s390x".parse().unwrap(), &entries),
+            "`127.0.0.1:5000/multi/arch:1` has no linux/s390x image: its multi-arch index has \
+             linux/amd64, linux/arm64/v8; choose one of those platforms, or copy all platforms"
+        );
+        assert_eq!(
+            missing_platform(&source, &"linux/s390x".parse().unwrap(), &[entry(None)]),
+            "`127.0.0.1:5000/multi/arch:1` has no linux/s390x image: its multi-arch index has \
+             1 entry without a platform; choose one of those platforms, or copy all platforms"
+        );
     }
 
     #[test]

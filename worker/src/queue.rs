@@ -33,7 +33,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub fn message(&self) -> Result<TaskMessage, docker_sync_common::task::MissingField> {
+    pub fn message(&self) -> Result<TaskMessage, docker_sync_common::task::FieldError> {
         TaskMessage::from_fields(&self.fields)
     }
 }

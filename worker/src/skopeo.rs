@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use docker_sync_common::image_ref::ImageRef;
+use docker_sync_common::platform::Platform;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -41,8 +42,10 @@ pub struct Endpoint {
 pub struct CopyRequest {
     pub source: Endpoint,
     pub target: Endpoint,
-    /// Copy every platform of a multi-arch index (keeps the index digest).
-    pub all_platforms: bool,
+    /// None: every platform of a multi-arch index (`--all`, keeps the index digest). A platform:
+    /// only that platform's manifest out of an index (skopeo's `--override-os/-arch/-variant`),
+    /// which the target gets unchanged, so with that manifest's digest.
+    pub platform: Option<Platform>,
     pub timeout: Duration,
 }
 
@@ -87,8 +90,14 @@ impl Skopeo {
 
     /// The argv of a copy (without the program), for tests and logs: it holds no secret.
     pub fn copy_args(req: &CopyRequest, authfile: &Path) -> Vec<String> {
-        let mut args = vec!["copy".to_owned()];
-        if req.all_platforms {
+        // The overrides are global options of skopeo 1.9: before the command.
+        let mut args = req
+            .platform
+            .as_ref()
+            .map(Platform::skopeo_args)
+            .unwrap_or_default();
+        args.push("copy".to_owned());
+        if req.platform.is_none() {
             args.push("--all".into());
         }
         args.push(format!("--authfile={}", authfile.display()));
@@ -252,15 +261,40 @@ mod tests {
         let req = CopyRequest {
             source: endpoint(&format!("quay.io/a/b:1@{digest}"), true),
             target: endpoint("127.0.0.1:5000/ns/b:1", false),
-            all_platforms: true,
+            platform: None,
             timeout: Duration::from_secs(1),
         };
         let args = Skopeo::copy_args(&req, Path::new("/tmp/auth.json"));
         assert!(args.iter().all(|a| !a.contains("hunter2")));
-        assert!(args.contains(&"--all".to_owned()));
+        assert_eq!(args[..2], ["copy", "--all"]);
         assert!(args.contains(&"--dest-tls-verify=false".to_owned()));
         assert!(args.contains(&format!("docker://quay.io/a/b@{digest}")));
         assert_eq!(args.last().unwrap(), "docker://127.0.0.1:5000/ns/b:1");
+    }
+
+    #[test]
+    fn one_platform_is_selected_with_global_overrides_instead_of_all() {
+        let req = CopyRequest {
+            source: endpoint("quay.io/a/b:1", true),
+            target: endpoint("127.0.0.1:5000/ns/b:1", false),
+            platform: Some("linux/arm/v7".parse().unwrap()),
+            timeout: Duration::from_secs(1),
+        };
+        let args = Skopeo::copy_args(&req, Path::new("/tmp/auth.json"));
+        assert_eq!(
+            args[..7],
+            [
+                "--override-os",
+                "linux",
+                "--override-arch",
+                "arm",
+                "--override-variant",
+                "v7",
+                "copy"
+            ]
+        );
+        assert!(!args.contains(&"--all".to_owned()), "{args:?}");
+        assert_eq!(args[7], "--authfile=/tmp/auth.json");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use docker_sync_common::filter::FilterDecision;
 use docker_sync_common::image_ref::{ImageRef, LineError};
 use docker_sync_common::mapping::{map_target, ReplaceLevel};
 use docker_sync_common::naming::check_target;
+use docker_sync_common::platform::Platform;
 use docker_sync_common::selection::{
     parse_selector_lines, parse_selector_list, Repository, SelectorList,
 };
@@ -37,6 +38,10 @@ pub struct JobRequest {
     /// Defaults to the registry's namespace / project / repository.
     #[serde(default)]
     pub namespace: Option<String>,
+    /// `os/arch[/variant]`: copy only that platform's image of a multi-arch index. Absent, empty
+    /// or `all`: every platform (the whole index).
+    #[serde(default)]
+    pub platform: Option<String>,
 }
 
 /// The image list as pasted text (one per line) or as a JSON array.
@@ -82,6 +87,8 @@ pub struct Expanded {
     pub registry: String,
     pub namespace: String,
     pub replace_level: ReplaceLevel,
+    /// None: every platform.
+    pub platform: Option<Platform>,
     pub lines: Vec<LinePlan>,
 }
 
@@ -90,6 +97,8 @@ pub struct Plan {
     pub registry: String,
     pub namespace: String,
     pub replace_level: ReplaceLevel,
+    /// None: every platform.
+    pub platform: Option<Platform>,
     pub tasks: Vec<PlannedTask>,
     pub dropped: Vec<Dropped>,
 }
@@ -111,16 +120,20 @@ fn parse(req: &JobRequest) -> SelectorList {
     }
 }
 
-/// Every line's outcome; only an unknown target registry is an error here.
+/// Every line's outcome; only an unknown target registry or a bad platform is an error here.
 pub async fn expand(
     req: &JobRequest,
     config: &Config,
     tags: &impl ListTags,
 ) -> Result<Expanded, AppError> {
+    let platform = Platform::parse_option(req.platform.as_deref())
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let (host, namespace) = target_of(req, config)?;
     let parsed = parse(req);
     let listings = list_repositories(&parsed, tags).await;
-    Ok(outcome(req, config, host, namespace, parsed, &listings))
+    Ok(outcome(
+        req, config, host, namespace, platform, parsed, &listings,
+    ))
 }
 
 fn outcome(
@@ -128,22 +141,52 @@ fn outcome(
     config: &Config,
     host: String,
     namespace: String,
+    platform: Option<Platform>,
     parsed: SelectorList,
     listings: &Listings,
 ) -> Expanded {
     let level = req.replace_level;
-    let lines = assemble(parsed, listings, config, &host, &namespace, level);
+    let mut lines = assemble(parsed, listings, config, &host, &namespace, level);
+    if let Some(platform) = &platform {
+        for line in &mut lines {
+            refuse_index_digest_targets(line, platform);
+        }
+    }
     Expanded {
         registry: req.target.clone(),
         namespace,
         replace_level: level,
+        platform,
         lines,
+    }
+}
+
+/// An image pinned by digest only is pushed under that digest, which one platform's manifest
+/// cannot have when the digest is an index's: such a line needs a tag with one platform.
+fn refuse_index_digest_targets(line: &mut LinePlan, platform: &Platform) {
+    for task in &line.tasks {
+        if let (None, Some(digest)) = (task.target.tag(), task.target.digest()) {
+            line.error.get_or_insert_with(|| {
+                format!(
+                    "`{}` is pinned by digest only, so its target would be `@{digest}`: a copy of \
+                     {platform} alone cannot keep the digest of a multi-arch index; add a tag \
+                     (`name:tag@sha256:...`) or copy all platforms",
+                    task.source.familiar()
+                )
+            });
+        }
     }
 }
 
 /// The target registry's host and the namespace images go under.
 fn target_of(req: &JobRequest, config: &Config) -> Result<(String, String), AppError> {
     let registry = config.registries.get(&req.target).ok_or_else(|| {
+        if let Some(reason) = config.unusable.get(&req.target) {
+            return AppError::BadRequest(format!(
+                "target registry `{}` cannot be used: {reason}",
+                req.target
+            ));
+        }
         let known: Vec<&str> = config.registries.keys().map(String::as_str).collect();
         AppError::BadRequest(format!(
             "unknown target registry `{}`; configured: {}",
@@ -330,6 +373,7 @@ impl Expanded {
             registry: self.registry,
             namespace: self.namespace,
             replace_level: self.replace_level,
+            platform: self.platform,
             tasks,
             dropped,
         })
@@ -359,6 +403,7 @@ mod tests {
             target: "harbor".into(),
             replace_level: ReplaceLevel::Skip,
             namespace: None,
+            platform: None,
         }
     }
 
@@ -598,6 +643,49 @@ mod tests {
         assert_eq!(
             errors[0].message,
             "no tag of `src.io:5000/team/app` matches `9.*` (8 tags listed)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_platform_is_checked_and_carried_to_the_plan() {
+        let mut r = request("nginx:1.25");
+        for all in [None, Some(""), Some("all")] {
+            r.platform = all.map(str::to_owned);
+            let p = plan(&r, &config(), &fake()).await.unwrap();
+            assert_eq!(p.platform, None, "{all:?}");
+        }
+        r.platform = Some("linux/ARM64/v8".into());
+        let p = plan(&r, &config(), &fake()).await.unwrap();
+        assert_eq!(p.platform.unwrap().to_string(), "linux/arm64/v8");
+
+        r.platform = Some("arm64".into());
+        let Err(AppError::BadRequest(m)) = plan(&r, &config(), &fake()).await else {
+            panic!("expected a bad request");
+        };
+        assert!(m.starts_with("invalid platform `arm64`: "), "{m}");
+        assert!(m.contains("expected os/arch or os/arch/variant"), "{m}");
+        // The preview refuses it the same way.
+        assert!(matches!(
+            expand(&r, &config(), &fake()).await,
+            Err(AppError::BadRequest(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn one_platform_needs_a_tag_on_an_image_pinned_by_digest() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let mut r = request(&format!("nginx@{digest}\nnginx:1@{digest}"));
+        assert!(plan(&r, &config(), &fake()).await.is_ok());
+        r.platform = Some("linux/amd64".into());
+        let Err(AppError::InvalidLines(errors)) = plan(&r, &config(), &fake()).await else {
+            panic!("expected line errors");
+        };
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, 1);
+        assert!(
+            errors[0].message.contains("add a tag") && errors[0].message.contains("linux/amd64"),
+            "{}",
+            errors[0].message
         );
     }
 

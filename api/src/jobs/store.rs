@@ -29,6 +29,9 @@ pub struct JobView {
     pub target: String,
     pub replace_level: String,
     pub namespace: String,
+    /// The one platform the job copies out of multi-arch images; absent: every platform.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     pub total: u32,
     pub counts: Counts,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,18 +72,19 @@ pub async fn create(state: &AppState, plan: &Plan) -> Result<JobView, AppError> 
     let dropped = serde_json::to_string(&plan.dropped).expect("serialisable");
     let mut pipe = redis::pipe();
     pipe.atomic();
-    pipe.hset_multiple(
-        keys.job(&job),
-        &[
-            ("id", job.clone()),
-            ("created_at_ms", now.to_string()),
-            ("registry", plan.registry.clone()),
-            ("replace_level", plan.replace_level.to_string()),
-            ("namespace", plan.namespace.clone()),
-            ("total", plan.tasks.len().to_string()),
-            ("dropped", dropped),
-        ],
-    );
+    let mut job_fields = vec![
+        ("id", job.clone()),
+        ("created_at_ms", now.to_string()),
+        ("registry", plan.registry.clone()),
+        ("replace_level", plan.replace_level.to_string()),
+        ("namespace", plan.namespace.clone()),
+        ("total", plan.tasks.len().to_string()),
+        ("dropped", dropped),
+    ];
+    if let Some(platform) = &plan.platform {
+        job_fields.push(("platform", platform.to_string()));
+    }
+    pipe.hset_multiple(keys.job(&job), &job_fields);
     let mut views = Vec::with_capacity(plan.tasks.len());
     for (index, planned) in plan.tasks.iter().enumerate() {
         let task = Uuid::new_v4().to_string();
@@ -90,6 +94,7 @@ pub async fn create(state: &AppState, plan: &Plan) -> Result<JobView, AppError> 
             source: planned.source.to_string(),
             target: planned.target.to_string(),
             registry: plan.registry.clone(),
+            platform: plan.platform.clone(),
         };
         pipe.hset_multiple(
             keys.task(&task),
@@ -142,6 +147,7 @@ pub async fn create(state: &AppState, plan: &Plan) -> Result<JobView, AppError> 
         target: plan.registry.clone(),
         replace_level: plan.replace_level.to_string(),
         namespace: plan.namespace.clone(),
+        platform: plan.platform.as_ref().map(ToString::to_string),
         total: views.len() as u32,
         counts: Counts {
             queued: views.len() as u32,
@@ -267,6 +273,7 @@ fn job_view(f: &HashMap<String, String>, counts: Counts) -> JobView {
         target: text(f, "registry"),
         replace_level: text(f, "replace_level"),
         namespace: text(f, "namespace"),
+        platform: opt_text(f, "platform"),
         total: num(f, "total"),
         counts,
         tasks: None,

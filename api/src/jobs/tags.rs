@@ -39,8 +39,8 @@ impl<'a> RegistryTags<'a> {
 }
 
 /// The lister over the api's one registry client (its token cache serves every request).
-pub fn lister(state: &AppState) -> RegistryTags<'_> {
-    RegistryTags::new(&state.registry, &state.config)
+pub fn lister<'a>(state: &'a AppState, config: &'a Config) -> RegistryTags<'a> {
+    RegistryTags::new(&state.registry, config)
 }
 
 /// The client the api keeps in its state.

@@ -25,7 +25,8 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<JobRequest>,
 ) -> Result<(StatusCode, Json<JobView>), AppError> {
-    let plan = plan(&req, &state.config, &tags::lister(&state)).await?;
+    let config = state.catalog.current().await?;
+    let plan = plan(&req, &config, &tags::lister(&state, &config)).await?;
     let job = store::create(&state, &plan).await?;
     state.metrics.jobs_submitted.inc();
     tracing::info!(job = %job.id, tasks = job.total, target = %job.target, user = caller.actor(), "job queued");

@@ -4,11 +4,13 @@
 //! (`source` -> `target`, tag patterns and `@latest=N` expanded against the source's tags), what
 //! it selected but drops (filter pattern or duplicate), or its error (bad reference, bad pattern,
 //! tags that cannot be listed, a target name that cannot be made). A bad line is a line's
-//! `error`, not a 400: a preview shows everything at once. Only an unknown target registry or a
-//! malformed body is a 400. Nothing is written to Redis.
+//! `error`, not a 400: a preview shows everything at once. Only an unknown target registry, a bad
+//! platform or a malformed body is a 400. Nothing is written to Redis. With a platform, the
+//! answer's `platform_note` says what that does to the target digests.
 
 use axum::extract::State;
 use axum::Json;
+use docker_sync_common::platform::Platform;
 use serde::Serialize;
 
 use crate::error::AppError;
@@ -22,6 +24,12 @@ pub struct PreviewView {
     pub target: String,
     pub namespace: String,
     pub replace_level: String,
+    /// The one platform the job would copy out of multi-arch images; absent: every platform.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// With a platform: what it does to the target digests, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_note: Option<String>,
     pub lines: Vec<PreviewLine>,
     /// Images the job would copy.
     pub total: usize,
@@ -84,14 +92,40 @@ pub async fn preview(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<JobRequest>,
 ) -> Result<Json<PreviewView>, AppError> {
-    let expanded = expand(&req, &state.config, &tags::lister(&state)).await?;
+    let config = state.catalog.current().await?;
+    let expanded = expand(&req, &config, &tags::lister(&state, &config)).await?;
     let lines: Vec<PreviewLine> = expanded.lines.into_iter().map(PreviewLine::from).collect();
     Ok(Json(PreviewView {
         target: expanded.registry,
         namespace: expanded.namespace,
         replace_level: expanded.replace_level.to_string(),
+        platform: expanded.platform.as_ref().map(ToString::to_string),
+        platform_note: expanded.platform.as_ref().map(platform_note),
         total: lines.iter().map(|l| l.images.len()).sum(),
         errors: lines.iter().filter(|l| l.error.is_some()).count(),
         lines,
     }))
+}
+
+/// What copying one platform means for the digests, for people deciding whether they want it.
+pub fn platform_note(platform: &Platform) -> String {
+    format!(
+        "Only the {platform} image of each multi-arch image is copied: at the target its digest \
+         will differ from the source's multi-arch index digest, because only {platform}'s manifest \
+         is copied (unchanged, so the target digest is that manifest's digest). Single-platform \
+         images are copied as they are; a multi-arch image without {platform} fails."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_note_names_the_platform_and_the_digest_change() {
+        let note = platform_note(&"linux/arm64".parse().unwrap());
+        assert!(note.starts_with("Only the linux/arm64 image"), "{note}");
+        assert!(note.contains("differ from the source's multi-arch index digest"));
+        assert!(note.contains("only linux/arm64's manifest is copied"));
+    }
 }

@@ -22,8 +22,9 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<JobRequest>,
 ) -> Result<Response, AppError> {
-    let plan = plan(&req, &state.config, &tags::lister(&state)).await?;
-    let script = render(&plan, &state.config);
+    let config = state.catalog.current().await?;
+    let plan = plan(&req, &config, &tags::lister(&state, &config)).await?;
+    let script = render(&plan, &config);
     // file_name keeps only [A-Za-z0-9._-]: always a valid header value.
     let disposition = HeaderValue::from_str(&format!(
         "attachment; filename=\"{}\"",

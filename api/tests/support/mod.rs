@@ -2,7 +2,14 @@
 //! `main` builds it, with cheap bcrypt and throwaway folders.
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::path::Path;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use serde_json::{json, Value};
+use tower::ServiceExt;
 
 use clap::Parser;
 use docker_sync_api::auth::users_file::UsersFile;
@@ -36,25 +43,113 @@ pub struct Started {
 
 /// A state over a fresh Redis, with the consumer group in place.
 pub async fn start(registries_yaml: &str, users_yaml: &str) -> Started {
+    start_with_args(registries_yaml, users_yaml, &[]).await
+}
+
+/// [`start`] with more command-line flags (`--secret-key-file`, ...).
+pub async fn start_with_args(registries_yaml: &str, users_yaml: &str, extra: &[&str]) -> Started {
     let redis = tokio::task::spawn_blocking(RedisServer::start)
         .await
         .unwrap();
     let data = tempfile::tempdir().unwrap();
     let config = Config::parse(registries_yaml, Path::new("registries.yaml"), false).unwrap();
     let users = UsersFile::parse(users_yaml, Path::new("users.yaml")).unwrap();
-    let args = Args::parse_from([
+    let redis_url = redis.url();
+    let mut argv = vec![
         "docker-sync-api",
         "--redis-url",
-        &redis.url(),
+        &redis_url,
         "--key-prefix",
         "t",
         "--bcrypt-cost",
         "4",
         "--data-dir",
         data.path().to_str().unwrap(),
-    ]);
+    ];
+    argv.extend_from_slice(extra);
+    let args = Args::parse_from(argv);
     let state = startup::state(&args, config, users).await.unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
     assert!(docker_sync_common::redis::wait_for_group(&state.pool, &state.keys, &shutdown).await);
     Started { state, redis, data }
+}
+
+/// The router over a [`start`]ed state, called with `oneshot` as a browser on
+/// [`ORIGIN`] would call it.
+pub struct App {
+    pub router: axum::Router,
+    pub state: AppState,
+    pub redis: RedisServer,
+    _data: tempfile::TempDir,
+}
+
+pub const HOST: &str = "sync.test";
+pub const ORIGIN: &str = "http://sync.test";
+
+pub async fn app(registries_yaml: &str, extra_args: &[&str]) -> App {
+    let started = start_with_args(registries_yaml, &file_users(), extra_args).await;
+    App {
+        router: startup::router(started.state.clone()),
+        state: started.state,
+        redis: started.redis,
+        _data: started.data,
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl App {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+        body: Value,
+    ) -> Reply {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, ORIGIN)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        let mut req = req.body(Body::from(body.to_string())).unwrap();
+        let addr: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        req.extensions_mut().insert(ConnectInfo(addr));
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text.clone())),
+            text,
+        }
+    }
+
+    /// Logs `user` (one of [`file_users`]) in; the cookie to send back.
+    pub async fn login(&self, user: &str) -> String {
+        let r = self
+            .call(
+                Method::POST,
+                "/api/auth/login",
+                None,
+                json!({ "username": user, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let set = r.headers[header::SET_COOKIE].to_str().unwrap();
+        set.split(';').next().unwrap().to_owned()
+    }
 }

@@ -4,7 +4,9 @@
 //! - `HEAD /v2/<name>/manifests/<ref>` for a manifest digest: the cheap check that lets the worker
 //!   skip an unchanged image without a Docker Hub pull (HEAD is not counted);
 //! - `GET /v2/<name>/tags/list`, following `Link: <...>; rel="next"` pages, for the api to expand
-//!   tag patterns (`nginx:1.25*`) and `@latest=N` when a job is submitted.
+//!   tag patterns (`nginx:1.25*`) and `@latest=N` when a job is submitted;
+//! - `GET /v2/<name>/manifests/<digest>` of a multi-arch index, for the worker to learn the digest
+//!   of the one platform a job copies ([`RegistryClient::manifest_kind`]).
 //!
 //! Handles both auth flows of the spec: `Basic` and `Bearer` (a token fetched from the realm named
 //! in `WWW-Authenticate`). Tokens are cached per host and repository. Errors say what went wrong in
@@ -15,7 +17,7 @@ mod challenge;
 pub use challenge::Challenge;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, LINK, WWW_AUTHENTICATE};
@@ -24,6 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::RegistryConfig;
 use crate::explain::{describe, Party, Problem};
+use crate::platform::Platform;
 
 /// Every manifest type we copy: without the OCI types distribution 2.8 answers 404 for OCI
 /// images, and without the list types it converts an index into one platform's manifest.
@@ -38,6 +41,23 @@ pub const TAGS_PAGE_SIZE: usize = 1000;
 
 /// Pages followed at most, against a registry that links pages forever.
 const MAX_PAGES: usize = 1000;
+
+/// Media types of a multi-arch image (OCI index, Docker manifest list).
+const INDEX_MEDIA_TYPES: [&str; 2] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+
+/// Manifests remembered by digest (their content never changes); the cache is emptied when full.
+const MANIFEST_CACHE: usize = 1024;
+
+/// Whether a manifest media type (a `Content-Type`, parameters allowed) is a multi-arch index.
+pub fn is_index_media_type(media_type: &str) -> bool {
+    let bare = media_type.split(';').next().unwrap_or("").trim();
+    INDEX_MEDIA_TYPES
+        .iter()
+        .any(|t| bare.eq_ignore_ascii_case(t))
+}
 
 /// How to reach one registry.
 #[derive(Debug, Clone)]
@@ -76,7 +96,87 @@ impl Access {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestHead {
     pub digest: Option<String>,
+    /// The manifest's `Content-Type`, when the registry sent one.
+    pub media_type: Option<String>,
     pub rate_limit: Option<RateLimit>,
+}
+
+/// A manifest as a GET returned it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub media_type: Option<String>,
+    /// `Docker-Content-Digest`, when sent.
+    pub digest: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// One entry of an index: a platform's manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub digest: String,
+    /// None when the entry names no platform.
+    pub platform: Option<Platform>,
+}
+
+/// What a manifest is, for choosing a platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestKind {
+    /// A single image: copied as it is.
+    Image,
+    /// A multi-arch index (OCI) or manifest list (Docker), its entries in order.
+    Index(Arc<Vec<IndexEntry>>),
+    /// The registry has no such manifest.
+    Missing,
+}
+
+/// The entries of `body` when it is an index or manifest list (by `media_type`, its own
+/// `mediaType`, or its `manifests` array), None for a single image.
+pub fn parse_index(
+    media_type: Option<&str>,
+    body: &[u8],
+) -> Result<Option<Vec<IndexEntry>>, String> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+        manifests: Option<Vec<Descriptor>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Descriptor {
+        digest: String,
+        platform: Option<PlatformJson>,
+    }
+    #[derive(serde::Deserialize)]
+    struct PlatformJson {
+        #[serde(default)]
+        os: String,
+        #[serde(default)]
+        architecture: String,
+        variant: Option<String>,
+    }
+    let parsed: Body = serde_json::from_slice(body).map_err(|e| format!("not a manifest: {e}"))?;
+    // An image manifest never has `manifests`; an OCI index may leave its mediaType out.
+    let is_index = [media_type, parsed.media_type.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(is_index_media_type)
+        || parsed.manifests.is_some();
+    if !is_index {
+        return Ok(None);
+    }
+    let entries = parsed
+        .manifests
+        .ok_or("an index without `manifests`")?
+        .into_iter()
+        .map(|d| IndexEntry {
+            digest: d.digest,
+            platform: d.platform.map(|p| {
+                let variant = p.variant.filter(|v| !v.is_empty());
+                Platform::new(&p.os, &p.architecture, variant.as_deref())
+            }),
+        })
+        .collect();
+    Ok(Some(entries))
 }
 
 /// A registry's pull limit as it reports it: `ratelimit-remaining: 76;w=21600` and
@@ -247,6 +347,8 @@ pub struct RegistryClient {
     verified: Client,
     unverified: Client,
     tokens: Mutex<HashMap<String, (String, Instant)>>,
+    /// [`ManifestKind`]s by `base|repo|digest`.
+    kinds: Mutex<HashMap<String, ManifestKind>>,
 }
 
 impl RegistryClient {
@@ -264,6 +366,7 @@ impl RegistryClient {
             verified: build(true),
             unverified: build(false),
             tokens: Mutex::new(HashMap::new()),
+            kinds: Mutex::new(HashMap::new()),
         }
     }
 
@@ -290,16 +393,77 @@ impl RegistryClient {
             .send(access, repo, Method::HEAD, &url, Some(MANIFEST_ACCEPT))
             .await?;
         let rate_limit = RateLimit::from_headers(resp.headers());
-        let digest = match resp.status() {
-            s if s.is_success() => resp
-                .headers()
-                .get("docker-content-digest")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            StatusCode::NOT_FOUND => None,
+        let (digest, media_type) = match resp.status() {
+            s if s.is_success() => (
+                header(resp.headers(), "docker-content-digest"),
+                header(resp.headers(), "content-type"),
+            ),
+            StatusCode::NOT_FOUND => (None, None),
             _ => return Err(status_error(resp, &url).await),
         };
-        Ok(ManifestHead { digest, rate_limit })
+        Ok(ManifestHead {
+            digest,
+            media_type,
+            rate_limit,
+        })
+    }
+
+    /// `GET` of the manifest `repo:reference` with the `Accept` list of every type we copy; None
+    /// when there is no such manifest. A GET of a manifest counts as a pull on Docker Hub.
+    pub async fn manifest(
+        &self,
+        access: &Access,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<Manifest>, RegistryError> {
+        let url = format!("{}/v2/{repo}/manifests/{reference}", access.base);
+        let resp = self
+            .send(access, repo, Method::GET, &url, Some(MANIFEST_ACCEPT))
+            .await?;
+        match resp.status() {
+            s if s.is_success() => {}
+            StatusCode::NOT_FOUND => return Ok(None),
+            _ => return Err(status_error(resp, &url).await),
+        }
+        let media_type = header(resp.headers(), "content-type");
+        let digest = header(resp.headers(), "docker-content-digest");
+        let body = resp.bytes().await?.to_vec();
+        Ok(Some(Manifest {
+            media_type,
+            digest,
+            body,
+        }))
+    }
+
+    /// Whether the manifest `repo@digest` is a single image or an index, and the index's
+    /// entries. Remembered per registry, repository and digest (a manifest's digest fixes its
+    /// content), so only the first look at an index costs a `GET`.
+    pub async fn manifest_kind(
+        &self,
+        access: &Access,
+        repo: &str,
+        digest: &str,
+    ) -> Result<ManifestKind, RegistryError> {
+        let key = format!("{}|{repo}|{digest}", access.base);
+        if let Some(kind) = self.kinds.lock().expect("manifest cache lock").get(&key) {
+            return Ok(kind.clone());
+        }
+        let Some(manifest) = self.manifest(access, repo, digest).await? else {
+            return Ok(ManifestKind::Missing);
+        };
+        let url = format!("{}/v2/{repo}/manifests/{digest}", access.base);
+        let kind = match parse_index(manifest.media_type.as_deref(), &manifest.body)
+            .map_err(|reason| RegistryError::Invalid { url, reason })?
+        {
+            Some(entries) => ManifestKind::Index(Arc::new(entries)),
+            None => ManifestKind::Image,
+        };
+        let mut kinds = self.kinds.lock().expect("manifest cache lock");
+        if kinds.len() >= MANIFEST_CACHE {
+            kinds.clear();
+        }
+        kinds.insert(key, kind.clone());
+        Ok(kind)
     }
 
     /// Every tag of `repo`, in the registry's order, following `Link` pages. More than `limit`
@@ -488,6 +652,14 @@ impl RegistryClient {
     }
 }
 
+/// A header's value as text.
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 /// An unsuccessful answer as an error, with the registry's `{"errors": [{code, message}]}`.
 async fn status_error(resp: Response, url: &str) -> RegistryError {
     let status = resp.status();
@@ -659,6 +831,68 @@ mod tests {
             .problem(),
             Some(Problem::Unauthorized)
         );
+    }
+
+    #[test]
+    fn indexes_and_manifest_lists_are_told_from_single_images() {
+        let oci = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
+            "manifests":[
+              {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:a","size":1,
+               "platform":{"architecture":"amd64","os":"linux"}},
+              {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:b","size":1,
+               "platform":{"architecture":"arm64","os":"linux","variant":"v8"}},
+              {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:c","size":1}]}"#;
+        let entries = parse_index(Some("application/vnd.oci.image.index.v1+json"), oci)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            entries,
+            [
+                IndexEntry {
+                    digest: "sha256:a".into(),
+                    platform: Some(Platform::new("linux", "amd64", None))
+                },
+                IndexEntry {
+                    digest: "sha256:b".into(),
+                    platform: Some(Platform::new("linux", "arm64", Some("v8")))
+                },
+                IndexEntry {
+                    digest: "sha256:c".into(),
+                    platform: None
+                },
+            ]
+        );
+        // By its own mediaType when the Content-Type says nothing useful.
+        assert!(parse_index(Some("application/json"), oci)
+            .unwrap()
+            .is_some());
+        let list = br#"{"schemaVersion":2,
+            "mediaType":"application/vnd.docker.distribution.manifest.list.v2+json",
+            "manifests":[{"digest":"sha256:d","platform":{"architecture":"arm","os":"linux","variant":""}}]}"#;
+        let entries = parse_index(None, list).unwrap().unwrap();
+        assert_eq!(
+            entries[0].platform,
+            Some(Platform::new("linux", "arm", None))
+        );
+        // An OCI index may leave mediaType out.
+        assert!(parse_index(None, br#"{"schemaVersion":2,"manifests":[]}"#)
+            .unwrap()
+            .is_some());
+        let image =
+            br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+            "config":{"digest":"sha256:e"},"layers":[]}"#;
+        assert_eq!(
+            parse_index(Some("application/vnd.oci.image.manifest.v1+json"), image).unwrap(),
+            None
+        );
+        assert_eq!(parse_index(None, image).unwrap(), None);
+        assert!(parse_index(None, b"<html>").is_err());
+        assert!(is_index_media_type(
+            "application/vnd.docker.distribution.manifest.list.v2+json; charset=utf-8"
+        ));
+        assert!(!is_index_media_type(
+            "application/vnd.docker.distribution.manifest.v2+json"
+        ));
     }
 
     #[test]

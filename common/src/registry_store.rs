@@ -1,0 +1,366 @@
+//! Registries added through the api. They live in one Redis hash, `<prefix>:registries`, name ->
+//! JSON record, so every api replica and worker sees the same set; the password in a record is
+//! sealed ([`crate::sealing`]). registries.yaml entries stay in the file and win on a name clash.
+//!
+//! [`Catalog`] is what the api and the workers ask for the registries in force: the file's, plus
+//! the stored ones that open with this process's key.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use deadpool_redis::Pool;
+use redis::AsyncCommands;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, RegistryConfig, RegistryFields, RegistryType};
+use crate::keys::Keys;
+use crate::sealing::{Sealed, SealingKeys};
+
+/// A record changed by someone else between our read and our write is read again; after this
+/// many tries the edit gives up rather than spin.
+const UPDATE_TRIES: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a registry named `{0}` already exists")]
+    Exists(String),
+    #[error("no registry named `{0}` was added through the api")]
+    NotFound(String),
+    #[error("cannot store a password: this server has no secret key to seal it with; give the api and the workers the same DOCKER_SYNC_SECRET_KEY_FILE (or DOCKER_SYNC_SECRET_KEY), at least 32 random characters")]
+    NoKey,
+    #[error("registry `{0}` kept changing while it was being saved; try again")]
+    Busy(String),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("redis pool: {0}")]
+    Pool(#[from] deadpool_redis::PoolError),
+}
+
+/// One stored registry, as kept in Redis (`HGET <prefix>:registries <name>` shows it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    pub display_name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: RegistryType,
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<Sealed>,
+    pub namespace: Option<String>,
+    pub description: Option<String>,
+    pub insecure: bool,
+    pub create_project: bool,
+    pub created_at_ms: u64,
+    pub updated_at_ms: u64,
+    pub updated_by: String,
+}
+
+/// A stored registry with what it became once its password was opened and its fields checked.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub record: Record,
+    /// Why it cannot be used, when it cannot (a password sealed with another key).
+    pub config: Result<RegistryConfig, String>,
+}
+
+/// What an edit does to the stored password.
+#[derive(Clone)]
+pub enum Password {
+    Keep,
+    Set(SecretString),
+    Clear,
+}
+
+#[derive(Clone)]
+pub struct RegistryStore {
+    pool: Pool,
+    keys: Keys,
+    sealing: Option<Arc<SealingKeys>>,
+}
+
+impl RegistryStore {
+    pub fn new(pool: Pool, keys: Keys, sealing: Option<Arc<SealingKeys>>) -> Self {
+        Self {
+            pool,
+            keys,
+            sealing,
+        }
+    }
+
+    /// Every stored registry by name. A record that is not valid JSON is skipped with a warning:
+    /// only someone editing Redis by hand makes one.
+    pub async fn load_all(&self) -> Result<BTreeMap<String, Stored>, StoreError> {
+        let mut conn = self.pool.get().await?;
+        let raw: BTreeMap<String, String> = conn.hgetall(self.keys.registries()).await?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|(name, json)| match serde_json::from_str::<Record>(&json) {
+                Ok(record) => {
+                    let config = self.open(&name, &record);
+                    Some((name, Stored { record, config }))
+                }
+                Err(e) => {
+                    tracing::warn!(registry = %name, error = %e, "skipping a stored registry that is not a valid record");
+                    None
+                }
+            })
+            .collect())
+    }
+
+    pub async fn get(&self, name: &str) -> Result<Option<Stored>, StoreError> {
+        Ok(self.get_raw(name).await?.map(|(_, record)| {
+            let config = self.open(name, &record);
+            Stored { record, config }
+        }))
+    }
+
+    /// Adds a registry; `fields` is checked exactly like a registries.yaml entry.
+    pub async fn create(
+        &self,
+        name: &str,
+        fields: RegistryFields,
+        actor: &str,
+    ) -> Result<Stored, StoreError> {
+        check_name(name).map_err(StoreError::Invalid)?;
+        let password = match fields.password.clone() {
+            Some(p) => Password::Set(p),
+            None => Password::Keep,
+        };
+        let now = now_ms();
+        let stored = self.build(name, fields, password, None, now, actor)?;
+        let json = serde_json::to_string(&stored.record).expect("a record always serialises");
+        let mut conn = self.pool.get().await?;
+        let added: bool = conn.hset_nx(self.keys.registries(), name, json).await?;
+        if !added {
+            return Err(StoreError::Exists(name.to_owned()));
+        }
+        Ok(stored)
+    }
+
+    /// Replaces a stored registry's fields; the password follows `password`.
+    pub async fn update(
+        &self,
+        name: &str,
+        fields: RegistryFields,
+        password: Password,
+        actor: &str,
+    ) -> Result<Stored, StoreError> {
+        let script = redis::Script::new(
+            r"if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+                redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+                return 1
+              end
+              return 0",
+        );
+        for _ in 0..UPDATE_TRIES {
+            let Some((old_json, old)) = self.get_raw(name).await? else {
+                return Err(StoreError::NotFound(name.to_owned()));
+            };
+            let stored = self.build(
+                name,
+                fields.clone(),
+                password.clone(),
+                Some(&old),
+                now_ms(),
+                actor,
+            )?;
+            let json = serde_json::to_string(&stored.record).expect("a record always serialises");
+            let mut conn = self.pool.get().await?;
+            let swapped: bool = script
+                .key(self.keys.registries())
+                .arg(name)
+                .arg(&old_json)
+                .arg(&json)
+                .invoke_async(&mut *conn)
+                .await?;
+            if swapped {
+                return Ok(stored);
+            }
+        }
+        Err(StoreError::Busy(name.to_owned()))
+    }
+
+    pub async fn delete(&self, name: &str) -> Result<(), StoreError> {
+        let mut conn = self.pool.get().await?;
+        let removed: u32 = conn.hdel(self.keys.registries(), name).await?;
+        if removed == 0 {
+            return Err(StoreError::NotFound(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn get_raw(&self, name: &str) -> Result<Option<(String, Record)>, StoreError> {
+        let mut conn = self.pool.get().await?;
+        let json: Option<String> = conn.hget(self.keys.registries(), name).await?;
+        Ok(json.and_then(|json| {
+            let record = serde_json::from_str(&json).ok()?;
+            Some((json, record))
+        }))
+    }
+
+    /// Checks `fields` and turns them into a record, sealing a new password or keeping the
+    /// previous record's one.
+    fn build(
+        &self,
+        name: &str,
+        mut fields: RegistryFields,
+        password: Password,
+        previous: Option<&Record>,
+        now: u64,
+        actor: &str,
+    ) -> Result<Stored, StoreError> {
+        if fields.password_file.is_some() {
+            return Err(StoreError::Invalid(
+                "`password_file` is for registries.yaml; give `password` instead".into(),
+            ));
+        }
+        let (sealed, plain) = match password {
+            Password::Set(p) => {
+                let keys = self.sealing.as_ref().ok_or(StoreError::NoKey)?;
+                (Some(keys.seal(&p, name)), Some(p))
+            }
+            Password::Clear => (None, None),
+            Password::Keep => match previous.and_then(|r| r.password.clone()) {
+                Some(sealed) => {
+                    let opened = self.open_password(name, &sealed).map_err(|e| {
+                        StoreError::Invalid(format!(
+                            "the stored password cannot be kept: {e}; give it again"
+                        ))
+                    })?;
+                    (Some(sealed), Some(opened))
+                }
+                None => (None, None),
+            },
+        };
+        fields.password = plain;
+        let config = RegistryConfig::try_from(fields).map_err(StoreError::Invalid)?;
+        let record = Record {
+            display_name: config.display_name.clone(),
+            kind: config.kind,
+            url: config.url(),
+            username: config.username.clone(),
+            password: sealed,
+            namespace: config.namespace.clone(),
+            description: config.description.clone(),
+            insecure: config.insecure,
+            create_project: config.create_project,
+            created_at_ms: previous.map_or(now, |r| r.created_at_ms),
+            updated_at_ms: now,
+            updated_by: actor.to_owned(),
+        };
+        Ok(Stored {
+            record,
+            config: Ok(config),
+        })
+    }
+
+    /// The record as a checked registry, its password opened.
+    fn open(&self, name: &str, record: &Record) -> Result<RegistryConfig, String> {
+        let password = match &record.password {
+            Some(sealed) => Some(
+                self.open_password(name, sealed)
+                    .map_err(|e| format!("its stored password cannot be opened: {e}"))?,
+            ),
+            None => None,
+        };
+        RegistryConfig::try_from(RegistryFields {
+            name: record.display_name.clone(),
+            kind: record.kind,
+            url: record.url.clone(),
+            username: record.username.clone(),
+            password,
+            namespace: record.namespace.clone(),
+            description: record.description.clone(),
+            insecure: record.insecure,
+            create_project: record.create_project,
+            ..RegistryFields::default()
+        })
+    }
+
+    fn open_password(&self, name: &str, sealed: &Sealed) -> Result<SecretString, String> {
+        let keys = self.sealing.as_ref().ok_or_else(|| {
+            "this process has no secret key (DOCKER_SYNC_SECRET_KEY_FILE or DOCKER_SYNC_SECRET_KEY)"
+                .to_owned()
+        })?;
+        keys.open(sealed, name).map_err(|e| e.to_string())
+    }
+}
+
+/// Registry names appear in Redis keys, stream entries and URLs: lowercase letters, digits and
+/// `.`, `_`, `-`, starting with a letter or digit, at most 63 characters.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid registry name: lowercase letters, digits, `.`, `_` and `-`, \
+             starting with a letter or digit, at most 63 characters"
+        ))
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The registries in force: registries.yaml's, plus the stored ones.
+#[derive(Clone)]
+pub struct Catalog {
+    file: Arc<Config>,
+    store: RegistryStore,
+}
+
+impl Catalog {
+    pub fn new(file: Arc<Config>, store: RegistryStore) -> Self {
+        Self { file, store }
+    }
+
+    /// registries.yaml as loaded at start.
+    pub fn file(&self) -> &Arc<Config> {
+        &self.file
+    }
+
+    pub fn store(&self) -> &RegistryStore {
+        &self.store
+    }
+
+    /// The configuration with the stored registries added (one HGETALL; read per job and per
+    /// task, so an edit applies to the next one without a restart). A stored registry whose
+    /// name the file also uses is ignored: the file wins.
+    pub async fn current(&self) -> Result<Arc<Config>, StoreError> {
+        let stored = self.store.load_all().await?;
+        if stored.is_empty() {
+            return Ok(self.file.clone());
+        }
+        let mut config = (*self.file).clone();
+        for (name, entry) in stored {
+            if config.registries.contains_key(&name) {
+                continue;
+            }
+            match entry.config {
+                Ok(mut registry) => {
+                    registry.insecure |= config.tls_verify_disabled;
+                    config.registries.insert(name, registry);
+                }
+                Err(reason) => {
+                    config.unusable.insert(name, reason);
+                }
+            }
+        }
+        Ok(Arc::new(config))
+    }
+}
