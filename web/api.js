@@ -181,6 +181,13 @@ export const api = {
     request("POST", "/api/tokens", { name, role, expires_in_days: expiresInDays ?? null }),
   revokeToken: (id) => request("DELETE", `/api/tokens/${enc(id)}`),
 
+  // Registries (admin; the list itself is `registries` above). An update without a
+  // `password` keeps the stored one.
+  createRegistry: (registry) => request("POST", "/api/registries", registry),
+  updateRegistry: (name, registry) => request("PUT", `/api/registries/${enc(name)}`, registry),
+  deleteRegistry: (name) => request("DELETE", `/api/registries/${enc(name)}`),
+  testRegistry: (name) => request("POST", `/api/registries/${enc(name)}/test`),
+
   // Audit log (admin).
   audit: ({ limit = 50, before, actor, action } = {}) =>
     request("GET", `/api/audit${query({ limit, before, actor, action })}`),

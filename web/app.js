@@ -1,9 +1,9 @@
 // docker-image-sync web UI: the router, the top bar (theme, language, account menu), the
-// sync form, the recent jobs and the live job view. The account pages live in their own
-// modules (auth-pages.js, tokens.js, users.js, audit.js). No framework: views are static
-// markup in index.html that the code fills in. All dynamic text goes through textContent
-// (never innerHTML), so nothing the server or the user sends can become markup; the CSP
-// would block inline code anyway.
+// sync form, the recent jobs and the live job view. The account and admin pages live in
+// their own modules (auth-pages.js, tokens.js, users.js, registries.js, audit.js). No
+// framework: views are static markup in index.html that the code fills in. All dynamic
+// text goes through textContent (never innerHTML), so nothing the server or the user sends
+// can become markup; the CSP would block inline code anyway.
 
 import { t, applyStatic, getLang, setLang, onLangChange } from "./i18n.js";
 import { api, ApiError, JobWatcher, onAuthProblem } from "./api.js";
@@ -17,6 +17,7 @@ import {
 } from "./auth-pages.js";
 import { enterTokens, leaveTokens, renderTokens } from "./tokens.js";
 import { enterUsers, leaveUsers, renderUsers } from "./users.js";
+import { enterRegistries, leaveRegistries, renderRegistries } from "./registries.js";
 import { enterAudit, leaveAudit, renderAudit } from "./audit.js";
 
 // ---------------------------------------------------------------------------------------
@@ -107,6 +108,7 @@ const routes = [
   { re: /^\/login\/?$/, view: "view-login", public: true, title: "loginTitle", enter: enterLogin, leave: leaveLogin, refresh: renderLogin },
   { re: /^\/password\/?$/, view: "view-password", title: "passwordTitle", enter: enterPassword, leave: leavePassword, refresh: renderPassword },
   { re: /^\/tokens\/?$/, view: "view-tokens", title: "tokensTitle", enter: enterTokens, leave: leaveTokens, refresh: renderTokens },
+  { re: /^\/registries\/?$/, view: "view-registries", admin: true, title: "registriesTitle", enter: enterRegistries, leave: leaveRegistries, refresh: renderRegistries },
   { re: /^\/users\/?$/, view: "view-users", admin: true, title: "usersTitle", enter: enterUsers, leave: leaveUsers, refresh: renderUsers },
   { re: /^\/audit\/?$/, view: "view-audit", admin: true, title: "auditTitle", enter: enterAudit, leave: leaveAudit, refresh: renderAudit },
 ];
@@ -364,6 +366,36 @@ const levelEl = $("level");
 const nsEl = $("namespace");
 const gutter = $("gutter");
 
+// Platforms: the whole multi-arch index (the default), or one platform's image out of it. The
+// field is built here, after the namespace (index.html holds the others).
+const PLATFORM_OTHER = "other";
+const PLATFORM_CHOICES = ["", "linux/amd64", "linux/arm64", PLATFORM_OTHER];
+const platformEl = h("select", { id: "platform", name: "platform", "aria-describedby": "platform-hint" },
+  ...PLATFORM_CHOICES.map((value) => h("option", { value })));
+const platformOtherEl = h("input", {
+  id: "platform-other", class: "platform-other", type: "text", spellcheck: "false",
+  autocapitalize: "off", autocomplete: "off", placeholder: "linux/arm64/v8",
+  "aria-describedby": "platform-hint", hidden: true,
+});
+nsEl.closest(".field").after(h("div", { class: "field" },
+  h("label", { for: "platform", id: "platform-label" }),
+  platformEl,
+  platformOtherEl,
+  h("p", { id: "platform-hint", class: "hint" })));
+{
+  const saved = store("local", "dis.platform") ?? "";
+  if (PLATFORM_CHOICES.includes(saved) && saved !== PLATFORM_OTHER) platformEl.value = saved;
+  else {
+    platformEl.value = PLATFORM_OTHER;
+    platformOtherEl.value = saved;
+  }
+}
+
+/** The platform the form asks for ("" = all platforms). */
+function selectedPlatform() {
+  return platformEl.value === PLATFORM_OTHER ? platformOtherEl.value.trim() : platformEl.value;
+}
+
 let registries = null; // null while loading
 let registriesError = null;
 let submitting = false;
@@ -457,6 +489,16 @@ function renderFormDynamic() {
   $("level-text").textContent = t(`levelHelp_${level}`);
   $("level-example").textContent = `a/b/c/img → ${ns}/${LEVEL_EXAMPLES[level]}`;
 
+  $("platform-label").textContent = t("platformLabel");
+  for (const opt of platformEl.options) {
+    if (opt.value === "") opt.textContent = t("platformAll");
+    else if (opt.value === PLATFORM_OTHER) opt.textContent = t("platformOther");
+    else opt.textContent = opt.value;
+  }
+  platformOtherEl.hidden = platformEl.value !== PLATFORM_OTHER;
+  platformOtherEl.setAttribute("aria-label", t("platformOtherLabel"));
+  $("platform-hint").textContent = t(platformEl.value ? "platformHintOne" : "platformHintAll");
+
   const n = imageLines(imagesEl.value).length;
   $("images-count").textContent = n ? t("imagesCount", { n }) : "";
 
@@ -546,6 +588,16 @@ levelEl.addEventListener("change", () => {
   renderFormDynamic();
 });
 nsEl.addEventListener("input", renderFormDynamic);
+platformEl.addEventListener("change", () => {
+  const other = platformEl.value === PLATFORM_OTHER;
+  store("local", "dis.platform", other ? platformOtherEl.value.trim() || null : platformEl.value || null);
+  renderFormDynamic();
+  if (other) platformOtherEl.focus();
+});
+platformOtherEl.addEventListener("input", () => {
+  store("local", "dis.platform", platformOtherEl.value.trim() || null);
+  renderFormDynamic();
+});
 $("target-retry").addEventListener("click", loadRegistries);
 
 /** Put the caret on a line of the textarea and scroll it into view. */
@@ -619,6 +671,8 @@ function currentPayload() {
   const payload = { images: imagesEl.value, target: targetEl.value, replace_level: levelEl.value };
   const ns = nsEl.value.trim();
   if (ns) payload.namespace = ns;
+  const platform = selectedPlatform();
+  if (platform) payload.platform = platform;
   return payload;
 }
 
@@ -632,6 +686,11 @@ function validPayload() {
   if (!targetEl.value) {
     showFormError(registriesError ? { err: registriesError } : { key: "errNoTarget" });
     targetEl.focus();
+    return null;
+  }
+  if (platformEl.value === PLATFORM_OTHER && !selectedPlatform()) {
+    showFormError({ key: "errNoPlatform" });
+    platformOtherEl.focus();
     return null;
   }
   return currentPayload();
@@ -778,6 +837,15 @@ function renderPreviewData(data) {
     namespace: data.namespace || "—",
     level: ["skip", "all", "1", "2", "3"].includes(level) ? t(`level_${level}`) : String(level ?? "—"),
   });
+  // One platform: the target digests of multi-arch images will not be the source's.
+  let platformNote = $("preview-platform-note");
+  if (!platformNote) {
+    platformNote = h("p", { id: "preview-platform-note", class: "alert alert-info preview-platform-note" });
+    $("preview-meta").after(platformNote);
+  }
+  const platform = data.platform_note && typeof data.platform === "string" ? data.platform : "";
+  platformNote.hidden = !platform;
+  platformNote.textContent = platform ? t("previewPlatformNote", { platform }) : "";
   const summary = $("preview-summary");
   summary.textContent = t("previewSummary", {
     images: t("previewSumImages", { n: total }),
@@ -1038,7 +1106,7 @@ function enterJob(id) {
   $("job-error").hidden = true;
   $("job-status").className = "badge";
   $("job-status").textContent = "";
-  for (const elId of ["job-target", "job-level", "job-namespace", "job-created"]) $(elId).textContent = "—";
+  for (const elId of ["job-target", "job-level", "job-namespace", "job-platform", "job-created"]) $(elId).textContent = "—";
   $("job-counts").replaceChildren();
   $("job-filtered").hidden = true;
   $("tasks-empty").hidden = true;
@@ -1138,6 +1206,7 @@ function renderJob(full) {
   $("job-target").textContent = job.target || "—";
   $("job-level").textContent = job.replaceLevel ? t(`level_${job.replaceLevel}`) : "—";
   $("job-namespace").textContent = job.namespace || "—";
+  $("job-platform").textContent = job.platform || t("platformAll");
   $("job-created").textContent = fmtDateTime(job.createdAt);
 
   const c = job.counts();
@@ -1434,6 +1503,9 @@ function maybeAnnounce() {
     announce(t("announceProgress", { done: job.done, total: job.total, failed: job.counts().failed }));
   }, 4000);
 }
+
+// /registries added, changed or deleted one: the sync form's target list follows.
+document.addEventListener("registries-changed", () => loadRegistries());
 
 // ---------------------------------------------------------------------------------------
 // Start

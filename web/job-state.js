@@ -42,6 +42,8 @@ export class JobState {
     this.target = job.target ?? "";
     this.replaceLevel = job.replace_level ?? "";
     this.namespace = job.namespace ?? "";
+    // One platform copied out of multi-arch images; empty: every platform.
+    this.platform = job.platform ?? "";
     this.createdAt = num(job.created_at_ms);
     this.serverStatus = job.status ?? "queued";
     this.finishedStatus = null;
