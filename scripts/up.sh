@@ -38,6 +38,17 @@ if [ ! -f "$DOCKER_SYNC_CONFIG/registries.yaml" ]; then
   echo "created $DOCKER_SYNC_CONFIG/registries.yaml from the example: edit it to name your registries"
 fi
 
+# The key that seals the passwords of registries added in the UI; api and workers share it.
+# Made once (mode 0600) unless one is given; losing it means entering those passwords again.
+if [ -z "${DOCKER_SYNC_SECRET_KEY:-}" ] && [ -z "${DOCKER_SYNC_SECRET_KEY_FILE:-}" ]; then
+  export DOCKER_SYNC_SECRET_KEY_FILE="$DATA_DIR/secret-key"
+  if [ ! -s "$DOCKER_SYNC_SECRET_KEY_FILE" ]; then
+    mkdir -p "$DATA_DIR"
+    (umask 077 && head -c 32 /dev/urandom | base64 > "$DOCKER_SYNC_SECRET_KEY_FILE")
+    echo "created $DOCKER_SYNC_SECRET_KEY_FILE: the key sealing registry passwords stored in Redis (back it up)"
+  fi
+fi
+
 cargo build --release -p docker-sync-api -p docker-sync-worker
 
 pids=()
