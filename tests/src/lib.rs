@@ -13,6 +13,7 @@ mod image;
 mod process;
 mod redis;
 mod registry;
+mod script;
 mod stack;
 mod throttle;
 
@@ -22,6 +23,7 @@ pub use image::{
 };
 pub use redis::{dump_keys, RedisServer};
 pub use registry::{RawManifest, Registry, MANIFEST_ACCEPT};
+pub use script::{check_script, run_script};
 pub use stack::{
     bcrypt_hash, binaries, Binaries, Stack, StackOptions, WorkerProcess, ADMIN_PASSWORD,
     ADMIN_USER, KEY_PREFIX, TARGET_PASSWORD, TARGET_USER,

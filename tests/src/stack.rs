@@ -289,6 +289,16 @@ impl Stack {
         response_json(resp)
     }
 
+    /// Panics unless `secret` is absent from every Redis key of the stack and every log line.
+    pub fn assert_secret_nowhere(&self, secret: &str, what: &str) {
+        let keys = crate::dump_keys(&self.redis.url(), KEY_PREFIX);
+        assert!(!keys.is_empty(), "the stack's Redis holds no key at all");
+        for (key, dump) in keys {
+            assert!(!dump.contains(secret), "{key} holds the {what}");
+        }
+        assert!(!self.logs().contains(secret), "a log line holds the {what}");
+    }
+
     /// PUT as the stack's admin (Bearer token).
     pub fn put(&self, path: &str, body: &Value) -> (u16, Value) {
         let resp = ureq::put(&format!("{}{path}", self.api_url()))

@@ -3,13 +3,11 @@
 //! compared for the skip check with that platform's manifest digest, refused when malformed, and
 //! explained by the preview.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use docker_sync_tests::{
-    build_image, push_layout, require_tool, ImageSpec, LayerSpec, OciImage, Platform, Stack,
-    StackOptions, KEY_PREFIX, TARGET_PASSWORD, TARGET_USER,
+    build_image, push_layout, ImageSpec, LayerSpec, OciImage, Platform, Stack, StackOptions,
+    KEY_PREFIX, TARGET_PASSWORD, TARGET_USER,
 };
 use redis::Commands;
 use serde_json::{json, Value};
@@ -266,8 +264,8 @@ fn the_script_copies_the_same_platform_to_the_same_digest() {
     assert!(!text.contains("--all"), "{text}");
 
     let tmp = tempfile::tempdir().unwrap();
-    let path = write_and_check(tmp.path(), &text);
-    let out = run(
+    let path = docker_sync_tests::check_script(tmp.path(), &text);
+    let out = docker_sync_tests::run_script(
         &path,
         tmp.path(),
         &[
@@ -309,44 +307,4 @@ fn script(stack: &Stack, body: &Value) -> String {
         }
         Err(e) => panic!("POST /api/scripts: {e}"),
     }
-}
-
-/// Writes the script into `dir` and checks it with `shellcheck -s sh` and `sh -n`.
-fn write_and_check(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("docker-sync-target.sh");
-    std::fs::write(&path, text).unwrap();
-    let shellcheck = require_tool("shellcheck", "shellcheck");
-    for mut check in [
-        Command::new(shellcheck)
-            .args(["-s", "sh"])
-            .arg(&path)
-            .output(),
-        Command::new("sh").arg("-n").arg(&path).output(),
-    ]
-    .map(Result::unwrap)
-    {
-        check.stdout.extend_from_slice(&check.stderr);
-        assert!(
-            check.status.success(),
-            "{}\n{text}",
-            String::from_utf8_lossy(&check.stdout)
-        );
-    }
-    path
-}
-
-/// Runs the script with `sh` in a clean environment (PATH, a private HOME and TMPDIR) plus `env`.
-fn run(script: &Path, tmp: &Path, env: &[(&str, &str)]) -> Output {
-    let home = tmp.join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let mut cmd = Command::new("sh");
-    cmd.arg(script)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("TMPDIR", tmp);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::push_images;
@@ -49,48 +49,6 @@ fn script(stack: &Stack, body: &Value) -> String {
         "attachment; filename=\"docker-sync-target.sh\""
     );
     text
-}
-
-/// Writes the script into `dir` and checks it with `shellcheck -s sh` and `sh -n`.
-fn write_and_check(dir: &Path, text: &str) -> PathBuf {
-    let path = dir.join("docker-sync-target.sh");
-    std::fs::write(&path, text).unwrap();
-    let shellcheck = require_tool("shellcheck", "shellcheck");
-    let out = Command::new(shellcheck)
-        .args(["-s", "sh"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "shellcheck:\n{}{}\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new("sh").arg("-n").arg(&path).output().unwrap();
-    assert!(
-        out.status.success(),
-        "sh -n: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    path
-}
-
-/// Runs the script with `sh` in a clean environment (PATH, a private HOME and TMPDIR) plus
-/// `env`.
-fn run(script: &Path, tmp: &Path, env: &[(&str, &str)]) -> Output {
-    let home = tmp.join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let mut cmd = Command::new("sh");
-    cmd.arg(script)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("TMPDIR", tmp);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
 }
 
 fn text(out: &Output) -> (String, String) {
@@ -155,12 +113,12 @@ fn the_script_copies_what_the_service_would_and_reports_failures() {
     assert_eq!(queued, 0);
 
     let tmp = tempfile::tempdir().unwrap();
-    let path = write_and_check(tmp.path(), &text);
+    let path = docker_sync_tests::check_script(tmp.path(), &text);
     let creds = [
         ("DSYNC_TARGET_USERNAME", TARGET_USER),
         ("DSYNC_TARGET_PASSWORD", TARGET_PASSWORD),
     ];
-    let out = run(&path, tmp.path(), &creds);
+    let out = docker_sync_tests::run_script(&path, tmp.path(), &creds);
     let (stdout, stderr) = self::text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("3 copied, 0 failed (of 3)"), "{stdout}");
@@ -175,13 +133,13 @@ fn the_script_copies_what_the_service_would_and_reports_failures() {
     assert_eq!(leftovers(tmp.path()), Vec::<String>::new(), "authfile left");
 
     // The user name defaults to the configured one.
-    let out = run(&path, tmp.path(), &creds[1..]);
+    let out = docker_sync_tests::run_script(&path, tmp.path(), &creds[1..]);
     let (stdout, stderr) = self::text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains(&format!("as {TARGET_USER}")), "{stdout}");
 
     // A wrong password: nothing is copied, the summary says so, the exit status is not 0.
-    let out = run(
+    let out = docker_sync_tests::run_script(
         &path,
         tmp.path(),
         &[("DSYNC_TARGET_PASSWORD", "not-the-password")],
@@ -195,7 +153,7 @@ fn the_script_copies_what_the_service_would_and_reports_failures() {
     assert_eq!(leftovers(tmp.path()), Vec::<String>::new(), "authfile left");
 
     // No password at all: exit 2 before anything runs, naming the variable.
-    let out = run(&path, tmp.path(), &[]);
+    let out = docker_sync_tests::run_script(&path, tmp.path(), &[]);
     let (stdout, stderr) = self::text(&out);
     assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
     assert!(
@@ -213,8 +171,8 @@ fn the_script_copies_what_the_service_would_and_reports_failures() {
             "namespace": "again",
         }),
     );
-    let path = write_and_check(tmp.path(), &text);
-    let out = run(&path, tmp.path(), &creds);
+    let path = docker_sync_tests::check_script(tmp.path(), &text);
+    let out = docker_sync_tests::run_script(&path, tmp.path(), &creds);
     let (stdout, stderr) = self::text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stdout.contains("2 copied, 1 failed (of 3)"), "{stdout}");
@@ -253,7 +211,7 @@ fn the_password_reaches_skopeo_on_stdin_and_the_flags_are_the_workers() {
         }),
     );
     let tmp = tempfile::tempdir().unwrap();
-    let path = write_and_check(tmp.path(), &text);
+    let path = docker_sync_tests::check_script(tmp.path(), &text);
 
     // A stand-in skopeo that records its argv and, for login, its stdin.
     let bin = tmp.path().join("fakebin");
