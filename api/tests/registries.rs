@@ -7,11 +7,10 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -21,9 +20,10 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use docker_sync_common::config::Config;
 use docker_sync_common::harbor::{ensure_harbor_project, HarborClient, ProjectStatus};
-use docker_sync_tests::{free_port, require_tool, Registry};
+use docker_sync_tests::{free_port, Registry};
 use serde_json::{json, Value};
 
+use support::tls::{Certified, TlsRegistry};
 use support::App;
 const REG_USER: &str = "sync-bot";
 const REG_PASSWORD: &str = "Reg-Pa55-secret-value";
@@ -205,86 +205,9 @@ async fn only_admins_test_and_unknown_names_are_404() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
-/// `docker-registry serve` with TLS from a certificate made here; killed on drop.
-struct TlsRegistry {
-    port: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for TlsRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl TlsRegistry {
-    fn start() -> TlsRegistry {
-        let binary = require_tool("docker-registry", "docker-registry");
-        let dir = tempfile::tempdir().unwrap();
-        let certified = rcgen::generate_simple_self_signed(vec![
-            "127.0.0.1".to_owned(),
-            "localhost".to_owned(),
-        ])
-        .unwrap();
-        let cert = dir.path().join("cert.pem");
-        let key = dir.path().join("key.pem");
-        std::fs::write(&cert, certified.cert.pem()).unwrap();
-        std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
-        let storage = dir.path().join("storage");
-        std::fs::create_dir_all(&storage).unwrap();
-        let quote = |p: &PathBuf| serde_json::to_string(&p.to_string_lossy()).unwrap();
-        let mut last = String::new();
-        for _ in 0..5 {
-            let port = free_port();
-            let config = format!(
-                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
-                 storage:\n  filesystem:\n    rootdirectory: {}\n\
-                 http:\n  addr: 127.0.0.1:{port}\n  secret: tls-test\n  tls:\n    \
-                 certificate: {}\n    key: {}\n",
-                quote(&storage),
-                quote(&cert),
-                quote(&key)
-            );
-            let file = dir.path().join("config.yml");
-            std::fs::write(&file, config).unwrap();
-            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-            let mut child = Command::new(&binary)
-                .arg("serve")
-                .arg(&file)
-                .env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return TlsRegistry {
-                        port,
-                        child,
-                        _dir: dir,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            last = std::fs::read_to_string(dir.path().join("registry.log")).unwrap_or_default();
-        }
-        panic!("docker-registry with TLS did not start:\n{last}");
-    }
-}
-
 #[tokio::test]
 async fn a_self_signed_certificate_fails_tls_naming_the_unknown_authority() {
-    let registry = tokio::task::spawn_blocking(TlsRegistry::start)
+    let registry = tokio::task::spawn_blocking(|| TlsRegistry::start(&Certified::self_signed()))
         .await
         .unwrap();
     let port = registry.port;

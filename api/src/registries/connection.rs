@@ -347,10 +347,10 @@ impl Run<'_> {
                      it is self-signed or from a private CA"
                 ),
                 format!(
-                    "set `insecure: true` for registry `{name}` (the certificate is then not \
-                     checked), or serve a certificate from a public CA: the api and the workers \
-                     check certificates against the public (Mozilla) root list built into them, \
-                     not this machine's CA store"
+                    "add the private CA to the system's CA store of the api and worker hosts \
+                     (Debian: copy it to /usr/local/share/ca-certificates/ and run \
+                     update-ca-certificates; skopeo reads the same store), or set \
+                     `insecure: true` for registry `{name}` (the certificate is then not checked)"
                 ),
             ),
             Some(Problem::Tls(TlsProblem::WrongName)) => (

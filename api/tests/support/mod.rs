@@ -2,6 +2,8 @@
 //! `main` builds it, with cheap bcrypt and throwaway folders.
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::net::SocketAddr;
 use std::path::Path;
 
