@@ -295,11 +295,12 @@ const textInput = (value, extra = {}) => h("input", {
 /** The dialog for a new registry (`r` null) or for editing an api registry. */
 async function openForm(r) {
   const editing = !!r;
-  const name = textInput("", { required: true });
+  const name = textInput("", { required: true, name: "registry-name" });
   const display = h("input", { type: "text", autocomplete: "off", maxlength: "200", value: r?.display_name ?? "" });
   const type = select(REGISTRY_TYPES.map((k) => [k, typeLabel(k)]), r?.type ?? REGISTRY_TYPES[0]);
-  const url = textInput(r?.url, { required: true, inputmode: "url", placeholder: "harbor.example.com" });
-  const ns = textInput(r?.namespace);
+  type.name = "registry-type";
+  const url = textInput(r?.url, { required: true, inputmode: "url", placeholder: "harbor.example.com", name: "registry-url" });
+  const ns = textInput(r?.namespace, { name: "registry-namespace" });
   // Another system's account: not this site's login, so the browser must not fill it in.
   const username = textInput(r?.username, { name: "registry-username" });
   const password = h("input", { type: "password", autocomplete: "new-password", name: "registry-password", value: "" });

@@ -9,6 +9,7 @@
 //! reaped on drop; a watchdog kills them too if the test process dies without unwinding.
 //! A missing tool is a panic naming the Debian package to install, never a skip.
 
+mod browser;
 mod image;
 mod process;
 mod redis;
@@ -17,6 +18,7 @@ mod script;
 mod stack;
 mod throttle;
 
+pub use browser::Chromedriver;
 pub use image::{
     build_image, push_image, push_layout, sha256_digest, write_authfile, ImageSpec, LayerSpec,
     OciImage, Platform, PlatformImage,

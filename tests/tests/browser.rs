@@ -1,0 +1,157 @@
+//! The web UI in a real browser (Debian's headless chromium through chromedriver) against the
+//! real api, workers and registries: sign in, add a registry with a password on the Registries
+//! page, test its connection, then sync an image into it from the sync form after a preview.
+
+mod common;
+
+use std::time::Duration;
+
+use common::push_images;
+use docker_sync_tests::{
+    Chromedriver, Stack, StackOptions, ADMIN_PASSWORD, ADMIN_USER, TARGET_PASSWORD, TARGET_USER,
+};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+/// Waits for the first element matching `css`, failing with the page's text if it never comes.
+async fn wait_for(browser: &Client, css: &str) -> Element {
+    match browser
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        Ok(el) => el,
+        Err(e) => {
+            let text = match browser.find(Locator::Css("body")).await {
+                Ok(body) => body.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            panic!("`{css}` never appeared ({e}); the page says:\n{text}");
+        }
+    }
+}
+
+async fn fill(browser: &Client, css: &str, value: &str) {
+    let el = wait_for(browser, css).await;
+    el.clear().await.unwrap();
+    el.send_keys(value).await.unwrap();
+}
+
+async fn click(browser: &Client, css: &str) {
+    wait_for(browser, css).await.click().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_a_registry_tests_it_and_syncs_into_it_from_the_browser() {
+    let (stack, pushed) = tokio::task::spawn_blocking(|| {
+        let stack = Stack::start(StackOptions::default());
+        let pushed = push_images(&stack.source, &[("team/web", "1.0")], 16 * 1024);
+        (stack, pushed)
+    })
+    .await
+    .unwrap();
+    let driver = tokio::task::spawn_blocking(Chromedriver::start)
+        .await
+        .unwrap();
+    let browser = ClientBuilder::new(HttpConnector::new())
+        .capabilities(driver.capabilities())
+        .connect(&driver.url())
+        .await
+        .expect("a chromium session");
+    let base = stack.api_url();
+
+    // A deep link while signed out goes through the login page and back.
+    browser.goto(&format!("{base}/registries")).await.unwrap();
+    fill(&browser, "#login-username", ADMIN_USER).await;
+    fill(&browser, "#login-password", ADMIN_PASSWORD).await;
+    click(&browser, "#login-submit").await;
+    wait_for(
+        &browser,
+        "#registries-table:not([hidden]) #registries-body tr",
+    )
+    .await;
+    assert!(browser
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/registries"));
+
+    // Add a registry with a password through the dialog.
+    click(&browser, "#registry-create").await;
+    fill(&browser, "dialog[open] input[name=registry-name]", "vault").await;
+    wait_for(&browser, "dialog[open] select[name=registry-type]")
+        .await
+        .select_by_value("generic")
+        .await
+        .unwrap();
+    fill(
+        &browser,
+        "dialog[open] input[name=registry-url]",
+        &stack.target.url(),
+    )
+    .await;
+    fill(
+        &browser,
+        "dialog[open] input[name=registry-namespace]",
+        "ui",
+    )
+    .await;
+    fill(
+        &browser,
+        "dialog[open] input[name=registry-username]",
+        TARGET_USER,
+    )
+    .await;
+    fill(
+        &browser,
+        "dialog[open] input[name=registry-password]",
+        TARGET_PASSWORD,
+    )
+    .await;
+    click(&browser, "dialog[open] button[type=submit]").await;
+
+    // Listed as an api registry; its test passes with the stored credentials.
+    click(&browser, r#"button[data-key="test:vault"]"#).await;
+    wait_for(&browser, ".registry-test-summary .status-succeeded").await;
+    let page = browser.source().await.unwrap();
+    assert!(
+        !page.contains(TARGET_PASSWORD),
+        "the page holds the password"
+    );
+    let (_, stored) = stack.get("/api/registries/vault");
+    assert_eq!(stored["source"], "api", "{stored}");
+    assert_eq!(stored["has_password"], true, "{stored}");
+
+    // The sync form: preview, then start, then watch the job succeed.
+    browser.goto(&format!("{base}/")).await.unwrap();
+    let image = pushed[0].reference(&stack.source_host());
+    fill(&browser, "#images", &image).await;
+    wait_for(&browser, r#"#target option[value="vault"]"#).await;
+    wait_for(&browser, "#target")
+        .await
+        .select_by_value("vault")
+        .await
+        .unwrap();
+    wait_for(&browser, "#level")
+        .await
+        .select_by_value("all")
+        .await
+        .unwrap();
+    click(&browser, "#preview-btn").await;
+    let preview = wait_for(&browser, "#preview-rows tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let target_name = format!("{}/ui/web:1.0", stack.target.host());
+    assert!(preview.contains(&target_name), "preview: {preview}");
+    click(&browser, "#submit").await;
+    wait_for(&browser, "#job-status.status-succeeded").await;
+
+    let digest = stack.target.manifest_digest("ui/web", "1.0");
+    assert_eq!(digest.as_deref(), Some(pushed[0].digest.as_str()));
+    browser.close().await.unwrap();
+}
