@@ -214,6 +214,11 @@ impl Stack {
 
     /// Starts one more worker under a stable consumer name.
     pub fn start_worker(&mut self, name: &str) -> &mut WorkerProcess {
+        self.start_worker_with(name, &[])
+    }
+
+    /// [`Self::start_worker`] with more environment for this worker only (set last: it wins).
+    pub fn start_worker_with(&mut self, name: &str, env: &[(&str, String)]) -> &mut WorkerProcess {
         let o = &self.options;
         let mut cmd = Command::new(&binaries().worker);
         cmd.env_clear()
@@ -240,6 +245,9 @@ impl Stack {
                 "debug,hyper=info,h2=info,reqwest=info,rustls=info",
             );
         for (k, v) in &o.worker_env {
+            cmd.env(k, v);
+        }
+        for (k, v) in env {
             cmd.env(k, v);
         }
         let log = self.dir.path().join(format!("worker-{name}.log"));

@@ -1,6 +1,7 @@
 //! A registry added through the api, not in registries.yaml: the workers find it in Redis, open
 //! its sealed password with the shared key and push with it; an edit applies to the next job
-//! without a restart; the password is in no Redis key, no log line and no answer.
+//! without a restart; a worker holding another key refuses to push without the password; the
+//! password is in no Redis key, no log line and no answer.
 
 mod common;
 
@@ -21,7 +22,7 @@ fn submit_to(stack: &Stack, target: &str, images: &[String]) -> Value {
 
 #[test]
 fn workers_push_with_a_registry_stored_through_the_api() {
-    let stack = Stack::start(StackOptions {
+    let mut stack = Stack::start(StackOptions {
         retry_count: 0,
         ..StackOptions::default()
     });
@@ -88,6 +89,39 @@ fn workers_push_with_a_registry_stored_through_the_api() {
     let done = submit_to(&stack, "vault", &images[..1]);
     assert_eq!(done["status"], "failed", "{done:#}");
     assert_eq!(stack.target.manifest_digest("nopass/app", "1.0"), None);
+
+    // A worker holding another key cannot open the password: the task fails saying so, and
+    // nothing is pushed without it.
+    let (status, _) = stack.put(
+        "/api/registries/vault",
+        &json!({ "type": "generic", "url": stack.target.url(), "username": TARGET_USER, "password": TARGET_PASSWORD, "namespace": "otherkey" }),
+    );
+    assert_eq!(status, 200);
+    for worker in &mut stack.workers {
+        worker.signal(nix::sys::signal::Signal::SIGTERM);
+        assert!(
+            worker.wait_exit(Duration::from_secs(30)).is_some(),
+            "{} did not stop",
+            worker.name
+        );
+    }
+    let other_key = stack.config_dir().join("other-key");
+    std::fs::write(&other_key, "a-different-sealing-key-0123456789abcdefghij").unwrap();
+    stack.start_worker_with(
+        "stranger",
+        &[(
+            "DOCKER_SYNC_SECRET_KEY_FILE",
+            other_key.display().to_string(),
+        )],
+    );
+    let done = submit_to(&stack, "vault", &images[..1]);
+    assert_eq!(done["status"], "failed", "{done:#}");
+    let error = done["tasks"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("cannot be used") && error.contains("sealed with key"),
+        "{error}"
+    );
+    assert_eq!(stack.target.manifest_digest("otherkey/app", "1.0"), None);
 
     // Deleted: a new job is refused; the list no longer shows it.
     let (status, _) = stack.delete("/api/registries/vault");
