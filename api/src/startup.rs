@@ -28,7 +28,7 @@ use crate::error::AppError;
 use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::routes::{
-    audit, auth, health, jobs, metrics, preview, registries, scripts, tokens, users,
+    audit, auth, health, jobs, metrics, preview, registries, scripts, secret_key, tokens, users,
 };
 use crate::settings::Args;
 use crate::state::AppState;
@@ -207,6 +207,18 @@ pub fn api_routes() -> ApiRoutes {
             "/api/registries/{name}/test",
             ADMIN,
             post(registries::test),
+        )
+        .add(
+            Method::GET,
+            "/api/secret-key",
+            ADMIN,
+            get(secret_key::usage),
+        )
+        .add(
+            Method::POST,
+            "/api/secret-key/reseal",
+            ADMIN,
+            post(secret_key::reseal),
         )
         .add(
             Method::POST,

@@ -401,16 +401,18 @@ async fn a_password_needs_a_key_and_opens_only_with_the_key_it_was_sealed_with()
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.text.contains("cannot be kept"), "{}", r.text);
+}
 
-    // Rotation: the new key first, the old one below; the old record opens.
-    let rotated = format!("{KEY_TWO}\n{KEY_ONE}\n");
-    let Keyed {
-        app: rotated_app,
-        _dir: _rotated_dir,
-    } = keyed_app(Some(&rotated)).await;
-    let store = RegistryStore::new(
-        rotated_app.state.pool.clone(),
-        rotated_app.state.keys.clone(),
+#[tokio::test]
+async fn after_a_rotation_old_records_open_and_reseal_moves_them_to_the_new_key() {
+    // The new key first, the old one below.
+    let Keyed { app, _dir } = keyed_app(Some(&format!("{KEY_TWO}\n{KEY_ONE}\n"))).await;
+    let one = SealingKeys::parse(KEY_ONE, "test").unwrap();
+    let two = SealingKeys::parse(KEY_TWO, "test").unwrap();
+    let (id_one, id_two) = (one.ids()[0].to_owned(), two.ids()[0].to_owned());
+    let old = RegistryStore::new(
+        app.state.pool.clone(),
+        app.state.keys.clone(),
         Some(one.into()),
     );
     let fields = docker_sync_common::config::RegistryFields {
@@ -418,11 +420,50 @@ async fn a_password_needs_a_key_and_opens_only_with_the_key_it_was_sealed_with()
         password: Some(SecretString::from(SECRET.to_owned())),
         ..Default::default()
     };
-    store.create("old-key", fields, "test").await.unwrap();
+    old.create("old-key", fields, "test").await.unwrap();
     assert_eq!(
-        opened_password(&rotated_app, "old-key").await.as_deref(),
+        opened_password(&app, "old-key").await.as_deref(),
         Some(SECRET)
     );
+
+    let admin = app.login("boss").await;
+    let usage = app
+        .call(Method::GET, "/api/secret-key", Some(&admin), json!(null))
+        .await;
+    assert_eq!(usage.status, StatusCode::OK, "{}", usage.text);
+    assert_eq!(usage.body["key_ids"], json!([id_two, id_one]));
+    assert_eq!(usage.body["passwords_by_key"], json!({ id_one.clone(): 1 }));
+
+    let r = app
+        .call(
+            Method::POST,
+            "/api/secret-key/reseal",
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["resealed"], json!(["old-key"]), "{}", r.text);
+    assert_eq!(r.body["failed"], json!([]));
+    let usage = app
+        .call(Method::GET, "/api/secret-key", Some(&admin), json!(null))
+        .await;
+    assert_eq!(usage.body["passwords_by_key"], json!({ id_two: 1 }));
+
+    // The old key can go: the new one alone opens the record.
+    let new_only = RegistryStore::new(
+        app.state.pool.clone(),
+        app.state.keys.clone(),
+        Some(two.into()),
+    );
+    let stored = new_only.get("old-key").await.unwrap().unwrap();
+    let password = stored
+        .config
+        .expect("opens with the new key")
+        .password
+        .unwrap();
+    assert_eq!(password.expose_secret(), SECRET);
+    assert_nowhere_in_redis(&app, &[SECRET]);
 }
 
 #[tokio::test]

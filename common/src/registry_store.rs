@@ -66,6 +66,21 @@ pub struct Stored {
     pub config: Result<RegistryConfig, String>,
 }
 
+/// See [`RegistryStore::key_usage`].
+#[derive(Debug, Default, Serialize)]
+pub struct KeyUsage {
+    pub key_ids: Vec<String>,
+    pub passwords_by_key: BTreeMap<String, u32>,
+}
+
+/// See [`RegistryStore::reseal`]: the registries whose password was sealed again, and those
+/// that could not be, with why.
+#[derive(Debug, Default)]
+pub struct Resealed {
+    pub resealed: Vec<String>,
+    pub failed: Vec<(String, String)>,
+}
+
 /// What an edit does to the stored password.
 #[derive(Clone)]
 pub enum Password {
@@ -93,9 +108,9 @@ impl RegistryStore {
     /// Every stored registry by name. A record that is not valid JSON is skipped with a warning:
     /// only someone editing Redis by hand makes one.
     pub async fn load_all(&self) -> Result<BTreeMap<String, Stored>, StoreError> {
-        let mut conn = self.pool.get().await?;
-        let raw: BTreeMap<String, String> = conn.hgetall(self.keys.registries()).await?;
-        Ok(raw
+        Ok(self
+            .raw_all()
+            .await?
             .into_iter()
             .filter_map(|(name, json)| match serde_json::from_str::<Record>(&json) {
                 Ok(record) => {
@@ -148,13 +163,6 @@ impl RegistryStore {
         password: Password,
         actor: &str,
     ) -> Result<Stored, StoreError> {
-        let script = redis::Script::new(
-            r"if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
-                redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-                return 1
-              end
-              return 0",
-        );
         for _ in 0..UPDATE_TRIES {
             let Some((old_json, old)) = self.get_raw(name).await? else {
                 return Err(StoreError::NotFound(name.to_owned()));
@@ -167,20 +175,95 @@ impl RegistryStore {
                 now_ms(),
                 actor,
             )?;
-            let json = serde_json::to_string(&stored.record).expect("a record always serialises");
-            let mut conn = self.pool.get().await?;
-            let swapped: bool = script
-                .key(self.keys.registries())
-                .arg(name)
-                .arg(&old_json)
-                .arg(&json)
-                .invoke_async(&mut *conn)
-                .await?;
-            if swapped {
+            if self.swap(name, &old_json, &stored.record).await? {
                 return Ok(stored);
             }
         }
         Err(StoreError::Busy(name.to_owned()))
+    }
+
+    /// Which key sealed each stored password: the ids of this process's keys (the sealing one
+    /// first) and how many passwords each seals, so an operator rotating keys sees when no
+    /// record needs the old one any more.
+    pub async fn key_usage(&self) -> Result<KeyUsage, StoreError> {
+        let mut usage = KeyUsage {
+            key_ids: self
+                .sealing
+                .as_ref()
+                .map(|k| k.ids().iter().map(|id| (*id).to_owned()).collect())
+                .unwrap_or_default(),
+            ..KeyUsage::default()
+        };
+        for (_, json) in self.raw_all().await? {
+            if let Some(sealed) = serde_json::from_str::<Record>(&json)
+                .ok()
+                .and_then(|r| r.password)
+            {
+                *usage.passwords_by_key.entry(sealed.key_id).or_default() += 1;
+            }
+        }
+        Ok(usage)
+    }
+
+    /// Seals again with the first key every stored password sealed with another one (after a
+    /// rotation), so the old key can be dropped. Passwords that do not open are listed, not
+    /// touched.
+    pub async fn reseal(&self, actor: &str) -> Result<Resealed, StoreError> {
+        let keys = self.sealing.as_ref().ok_or(StoreError::NoKey)?;
+        let current = keys.ids()[0].to_owned();
+        let mut report = Resealed::default();
+        for (name, json) in self.raw_all().await? {
+            let Ok(mut record) = serde_json::from_str::<Record>(&json) else {
+                continue;
+            };
+            let Some(sealed) = record.password.take() else {
+                continue;
+            };
+            if sealed.key_id == current {
+                continue;
+            }
+            match keys.open(&sealed, &name) {
+                Ok(password) => {
+                    record.password = Some(keys.seal(&password, &name));
+                    record.updated_at_ms = now_ms();
+                    record.updated_by = actor.to_owned();
+                    if self.swap(&name, &json, &record).await? {
+                        report.resealed.push(name);
+                    } else {
+                        report
+                            .failed
+                            .push((name, "it changed meanwhile; run again".into()));
+                    }
+                }
+                Err(e) => report.failed.push((name, e.to_string())),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Replaces `name`'s record with `record` if it still is `old_json` (compare and set).
+    async fn swap(&self, name: &str, old_json: &str, record: &Record) -> Result<bool, StoreError> {
+        let script = redis::Script::new(
+            r"if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+                redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+                return 1
+              end
+              return 0",
+        );
+        let json = serde_json::to_string(record).expect("a record always serialises");
+        let mut conn = self.pool.get().await?;
+        Ok(script
+            .key(self.keys.registries())
+            .arg(name)
+            .arg(old_json)
+            .arg(&json)
+            .invoke_async(&mut *conn)
+            .await?)
+    }
+
+    async fn raw_all(&self) -> Result<BTreeMap<String, String>, StoreError> {
+        let mut conn = self.pool.get().await?;
+        Ok(conn.hgetall(self.keys.registries()).await?)
     }
 
     pub async fn delete(&self, name: &str) -> Result<(), StoreError> {

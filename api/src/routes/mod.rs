@@ -8,5 +8,6 @@ pub mod metrics;
 pub mod preview;
 pub mod registries;
 pub mod scripts;
+pub mod secret_key;
 pub mod tokens;
 pub mod users;

@@ -1,0 +1,65 @@
+//! The key sealing the passwords of registries added through the api (admins): which key seals
+//! how many passwords, and sealing them all again with the current key after a rotation.
+
+use axum::extract::State;
+use axum::{Extension, Json};
+use docker_sync_common::registry_store::KeyUsage;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth::audit;
+use crate::auth::principal::Caller;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// `GET /api/secret-key`: this api's key ids (the sealing one first; ids are hashes, never the
+/// key) and how many stored passwords each key id seals.
+pub async fn usage(State(state): State<AppState>) -> Result<Json<KeyUsage>, AppError> {
+    Ok(Json(state.catalog.store().key_usage().await?))
+}
+
+#[derive(Serialize)]
+pub struct ResealView {
+    resealed: Vec<String>,
+    failed: Vec<Failure>,
+}
+
+#[derive(Serialize)]
+struct Failure {
+    registry: String,
+    error: String,
+}
+
+/// `POST /api/secret-key/reseal`: seals every stored password again with the first key of the
+/// key file, so the old key can be removed from it. 200 with what was resealed and what could
+/// not be (a password no key of ours opens); 400 when this api has no key.
+pub async fn reseal(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<ResealView>, AppError> {
+    let report = state.catalog.store().reseal(caller.actor()).await?;
+    tracing::info!(
+        resealed = report.resealed.len(),
+        failed = report.failed.len(),
+        user = caller.actor(),
+        "registry passwords sealed again"
+    );
+    let detail = json!({ "resealed": report.resealed, "failed": report.failed.len() });
+    audit::record(
+        &state,
+        caller.actor(),
+        "registry.reseal",
+        "*",
+        &caller.client,
+        detail,
+    )
+    .await;
+    Ok(Json(ResealView {
+        resealed: report.resealed,
+        failed: report
+            .failed
+            .into_iter()
+            .map(|(registry, error)| Failure { registry, error })
+            .collect(),
+    }))
+}
