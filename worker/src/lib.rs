@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 mod errors;
+mod hold;
+mod lookup;
 mod process;
 pub mod progress;
 pub mod queue;

@@ -5,20 +5,19 @@ use std::time::{Duration, Instant};
 
 use docker_sync_common::event::{now_ms, Event, EventKind};
 use docker_sync_common::image_ref::ImageRef;
-use docker_sync_common::platform::Platform;
-use docker_sync_common::registry::{IndexEntry, ManifestKind};
 use docker_sync_common::task::{TaskMessage, TaskStatus};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::lookup::SourceHead;
 use crate::queue::{Entry, QueueError, Transition};
-use crate::registry::{Access, RateLimit};
+use crate::registry::Access;
 use crate::skopeo::{CopyError, CopyRequest, Endpoint};
 use crate::Worker;
 
 /// How a task ended on this worker.
 #[derive(Debug)]
-enum Outcome {
+pub(crate) enum Outcome {
     Skipped {
         digest: String,
     },
@@ -33,15 +32,6 @@ enum Outcome {
     HandBack,
     /// Another worker took the entry over (our lease lapsed).
     Lost,
-}
-
-/// What the source's manifest HEAD told (all None when it failed or was not needed).
-#[derive(Debug, Default)]
-struct SourceHead {
-    digest: Option<String>,
-    media_type: Option<String>,
-    /// The source answered 429: wait this long before pulling.
-    retry_after: Option<Duration>,
 }
 
 /// How a worker stops: `soft` on SIGTERM (no new copies), `hard` when the grace is over
@@ -446,205 +436,10 @@ impl Worker {
             }
         }
     }
-
-    /// The source's digest by HEAD, recording the pull limit it reports (in Redis, for every
-    /// worker) and returning `Retry-After` when it answered 429.
-    async fn source_head(&self, access: &Access, image: &ImageRef) -> SourceHead {
-        let reference = image.tag().or(image.digest()).unwrap_or("latest");
-        match self
-            .registry
-            .manifest_head(access, image.repository(), reference)
-            .await
-        {
-            Ok(head) => {
-                if let Some(limit) = &head.rate_limit {
-                    tracing::debug!(
-                        host = image.registry(),
-                        remaining = limit.remaining,
-                        "pull limit"
-                    );
-                    if let Err(e) = self.queue.save_rate_limit(image.registry(), limit).await {
-                        tracing::warn!(error = %e, "cannot record the pull limit");
-                    }
-                }
-                SourceHead {
-                    digest: head.digest,
-                    media_type: head.media_type,
-                    retry_after: None,
-                }
-            }
-            Err(e) => {
-                tracing::info!(image = %image, error = %e, "digest lookup failed; copying anyway");
-                let limited =
-                    e.problem() == Some(docker_sync_common::explain::Problem::RateLimited);
-                SourceHead {
-                    retry_after: limited
-                        .then(|| e.retry_after().unwrap_or(self.settings.rate_limit_recheck)),
-                    ..SourceHead::default()
-                }
-            }
-        }
-    }
-
-    /// Holds the task while the source's pull limit (as last seen by any worker) is below the
-    /// floor, looking again every `rate_limit_recheck` with a fresh (free) HEAD; or, after a 429
-    /// on the HEAD, for its `Retry-After`. Emits `waiting` with the reason, and a progress step
-    /// when it lets go. `Some` only when the worker is stopping meanwhile.
-    async fn hold_for_rate_limit(
-        &self,
-        entry: &Entry,
-        msg: &TaskMessage,
-        access: &Access,
-        source: &ImageRef,
-        retry_after: Option<Duration>,
-        stop_soft: &CancellationToken,
-    ) -> Option<Outcome> {
-        let host = source.registry();
-        let floor = self.settings.rate_limit_floor;
-        let mut announced: Option<String> = None;
-        let mut retry_after = retry_after;
-        loop {
-            let (reason, until_ms, wait) = if let Some(wait) = retry_after.take() {
-                let reason = format!(
-                    "`{host}` answered 429 Too Many Requests: waiting {} (Retry-After) before pulling",
-                    humantime::format_duration(round_to_ms(wait))
-                );
-                (reason, now_ms() + wait.as_millis() as u64, wait)
-            } else {
-                if floor == 0 {
-                    break;
-                }
-                let known = match self.queue.rate_limit(host).await {
-                    Ok(k) => k,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read the pull limit");
-                        None
-                    }
-                };
-                let Some((limit, seen_at_ms)) = known.filter(|(l, _)| l.remaining < floor) else {
-                    break;
-                };
-                let recheck = self.settings.rate_limit_recheck;
-                let refill_ms = limit.window_s.map(|w| seen_at_ms + w * 1000);
-                let until_ms = refill_ms.unwrap_or_else(|| now_ms() + recheck.as_millis() as u64);
-                (rate_limit_reason(host, &limit, floor), until_ms, recheck)
-            };
-            if announced.as_deref() != Some(reason.as_str()) {
-                tracing::info!(task = %msg.task, %reason, "holding the task");
-                let ev = task_event(
-                    msg,
-                    EventKind::Waiting {
-                        reason: reason.clone(),
-                        until_ms,
-                    },
-                );
-                let fields = [
-                    ("waiting", reason.clone()),
-                    ("waiting_until_ms", until_ms.to_string()),
-                ];
-                if let Err(e) = self
-                    .queue
-                    .update(entry, &msg.job, &msg.task, Some(&ev), &fields)
-                    .await
-                {
-                    tracing::warn!(task = %msg.task, error = %e, "cannot record the hold");
-                }
-                announced = Some(reason);
-            }
-            tokio::select! {
-                biased;
-                _ = stop_soft.cancelled() => return Some(Outcome::HandBack),
-                _ = tokio::time::sleep(wait) => {}
-            }
-            // The HEAD is not counted against the limit: look again at what is left.
-            retry_after = self.source_head(access, source).await.retry_after;
-        }
-        if announced.is_some() {
-            let ev = task_event(
-                msg,
-                EventKind::Progress {
-                    blobs_done: 0,
-                    images_done: 0,
-                    images_total: None,
-                    step: format!("`{host}` allows pulls again: copying"),
-                },
-            );
-            let fields = [
-                ("waiting", String::new()),
-                ("waiting_until_ms", String::new()),
-            ];
-            if let Err(e) = self
-                .queue
-                .update(entry, &msg.job, &msg.task, Some(&ev), &fields)
-                .await
-            {
-                tracing::warn!(task = %msg.task, error = %e, "cannot record the end of the hold");
-            }
-        }
-        None
-    }
-
-    /// The digest the target gets when only `platform` is copied from `source`: the matching
-    /// entry's of an index, the manifest's own for a single image (skopeo copies it as it is).
-    /// None when it cannot be known (the lookup failed: skopeo then copies and reports); an error,
-    /// failing the task, when the index has no image for the platform.
-    async fn platform_digest(
-        &self,
-        access: &Access,
-        source: &ImageRef,
-        head: &SourceHead,
-        platform: &Platform,
-    ) -> Result<Option<String>, String> {
-        let Some(digest) = &head.digest else {
-            return Ok(None);
-        };
-        // The HEAD's Content-Type spares a GET (a pull on Docker Hub) for a single image.
-        if let Some(media_type) = &head.media_type {
-            if !docker_sync_common::registry::is_index_media_type(media_type) {
-                return Ok(Some(digest.clone()));
-            }
-        }
-        match self
-            .registry
-            .manifest_kind(access, source.repository(), digest)
-            .await
-        {
-            Ok(ManifestKind::Image) => Ok(Some(digest.clone())),
-            Ok(ManifestKind::Index(entries)) => {
-                match platform.choose(&entries, |e| e.platform.as_ref()) {
-                    Some(entry) => Ok(Some(entry.digest.clone())),
-                    None => Err(missing_platform(source, platform, &entries)),
-                }
-            }
-            Ok(ManifestKind::Missing) => Ok(None),
-            Err(e) => {
-                tracing::info!(image = %source, error = %e, "cannot read the index; copying anyway");
-                Ok(None)
-            }
-        }
-    }
-
-    /// A digest lookup failure is not fatal: skopeo will then copy and report the real error.
-    ///
-    /// A tag is asked for before a digest: on the target, what matters is where the tag points.
-    async fn digest(&self, access: &Access, image: &ImageRef) -> Option<String> {
-        let reference = image.tag().or(image.digest()).unwrap_or("latest");
-        match self
-            .registry
-            .manifest_digest(access, image.repository(), reference)
-            .await
-        {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::info!(image = %image, error = %e, "digest lookup failed; copying anyway");
-                None
-            }
-        }
-    }
 }
 
 /// An event about this task (the index is only known to the api).
-fn task_event(msg: &TaskMessage, kind: EventKind) -> Event {
+pub(crate) fn task_event(msg: &TaskMessage, kind: EventKind) -> Event {
     Event {
         job: msg.job.clone(),
         task: Some(msg.task.clone()),
@@ -654,69 +449,11 @@ fn task_event(msg: &TaskMessage, kind: EventKind) -> Event {
     }
 }
 
-/// Why a task for one platform fails: the index has no image for it; names those it has.
-fn missing_platform(source: &ImageRef, platform: &Platform, entries: &[IndexEntry]) -> String {
-    let mut names: Vec<String> = Vec::new();
-    let mut unlabelled = 0;
-    for entry in entries {
-        match &entry.platform {
-            // BuildKit's attestation manifests, not images.
-            Some(p) if p.os == "unknown" && p.arch == "unknown" => {}
-            Some(p) => {
-                let name = p.to_string();
-                if !names.contains(&name) {
-                    names.push(name);
-                }
-            }
-            None => unlabelled += 1,
-        }
-    }
-    let unlabelled = match unlabelled {
-        0 => String::new(),
-        1 => "1 entry without a platform".to_owned(),
-        n => format!("{n} entries without a platform"),
-    };
-    let has = match (names.is_empty(), unlabelled.is_empty()) {
-        (true, true) => "no images".to_owned(),
-        (true, false) => unlabelled,
-        (false, true) => names.join(", "),
-        (false, false) => format!("{} and {unlabelled}", names.join(", ")),
-    };
-    format!(
-        "`{}` has no {platform} image: its multi-arch index has {has}; choose one of those \
-         platforms, or copy all platforms",
-        source.familiar()
-    )
-}
-
 fn failed(error: String) -> Outcome {
     Outcome::Failed {
         error,
         tail: String::new(),
     }
-}
-
-/// Why a task is held: "Docker Hub pull limit nearly used: 3 of 100 left in this 6h window".
-fn rate_limit_reason(host: &str, limit: &RateLimit, floor: u64) -> String {
-    let who = if host == "docker.io" {
-        "Docker Hub".to_owned()
-    } else {
-        format!("`{host}`")
-    };
-    let of = limit.limit.map(|l| format!(" of {l}")).unwrap_or_default();
-    let window = limit
-        .window_s
-        .map(|w| {
-            format!(
-                " in this {} window",
-                humantime::format_duration(Duration::from_secs(w))
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        "{who} pull limit nearly used: {}{of} left{window} (floor {floor}); holding until it refills",
-        limit.remaining
-    )
 }
 
 /// Whether skopeo failed on a 429 (pull or push limit).
@@ -729,7 +466,7 @@ fn is_rate_limited(e: &CopyError) -> bool {
         == Some(docker_sync_common::explain::Problem::RateLimited)
 }
 
-fn round_to_ms(d: Duration) -> Duration {
+pub(crate) fn round_to_ms(d: Duration) -> Duration {
     Duration::from_millis(d.as_millis() as u64)
 }
 
@@ -748,56 +485,5 @@ mod tests {
         assert_eq!(backoff(b, 0), Duration::from_secs(2));
         assert_eq!(backoff(b, 2), Duration::from_secs(8));
         assert_eq!(backoff(b, 10), MAX_BACKOFF);
-    }
-
-    #[test]
-    fn a_missing_platform_names_those_the_index_has() {
-        let entry = |platform: Option<&str>| IndexEntry {
-            digest: "sha256:x".into(),
-            platform: platform.map(|p| {
-                let parts: Vec<&str> = p.split('/').collect();
-                Platform::new(parts[0], parts[1], parts.get(2).copied())
-            }),
-        };
-        let source = ImageRef::parse("127.0.0.1:5000/multi/arch:1").unwrap();
-        let entries = [
-            entry(Some("linux/amd64")),
-            entry(Some("linux/arm64/v8")),
-            entry(Some("unknown/unknown")),
-            entry(Some("linux/amd64")),
-        ];
-        assert_eq!(
-            missing_platform(&source, &"linux/s390x".parse().unwrap(), &entries),
-            "`127.0.0.1:5000/multi/arch:1` has no linux/s390x image: its multi-arch index has \
-             linux/amd64, linux/arm64/v8; choose one of those platforms, or copy all platforms"
-        );
-        assert_eq!(
-            missing_platform(&source, &"linux/s390x".parse().unwrap(), &[entry(None)]),
-            "`127.0.0.1:5000/multi/arch:1` has no linux/s390x image: its multi-arch index has \
-             1 entry without a platform; choose one of those platforms, or copy all platforms"
-        );
-    }
-
-    #[test]
-    fn hold_reasons_name_the_registry_and_the_numbers() {
-        let l = RateLimit {
-            remaining: 3,
-            limit: Some(100),
-            window_s: Some(21600),
-        };
-        assert_eq!(
-            rate_limit_reason("docker.io", &l, 10),
-            "Docker Hub pull limit nearly used: 3 of 100 left in this 6h window (floor 10); \
-             holding until it refills"
-        );
-        let bare = RateLimit {
-            remaining: 0,
-            limit: None,
-            window_s: None,
-        };
-        assert_eq!(
-            rate_limit_reason("127.0.0.1:5000", &bare, 1),
-            "`127.0.0.1:5000` pull limit nearly used: 0 left (floor 1); holding until it refills"
-        );
     }
 }
