@@ -452,6 +452,8 @@ pub struct Config {
     pub unusable: BTreeMap<String, String>,
     /// `SKOPEO_DISABLE_SSL_VERIFY` was set: every registry is treated as `insecure`.
     pub tls_verify_disabled: bool,
+    /// Names in `registries` that were added through the api (the others are the file's).
+    pub stored: std::collections::BTreeSet<String>,
     pub sync: SyncConfig,
     pub filter: ImageFilter,
     pub logging: LoggingConfig,
@@ -492,17 +494,24 @@ impl Config {
             registries,
             unusable: BTreeMap::new(),
             tls_verify_disabled: disable_tls,
+            stored: Default::default(),
             sync: raw.sync_config,
             filter,
             logging: raw.logging,
         })
     }
 
-    /// The configured registry serving `host`, for credentials and TLS settings.
+    /// The configured registry serving `host`, for credentials and TLS settings. registries.yaml
+    /// entries come first: a registry added in the UI for the same host must not change the
+    /// credentials the file gives for pulling from it.
     pub fn registry_for_host(&self, host: &str) -> Option<(&str, &RegistryConfig)> {
         let host = normalize_host(host);
-        self.registries
+        let (stored, file): (Vec<_>, Vec<_>) = self
+            .registries
             .iter()
+            .partition(|(name, _)| self.stored.contains(*name));
+        file.into_iter()
+            .chain(stored)
             .find(|(_, r)| r.host == host)
             .map(|(name, r)| (name.as_str(), r))
     }

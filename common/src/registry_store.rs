@@ -437,6 +437,7 @@ impl Catalog {
             match entry.config {
                 Ok(mut registry) => {
                     registry.insecure |= config.tls_verify_disabled;
+                    config.stored.insert(name.clone());
                     config.registries.insert(name, registry);
                 }
                 Err(reason) => {

@@ -116,6 +116,19 @@ fn hosts_match_registries_including_docker_hub_aliases() {
 }
 
 #[test]
+fn the_file_entry_wins_a_host_a_stored_registry_also_serves() {
+    let mut config = parse("registries:\n  zz-file:\n    url: docker.io\n").unwrap();
+    let mut stored = config.registries["zz-file"].clone();
+    stored.username = Some("someone-else".into());
+    // Sorts before the file's entry: order must not decide.
+    config.registries.insert("aa-ui".into(), stored);
+    config.stored.insert("aa-ui".into());
+    assert_eq!(config.registry_for_host("docker.io").unwrap().0, "zz-file");
+    config.registries.remove("zz-file");
+    assert_eq!(config.registry_for_host("docker.io").unwrap().0, "aa-ui");
+}
+
+#[test]
 fn ssl_verify_can_be_disabled_globally() {
     let config = Config::parse(
         "registries:\n  r:\n    url: r.example.com\n",
