@@ -1,0 +1,448 @@
+// /jobs/<id>: one job, live. A JobWatcher (api.js) fetches the job and follows its events
+// over a WebSocket, reconnecting as needed; JobState (job-state.js) folds them into tasks;
+// this module draws them, in batches, and reads progress out to screen readers.
+
+import { t } from "./i18n.js";
+import { JobWatcher } from "./api.js";
+import { JobState, TASK_STATUSES } from "./job-state.js";
+import { $, h, fmtDateTime, errorText } from "./ui.js";
+import { fmtDuration, shortDigest, statusLabel, setBadge, setRef } from "./format.js";
+
+/** Jobs just created, handed from the form to the view so it need not GET them again. */
+const handoff = new Map();
+/** Filtered lines from POST answers, by job id; the api has no other way to get them. */
+const filteredByJob = new Map();
+
+/** The sync form's answer to POST /api/jobs, for the view of that job that opens next. */
+export function handOffJob(created) {
+  handoff.set(created.id, created);
+}
+
+let job = null; // JobState
+let jobId = null;
+let watcher = null;
+let conn = { state: "connecting" };
+let rows = new Map(); // task id -> row elements
+let filter = "all";
+let ticker = 0;
+
+// Rendering is batched: events can arrive by the hundred (a replay on every connect).
+let dirty = new Set();
+let fullDirty = false;
+let frame = 0;
+let settleTimer = 0;
+let settleDeadline = 0;
+let replaying = false;
+
+let announcedDone = 0;
+let announcedFinished = false;
+let announceTimer = 0;
+
+/** From the router: the page title names the job, so it changes once the job has loaded. */
+let onTitleChange = () => {};
+
+export function enterJob(id, titleChanged = () => {}) {
+  leaveJob();
+  onTitleChange = titleChanged;
+  jobId = id;
+  job = null;
+  filter = "all";
+  rows = new Map();
+  $("task-list").replaceChildren();
+  $("job-id").textContent = id;
+  $("job-error").hidden = true;
+  $("job-status").className = "badge";
+  $("job-status").textContent = "";
+  for (const elId of ["job-target", "job-level", "job-namespace", "job-platform", "job-created"]) $(elId).textContent = "—";
+  $("job-counts").replaceChildren();
+  $("job-filtered").hidden = true;
+  $("tasks-empty").hidden = true;
+  setBar(0, 0, 0);
+  setJobCardsVisible(true);
+
+  const snapshot = handoff.get(id);
+  handoff.delete(id);
+  if (snapshot && Array.isArray(snapshot.filtered)) filteredByJob.set(id, snapshot.filtered);
+
+  watcher = new JobWatcher(id, {
+    onSnapshot: (snap) => {
+      const first = job === null;
+      // Each cycle starts from fresh server state; the replayed events land on top of it.
+      job = new JobState(snap, filteredByJob.get(id) ?? []);
+      if (first) {
+        announcedDone = job.done;
+        announcedFinished = job.isFinished;
+      }
+      renderJob(true);
+      onTitleChange();
+    },
+    onEvent: (ev) => {
+      if (!job) return;
+      const changed = job.apply(ev);
+      if (changed === "job") fullDirty = true;
+      else if (changed) dirty.add(changed);
+      else return;
+      scheduleRender();
+    },
+    onState: (s) => {
+      conn = { ...s, retryAt: s.retryInMs ? Date.now() + s.retryInMs : null };
+      if (s.state === "live") {
+        // The server now replays the job's history; hold rendering until it settles.
+        replaying = true;
+        scheduleRender();
+      }
+      if (s.state === "stopped" && s.error && !s.error.handled) {
+        if (!job) {
+          $("job-error").textContent =
+            s.error.status === 404 ? t("jobNotFound") : t("jobLoadFailed", { error: errorText(s.error) });
+          $("job-error").hidden = false;
+          setJobCardsVisible(false);
+        }
+      }
+      renderConn();
+    },
+  });
+  watcher.start(snapshot);
+  ticker = setInterval(tick, 1000);
+}
+
+export function leaveJob() {
+  watcher?.stop();
+  watcher = null;
+  clearInterval(ticker);
+  clearTimeout(settleTimer);
+  clearTimeout(announceTimer);
+  cancelAnimationFrame(frame);
+  settleTimer = settleDeadline = announceTimer = frame = 0;
+  dirty.clear();
+  fullDirty = false;
+  job = null;
+}
+
+/** The page title while a job is shown, or null before it has loaded. */
+export function jobTitle() {
+  return job ? `${t("jobTitle")} ${job.id.slice(0, 8)}` : null;
+}
+
+/** Redraw after a language switch. */
+export function refreshJob() {
+  if (job) renderJob(true);
+}
+
+function setJobCardsVisible(on) {
+  for (const card of $("view-job").querySelectorAll(".card")) card.hidden = !on;
+}
+
+function scheduleRender() {
+  if (replaying) {
+    // During a replay, wait for the burst to settle (or at most 400 ms) so a reconnect
+    // does not visibly rewind tasks while their history streams back in.
+    clearTimeout(settleTimer);
+    settleTimer = setTimeout(flush, 60);
+    if (!settleDeadline) settleDeadline = setTimeout(flush, 400);
+    return;
+  }
+  if (!frame) frame = requestAnimationFrame(flush);
+}
+
+function flush() {
+  clearTimeout(settleTimer);
+  clearTimeout(settleDeadline);
+  settleTimer = settleDeadline = 0;
+  frame = 0;
+  replaying = false;
+  if (!job) return;
+  if (fullDirty) renderJob(true);
+  else renderJob(false);
+}
+
+function renderJob(full) {
+  if (!job) return;
+  const status = job.status();
+  setBadge($("job-status"), status);
+  $("job-target").textContent = job.target || "—";
+  $("job-level").textContent = job.replaceLevel ? t(`level_${job.replaceLevel}`) : "—";
+  $("job-namespace").textContent = job.namespace || "—";
+  $("job-platform").textContent = job.platform || t("platformAll");
+  $("job-created").textContent = fmtDateTime(job.createdAt);
+
+  const c = job.counts();
+  setBar(job.total, c.succeeded + c.skipped, c.failed);
+  renderCounts(c);
+  renderFiltered();
+
+  const list = $("task-list");
+  if (full || rows.size !== job.order.length) {
+    for (const id of job.order) {
+      let row = rows.get(id);
+      if (!row) {
+        row = buildRow();
+        rows.set(id, row);
+        list.append(row.li);
+      }
+      updateRow(row, job.tasks.get(id));
+    }
+  } else {
+    for (const id of dirty) {
+      const row = rows.get(id);
+      if (row) updateRow(row, job.tasks.get(id));
+    }
+  }
+  dirty.clear();
+  fullDirty = false;
+  applyFilter();
+  renderConn();
+  maybeAnnounce();
+}
+
+function setBar(total, ok, bad) {
+  const bar = $("job-bar");
+  const pct = (n) => (total ? (n / total) * 100 : 0);
+  $("job-bar-ok").style.width = `${pct(ok)}%`;
+  $("job-bar-bad").style.width = `${pct(bad)}%`;
+  bar.setAttribute("aria-valuemax", String(total || 0));
+  bar.setAttribute("aria-valuenow", String(ok + bad));
+  bar.setAttribute("aria-valuetext", total ? t("announceProgress", { done: ok + bad, total, failed: bad }) : "");
+}
+
+function renderCounts(c) {
+  const box = $("job-counts");
+  const items = [["all", job.total], ...TASK_STATUSES.map((s) => [s, c[s]])];
+  if (box.children.length !== items.length) {
+    box.replaceChildren();
+    for (const [key] of items) {
+      const btn = h("button", { type: "button", class: `count count-${key}`, "data-filter": key },
+        h("span", { class: "count-label" }),
+        h("span", { class: "count-num" }));
+      btn.addEventListener("click", () => {
+        filter = filter === key ? "all" : key;
+        renderCounts(job.counts());
+        applyFilter();
+      });
+      box.append(btn);
+    }
+  }
+  items.forEach(([key, n], i) => {
+    const btn = box.children[i];
+    btn.querySelector(".count-label").textContent = key === "all" ? t("count_all") : statusLabel(key);
+    btn.querySelector(".count-num").textContent = String(n);
+    btn.setAttribute("aria-pressed", filter === key ? "true" : "false");
+  });
+}
+
+function renderFiltered() {
+  const box = $("job-filtered");
+  const items = job.filtered;
+  if (!items?.length) {
+    box.hidden = true;
+    return;
+  }
+  box.replaceChildren(
+    h("p", { class: "alert-title", text: t("filtered", { n: items.length }) }),
+    h("ul", { class: "line-errors" }, ...items.map((f) =>
+      h("li", {},
+        t("errLineRef", { line: f.line }), ": ",
+        h("code", { class: "line-input", text: f.image ?? "" }),
+        " — ", f.reason ?? ""),
+    )),
+  );
+  box.hidden = false;
+}
+
+function applyFilter() {
+  let shown = 0;
+  for (const id of job.order) {
+    const row = rows.get(id);
+    const s = job.tasks.get(id).status;
+    const bucket = s === "retrying" ? "running" : s;
+    row.li.hidden = !(filter === "all" || filter === bucket);
+    if (!row.li.hidden) shown += 1;
+  }
+  const empty = $("tasks-empty");
+  empty.hidden = shown > 0;
+  empty.textContent = job.total === 0 ? t("noTasks") : t("noTasksMatch");
+}
+
+function buildRow() {
+  const r = {};
+  r.index = h("span", { class: "task-index" });
+  r.src = h("code", { class: "ref ref-src" });
+  r.dst = h("code", { class: "ref ref-dst" });
+  r.badge = h("span", { class: "badge" });
+  r.attempt = h("span", { class: "task-attempt muted" });
+  r.barFill = h("div", { class: "bar-fill" });
+  r.bar = h("div", { class: "bar bar-small", role: "progressbar", "aria-valuemin": "0" }, r.barFill);
+  r.progressText = h("span", { class: "task-progress-text" });
+  r.progress = h("div", { class: "task-progress" }, r.bar, r.progressText);
+  r.step = h("div", { class: "task-step muted" });
+  r.info = h("div", { class: "task-info muted" });
+  r.note = h("div", { class: "task-note" });
+  r.errSummaryText = h("span", { class: "error-summary-text" });
+  r.errPre = h("pre", { class: "error-text" });
+  r.errDetails = h("details", { class: "task-error" },
+    h("summary", {}, h("span", { class: "error-label" }), r.errSummaryText),
+    r.errPre);
+  r.li = h("li", { class: "task" },
+    h("div", { class: "task-head" },
+      r.index,
+      h("div", { class: "task-refs" },
+        r.src,
+        h("span", { class: "ref-to" }, h("span", { class: "arrow", "aria-hidden": "true", text: "→ " }), r.dst)),
+      h("div", { class: "task-side" }, r.badge, r.attempt)),
+    r.progress, r.step, r.note, r.info, r.errDetails);
+  return r;
+}
+
+function updateRow(r, task) {
+  const s = task.status;
+  r.li.dataset.status = s;
+  r.index.textContent = `#${task.index + 1}`;
+  setRef(r.src, task.source);
+  setRef(r.dst, task.target);
+  setBadge(r.badge, s);
+  r.attempt.textContent = task.attempts > 0 ? t("taskAttempt", { n: task.attempts }) : "";
+
+  // Progress: a real fraction when the manifest list size is known, else an activity bar.
+  const inFlight = s === "running";
+  r.progress.hidden = !inFlight;
+  if (inFlight) {
+    const known = task.imagesTotal != null && task.imagesTotal > 0;
+    r.bar.classList.toggle("bar-indeterminate", !known);
+    r.bar.setAttribute("aria-label", t("taskProgressLabel", { index: task.index + 1 }));
+    if (known) {
+      r.barFill.style.width = `${Math.min(100, (task.imagesDone / task.imagesTotal) * 100)}%`;
+      r.bar.setAttribute("aria-valuemax", String(task.imagesTotal));
+      r.bar.setAttribute("aria-valuenow", String(task.imagesDone));
+    } else {
+      r.barFill.style.width = "";
+      r.bar.removeAttribute("aria-valuemax");
+      r.bar.removeAttribute("aria-valuenow");
+    }
+    const parts = [t("taskBlobs", { n: task.blobsDone })];
+    if (known) parts.push(t("taskImagesOf", { done: task.imagesDone, total: task.imagesTotal }));
+    else if (task.imagesDone > 0) parts.push(t("taskImages", { n: task.imagesDone }));
+    r.progressText.textContent = parts.join(" · ");
+  }
+  r.step.hidden = !(inFlight && task.step);
+  r.step.textContent = inFlight ? task.step ?? "" : "";
+
+  r.note.hidden = true;
+  if (task.note?.kind === "requeued") {
+    r.note.textContent = t("taskRequeued", { reason: task.note.reason });
+    r.note.hidden = false;
+  } else if (s === "retrying" && task.note?.kind === "retry") {
+    r.note.textContent = retryText(task);
+    r.note.hidden = !r.note.textContent;
+  } else if (s === "running" && task.note?.kind === "waiting") {
+    r.note.textContent = task.note.until
+      ? t("taskWaitingUntil", { reason: task.note.reason, time: new Date(task.note.until).toLocaleTimeString() })
+      : t("taskWaiting", { reason: task.note.reason });
+    r.note.hidden = false;
+  }
+
+  const infoParts = [];
+  if (s === "skipped") infoParts.push(t("taskSkippedNote"));
+  if ((s === "succeeded" || s === "skipped") && task.digest) infoParts.push(shortDigest(task.digest));
+  const took = task.durationMs ?? (task.finishedAt && task.startedAt ? task.finishedAt - task.startedAt : null);
+  if ((s === "succeeded" || s === "failed") && took != null && took >= 0) infoParts.push(t("taskTook", { d: fmtDuration(took) }));
+  r.info.textContent = infoParts.join(" · ");
+  r.info.title = task.digest ?? "";
+  r.info.hidden = infoParts.length === 0;
+
+  // The failure (or, between attempts, the last attempt's failure) is collapsed to one
+  // line; skopeo errors are long and the list must stay scannable.
+  const errText = s === "failed" ? task.error : s === "retrying" || s === "running" ? task.note?.error : null;
+  r.errDetails.hidden = !errText;
+  if (errText) {
+    r.errDetails.classList.toggle("is-warning", s !== "failed");
+    r.errDetails.querySelector(".error-label").textContent =
+      s === "failed" ? t("taskShowError") : t("taskRetryFailed", { n: task.note?.attempt ?? task.attempts });
+    r.errSummaryText.textContent = errText.split("\n")[0];
+    r.errPre.textContent = errText;
+  }
+}
+
+/** The countdown to the next attempt, or "" once it is due (or unknown). */
+function retryText(task) {
+  if (task.retryAt == null) return "";
+  const s = Math.ceil((task.retryAt - Date.now()) / 1000);
+  return s > 0 ? t("taskRetryIn", { s }) : "";
+}
+
+function renderConn() {
+  const el = $("job-conn");
+  const btn = $("job-reconnect");
+  const state = conn.state;
+  el.dataset.state = state;
+  btn.hidden = state !== "waiting";
+  const quiet = state === "finished" || (job && job.isFinished);
+  el.parentElement.hidden = quiet;
+  if (quiet) return;
+  if (state === "waiting") {
+    const s = Math.max(1, Math.ceil(((conn.retryAt ?? Date.now()) - Date.now()) / 1000));
+    el.textContent = t("conn_reconnecting", { s });
+  } else {
+    el.textContent = t(`conn_${state}`);
+  }
+}
+
+function tick() {
+  if (conn.state === "waiting") renderConn();
+  if (!job) return;
+  for (const id of job.order) {
+    const task = job.tasks.get(id);
+    if (task.status === "retrying" && task.note?.kind === "retry") {
+      const note = rows.get(id).note;
+      note.textContent = retryText(task);
+      note.hidden = !note.textContent;
+    }
+  }
+}
+
+$("job-reconnect").addEventListener("click", () => watcher?.retryNow());
+
+$("job-copy").addEventListener("click", async () => {
+  const btn = $("job-copy");
+  try {
+    await navigator.clipboard.writeText(jobId);
+  } catch {
+    // No clipboard api (plain http): select the id so a copy shortcut works.
+    const range = document.createRange();
+    range.selectNodeContents($("job-id"));
+    getSelection().removeAllRanges();
+    getSelection().addRange(range);
+    return;
+  }
+  btn.textContent = t("copied");
+  setTimeout(() => (btn.textContent = t("copy")), 1500);
+});
+
+function announce(text) {
+  const el = $("announcer");
+  // Clearing first makes a repeat of the same sentence be read again.
+  el.textContent = "";
+  setTimeout(() => (el.textContent = text), 50);
+}
+
+function maybeAnnounce() {
+  if (!job || replaying) return;
+  if (job.isFinished) {
+    if (!announcedFinished) {
+      announcedFinished = true;
+      clearTimeout(announceTimer);
+      announceTimer = 0;
+      announce(t("announceFinished", { status: statusLabel(job.status()) }));
+    }
+    return;
+  }
+  if (job.done === announcedDone || announceTimer) return;
+  // At most one progress sentence every few seconds; a busy job would otherwise talk
+  // over everything else.
+  announceTimer = setTimeout(() => {
+    announceTimer = 0;
+    if (!job || job.isFinished) return;
+    announcedDone = job.done;
+    announce(t("announceProgress", { done: job.done, total: job.total, failed: job.counts().failed }));
+  }, 4000);
+}
+
