@@ -6,7 +6,7 @@
 
 mod support;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde_json::json;
 use support::tls::{Certified, TlsRegistry};
 
@@ -29,12 +29,7 @@ async fn a_private_ca_in_the_trust_store_is_trusted() {
     let app = support::app(&yaml, &[]).await;
     let admin = app.login("boss").await;
     let r = app
-        .call(
-            Method::POST,
-            "/api/registries/private/test",
-            Some(&admin),
-            json!({}),
-        )
+        .post("/api/registries/private/test", &admin, json!({}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["ok"], true, "{:#}", r.body);

@@ -4,7 +4,7 @@
 
 mod support;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use docker_sync_common::registry_store::RegistryStore;
 use docker_sync_common::sealing::SealingKeys;
 use docker_sync_tests::{dump_keys, Registry};
@@ -89,23 +89,14 @@ async fn admins_manage_stored_registries_and_passwords_stay_sealed() {
     let url = "http://127.0.0.1:9";
 
     // Only admins change registries.
-    for who in [&operator] {
-        let r = app
-            .call(
-                Method::POST,
-                "/api/registries",
-                Some(who),
-                vault(url, Some(SECRET)),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
-    }
+    let r = app
+        .post("/api/registries", &operator, vault(url, Some(SECRET)))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 
     // Checked like a registries.yaml entry, with the reason.
     let bad = json!({ "name": "h", "type": "harbor", "url": "harbor.example.com" });
-    let r = app
-        .call(Method::POST, "/api/registries", Some(&admin), bad)
-        .await;
+    let r = app.post("/api/registries", &admin, bad).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(
         r.body["error"].as_str().unwrap().contains("`project`"),
@@ -114,26 +105,17 @@ async fn admins_manage_stored_registries_and_passwords_stay_sealed() {
     );
     let mut bad_name = vault(url, None);
     bad_name["name"] = json!("Bad Name");
-    let r = app
-        .call(Method::POST, "/api/registries", Some(&admin), bad_name)
-        .await;
+    let r = app.post("/api/registries", &admin, bad_name).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.text.contains("not a valid registry name"), "{}", r.text);
     let mut taken = vault(url, None);
     taken["name"] = json!("file-reg");
-    let r = app
-        .call(Method::POST, "/api/registries", Some(&admin), taken)
-        .await;
+    let r = app.post("/api/registries", &admin, taken).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
 
     // Created: the answer says a password is set and never shows it.
     let r = app
-        .call(
-            Method::POST,
-            "/api/registries",
-            Some(&admin),
-            vault(url, Some(SECRET)),
-        )
+        .post("/api/registries", &admin, vault(url, Some(SECRET)))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["has_password"], true);
@@ -141,20 +123,13 @@ async fn admins_manage_stored_registries_and_passwords_stay_sealed() {
     assert_eq!(r.body["updated_by"], "boss");
     assert!(!r.text.contains(SECRET), "{}", r.text);
     let r = app
-        .call(
-            Method::POST,
-            "/api/registries",
-            Some(&admin),
-            vault(url, Some(SECRET)),
-        )
+        .post("/api/registries", &admin, vault(url, Some(SECRET)))
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
 
     // Everyone logged in sees the list: both sources, no password.
     let viewer = app.login("view").await;
-    let r = app
-        .call(Method::GET, "/api/registries", Some(&viewer), json!(null))
-        .await;
+    let r = app.get("/api/registries", &viewer).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let sources: Vec<(String, String)> = r
         .body
@@ -186,14 +161,7 @@ async fn admins_manage_stored_registries_and_passwords_stay_sealed() {
     let mut edit = vault(url, None);
     edit.as_object_mut().unwrap().remove("name");
     edit["description"] = json!("edited");
-    let r = app
-        .call(
-            Method::PUT,
-            "/api/registries/vault",
-            Some(&admin),
-            edit.clone(),
-        )
-        .await;
+    let r = app.put("/api/registries/vault", &admin, edit.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(
         (
@@ -209,9 +177,7 @@ async fn admins_manage_stored_registries_and_passwords_stay_sealed() {
 
     let mut change = edit.clone();
     change["password"] = json!(NEW_SECRET);
-    let r = app
-        .call(Method::PUT, "/api/registries/vault", Some(&admin), change)
-        .await;
+    let r = app.put("/api/registries/vault", &admin, change).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(!r.text.contains(NEW_SECRET));
     assert_eq!(
@@ -222,90 +188,39 @@ async fn admins_manage_stored_registries_and_passwords_stay_sealed() {
 
     let mut clear = edit.clone();
     clear["clear_password"] = json!(true);
-    let r = app
-        .call(Method::PUT, "/api/registries/vault", Some(&admin), clear)
-        .await;
+    let r = app.put("/api/registries/vault", &admin, clear).await;
     assert_eq!(r.body["has_password"], false, "{}", r.text);
     assert_eq!(opened_password(&app, "vault").await, None);
 
     // A rename is refused; file registries are read-only; a viewer cannot edit.
     let mut rename = edit.clone();
     rename["name"] = json!("other");
-    let r = app
-        .call(Method::PUT, "/api/registries/vault", Some(&admin), rename)
-        .await;
+    let r = app.put("/api/registries/vault", &admin, rename).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     let r = app
-        .call(
-            Method::PUT,
-            "/api/registries/file-reg",
-            Some(&admin),
-            edit.clone(),
-        )
+        .put("/api/registries/file-reg", &admin, edit.clone())
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert!(r.text.contains("registries.yaml"), "{}", r.text);
-    let r = app
-        .call(
-            Method::DELETE,
-            "/api/registries/file-reg",
-            Some(&admin),
-            json!(null),
-        )
-        .await;
+    let r = app.delete("/api/registries/file-reg", &admin).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     let r = app
-        .call(
-            Method::PUT,
-            "/api/registries/vault",
-            Some(&viewer),
-            edit.clone(),
-        )
+        .put("/api/registries/vault", &viewer, edit.clone())
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
-    let r = app
-        .call(Method::PUT, "/api/registries/nope", Some(&admin), edit)
-        .await;
+    let r = app.put("/api/registries/nope", &admin, edit).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
 
     // Deleted: gone from the list and from jobs.
-    let r = app
-        .call(
-            Method::DELETE,
-            "/api/registries/vault",
-            Some(&admin),
-            json!(null),
-        )
-        .await;
+    let r = app.delete("/api/registries/vault", &admin).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    let r = app
-        .call(
-            Method::GET,
-            "/api/registries/vault",
-            Some(&admin),
-            json!(null),
-        )
-        .await;
+    let r = app.get("/api/registries/vault", &admin).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
-    let r = app
-        .call(
-            Method::DELETE,
-            "/api/registries/vault",
-            Some(&admin),
-            json!(null),
-        )
-        .await;
+    let r = app.delete("/api/registries/vault", &admin).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
 
     // Audited, without the passwords.
-    let r = app
-        .call(
-            Method::GET,
-            "/api/audit?action=registry",
-            Some(&admin),
-            json!(null),
-        )
-        .await;
+    let r = app.get("/api/audit?action=registry", &admin).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let actions: Vec<&str> = r.text.matches("registry.").collect();
     assert!(actions.len() >= 5, "{}", r.text);
@@ -321,22 +236,16 @@ async fn a_password_needs_a_key_and_opens_only_with_the_key_it_was_sealed_with()
     let Keyed { app, _dir } = keyed_app(None).await;
     let admin = app.login("boss").await;
     let r = app
-        .call(
-            Method::POST,
+        .post(
             "/api/registries",
-            Some(&admin),
+            &admin,
             vault("http://127.0.0.1:9", Some(SECRET)),
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.text.contains("DOCKER_SYNC_SECRET_KEY_FILE"), "{}", r.text);
     let r = app
-        .call(
-            Method::POST,
-            "/api/registries",
-            Some(&admin),
-            vault("http://127.0.0.1:9", None),
-        )
+        .post("/api/registries", &admin, vault("http://127.0.0.1:9", None))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 
@@ -362,14 +271,7 @@ async fn a_password_needs_a_key_and_opens_only_with_the_key_it_was_sealed_with()
         .unwrap();
 
     let admin = app.login("boss").await;
-    let r = app
-        .call(
-            Method::GET,
-            "/api/registries/sealed-elsewhere",
-            Some(&admin),
-            json!(null),
-        )
-        .await;
+    let r = app.get("/api/registries/sealed-elsewhere", &admin).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let problem = r.body["problem"].as_str().expect("a problem is reported");
     assert!(
@@ -377,27 +279,17 @@ async fn a_password_needs_a_key_and_opens_only_with_the_key_it_was_sealed_with()
         "names the key it was sealed with: {problem}"
     );
     let job = json!({ "images": "alpine:3.19", "target": "sealed-elsewhere" });
-    let r = app.call(Method::POST, "/api/jobs", Some(&admin), job).await;
+    let r = app.post("/api/jobs", &admin, job).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.text.contains("cannot be used"), "{}", r.text);
     let r = app
-        .call(
-            Method::POST,
-            "/api/registries/sealed-elsewhere/test",
-            Some(&admin),
-            json!({}),
-        )
+        .post("/api/registries/sealed-elsewhere/test", &admin, json!({}))
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     // Keeping a password this api cannot open is refused rather than silently dropped.
     let edit = json!({ "type": "generic", "url": "http://127.0.0.1:9", "namespace": "mirror" });
     let r = app
-        .call(
-            Method::PUT,
-            "/api/registries/sealed-elsewhere",
-            Some(&admin),
-            edit,
-        )
+        .put("/api/registries/sealed-elsewhere", &admin, edit)
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.text.contains("cannot be kept"), "{}", r.text);
@@ -427,27 +319,16 @@ async fn after_a_rotation_old_records_open_and_reseal_moves_them_to_the_new_key(
     );
 
     let admin = app.login("boss").await;
-    let usage = app
-        .call(Method::GET, "/api/secret-key", Some(&admin), json!(null))
-        .await;
+    let usage = app.get("/api/secret-key", &admin).await;
     assert_eq!(usage.status, StatusCode::OK, "{}", usage.text);
     assert_eq!(usage.body["key_ids"], json!([id_two, id_one]));
     assert_eq!(usage.body["passwords_by_key"], json!({ id_one.clone(): 1 }));
 
-    let r = app
-        .call(
-            Method::POST,
-            "/api/secret-key/reseal",
-            Some(&admin),
-            json!({}),
-        )
-        .await;
+    let r = app.post("/api/secret-key/reseal", &admin, json!({})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["resealed"], json!(["old-key"]), "{}", r.text);
     assert_eq!(r.body["failed"], json!([]));
-    let usage = app
-        .call(Method::GET, "/api/secret-key", Some(&admin), json!(null))
-        .await;
+    let usage = app.get("/api/secret-key", &admin).await;
     assert_eq!(usage.body["passwords_by_key"], json!({ id_two: 1 }));
 
     // The old key can go: the new one alone opens the record.
@@ -475,23 +356,13 @@ async fn a_stored_registry_is_tested_with_its_sealed_credentials() {
     let admin = app.login("boss").await;
     let url = registry.url();
     let r = app
-        .call(
-            Method::POST,
-            "/api/registries",
-            Some(&admin),
-            vault(&url, Some(SECRET)),
-        )
+        .post("/api/registries", &admin, vault(&url, Some(SECRET)))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 
     let test = || async {
         let r = app
-            .call(
-                Method::POST,
-                "/api/registries/vault/test",
-                Some(&admin),
-                json!({}),
-            )
+            .post("/api/registries/vault/test", &admin, json!({}))
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         assert!(
@@ -506,23 +377,14 @@ async fn a_stored_registry_is_tested_with_its_sealed_credentials() {
 
     // An edit without a password keeps the working one.
     let edit = json!({ "type": "generic", "url": url, "username": REG_USER, "namespace": "mirror", "description": "x" });
-    let r = app
-        .call(
-            Method::PUT,
-            "/api/registries/vault",
-            Some(&admin),
-            edit.clone(),
-        )
-        .await;
+    let r = app.put("/api/registries/vault", &admin, edit.clone()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(test().await["ok"], true);
 
     // A wrong password fails at the authentication step.
     let mut wrong = edit;
     wrong["password"] = json!(NEW_SECRET);
-    let r = app
-        .call(Method::PUT, "/api/registries/vault", Some(&admin), wrong)
-        .await;
+    let r = app.put("/api/registries/vault", &admin, wrong).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let report = test().await;
     assert_eq!(report["ok"], false, "{report:#}");

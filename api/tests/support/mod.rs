@@ -140,6 +140,24 @@ impl App {
         }
     }
 
+    pub async fn get(&self, path: &str, cookie: &str) -> Reply {
+        self.call(Method::GET, path, Some(cookie), Value::Null)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, cookie: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(cookie), body).await
+    }
+
+    pub async fn put(&self, path: &str, cookie: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(cookie), body).await
+    }
+
+    pub async fn delete(&self, path: &str, cookie: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(cookie), Value::Null)
+            .await
+    }
+
     /// Logs `user` (one of [`file_users`]) in; the cookie to send back.
     pub async fn login(&self, user: &str) -> String {
         let r = self
