@@ -34,6 +34,6 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(docker_sync_common::logging::cancel_on_signal(
         shutdown.clone(),
     ));
-    let state = docker_sync_api::startup::state(&args, config, users).await?;
+    let state = docker_sync_api::startup::state(&args, config, users, sealing).await?;
     docker_sync_api::startup::run(state, listener, shutdown).await
 }

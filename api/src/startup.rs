@@ -14,6 +14,7 @@ use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 use docker_sync_common::config::Config;
 use docker_sync_common::registry_store::{Catalog, RegistryStore};
+use docker_sync_common::sealing::SealingKeys;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -39,12 +40,17 @@ const BODY_LIMIT: usize = 2 * 1024 * 1024;
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// The state for `args` and the loaded files. Needs no Redis yet.
-pub async fn state(args: &Args, config: Config, users: UsersFile) -> anyhow::Result<AppState> {
+/// The state for `args`, the loaded files and the sealing keys (`args.shared.sealing_keys()`).
+/// Needs no Redis yet.
+pub async fn state(
+    args: &Args,
+    config: Config,
+    users: UsersFile,
+    sealing: Option<SealingKeys>,
+) -> anyhow::Result<AppState> {
     let pool = docker_sync_common::redis::pool(&args.shared.redis_url, 32)?;
-    let sealing = args.shared.sealing_keys()?.map(Arc::new);
     let config = Arc::new(config);
-    let store = RegistryStore::new(pool.clone(), args.shared.keys(), sealing);
+    let store = RegistryStore::new(pool.clone(), args.shared.keys(), sealing.map(Arc::new));
     let dummy = crate::auth::password::hash(
         SecretString::from("no such user".to_owned()),
         args.bcrypt_cost,

@@ -506,14 +506,13 @@ impl Config {
     /// credentials the file gives for pulling from it.
     pub fn registry_for_host(&self, host: &str) -> Option<(&str, &RegistryConfig)> {
         let host = normalize_host(host);
-        let (stored, file): (Vec<_>, Vec<_>) = self
-            .registries
-            .iter()
-            .partition(|(name, _)| self.stored.contains(*name));
-        file.into_iter()
-            .chain(stored)
-            .find(|(_, r)| r.host == host)
-            .map(|(name, r)| (name.as_str(), r))
+        let serving = |from_store: bool| {
+            self.registries
+                .iter()
+                .find(|(name, r)| r.host == host && self.stored.contains(*name) == from_store)
+                .map(|(name, r)| (name.as_str(), r))
+        };
+        serving(false).or_else(|| serving(true))
     }
 }
 

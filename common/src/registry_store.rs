@@ -6,7 +6,7 @@
 //! the stored ones that open with this process's key.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use deadpool_redis::Pool;
@@ -108,21 +108,22 @@ impl RegistryStore {
     /// Every stored registry by name. A record that is not valid JSON is skipped with a warning:
     /// only someone editing Redis by hand makes one.
     pub async fn load_all(&self) -> Result<BTreeMap<String, Stored>, StoreError> {
-        Ok(self
-            .raw_all()
-            .await?
-            .into_iter()
-            .filter_map(|(name, json)| match serde_json::from_str::<Record>(&json) {
+        Ok(self.parse_all(&self.raw_all().await?))
+    }
+
+    fn parse_all(&self, raw: &BTreeMap<String, String>) -> BTreeMap<String, Stored> {
+        raw.iter()
+            .filter_map(|(name, json)| match serde_json::from_str::<Record>(json) {
                 Ok(record) => {
-                    let config = self.open(&name, &record);
-                    Some((name, Stored { record, config }))
+                    let config = self.open(name, &record);
+                    Some((name.clone(), Stored { record, config }))
                 }
                 Err(e) => {
                     tracing::warn!(registry = %name, error = %e, "skipping a stored registry that is not a valid record");
                     None
                 }
             })
-            .collect())
+            .collect()
     }
 
     pub async fn get(&self, name: &str) -> Result<Option<Stored>, StoreError> {
@@ -405,11 +406,21 @@ fn now_ms() -> u64 {
 pub struct Catalog {
     file: Arc<Config>,
     store: RegistryStore,
+    /// The last merge and the stored records it was made from: while they do not change, a task
+    /// costs one HGETALL, not a decryption per registry and a copy of the whole configuration.
+    last: Arc<Mutex<Option<Merged>>>,
 }
+
+/// Stored records (name -> JSON, as in Redis) and the configuration made from them.
+type Merged = (BTreeMap<String, String>, Arc<Config>);
 
 impl Catalog {
     pub fn new(file: Arc<Config>, store: RegistryStore) -> Self {
-        Self { file, store }
+        Self {
+            file,
+            store,
+            last: Arc::default(),
+        }
     }
 
     /// registries.yaml as loaded at start.
@@ -425,10 +436,21 @@ impl Catalog {
     /// task, so an edit applies to the next one without a restart). A stored registry whose
     /// name the file also uses is ignored: the file wins.
     pub async fn current(&self) -> Result<Arc<Config>, StoreError> {
-        let stored = self.store.load_all().await?;
-        if stored.is_empty() {
+        let raw = self.store.raw_all().await?;
+        if raw.is_empty() {
             return Ok(self.file.clone());
         }
+        if let Some((seen, config)) = &*self.last.lock().expect("catalog cache lock") {
+            if *seen == raw {
+                return Ok(config.clone());
+            }
+        }
+        let config = Arc::new(self.merge(self.store.parse_all(&raw)));
+        *self.last.lock().expect("catalog cache lock") = Some((raw, config.clone()));
+        Ok(config)
+    }
+
+    fn merge(&self, stored: BTreeMap<String, Stored>) -> Config {
         let mut config = (*self.file).clone();
         for (name, entry) in stored {
             if config.registries.contains_key(&name) {
@@ -445,6 +467,6 @@ impl Catalog {
                 }
             }
         }
-        Ok(Arc::new(config))
+        config
     }
 }

@@ -70,7 +70,8 @@ pub async fn start_with_args(registries_yaml: &str, users_yaml: &str, extra: &[&
     ];
     argv.extend_from_slice(extra);
     let args = Args::parse_from(argv);
-    let state = startup::state(&args, config, users).await.unwrap();
+    let sealing = args.shared.sealing_keys().unwrap();
+    let state = startup::state(&args, config, users, sealing).await.unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
     assert!(docker_sync_common::redis::wait_for_group(&state.pool, &state.keys, &shutdown).await);
     Started { state, redis, data }
