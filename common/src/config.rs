@@ -12,6 +12,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::filter::ImageFilter;
+use crate::registry::reach::Transport;
+
+mod proxy;
+pub use proxy::ProxyConfig;
 
 pub const REGISTRIES_FILE: &str = "registries.yaml";
 
@@ -78,6 +82,8 @@ pub struct RegistryConfig {
     /// Harbor only: create a missing project through Harbor's project API before the first push
     /// into it (`create_project: true`; off by default).
     pub create_project: bool,
+    /// The registry's own HTTP proxy; None uses the process's `HTTPS_PROXY`/`NO_PROXY`.
+    pub proxy: Option<ProxyConfig>,
 }
 
 /// A registry entry as written: in registries.yaml, or (without `password_file`) through the api.
@@ -101,6 +107,9 @@ pub struct RegistryFields {
     pub insecure: bool,
     #[serde(default)]
     pub create_project: bool,
+    /// `http://[user:password@]proxy:port`: a secret, as it may hold a password.
+    pub proxy: Option<SecretString>,
+    pub no_proxy: Option<String>,
 }
 
 impl TryFrom<RegistryFields> for RegistryConfig {
@@ -133,6 +142,19 @@ impl TryFrom<RegistryFields> for RegistryConfig {
                 raw.kind
             ));
         }
+        let proxy = match (raw.proxy, raw.no_proxy) {
+            (Some(url), no_proxy) if !url.expose_secret().trim().is_empty() => {
+                Some(ProxyConfig::parse(url.expose_secret(), no_proxy)?)
+            }
+            (_, Some(n)) if !n.trim().is_empty() => {
+                return Err(
+                    "`no_proxy` lists hosts this registry's `proxy` is not used for, and no \
+                     `proxy` is set; for the process-wide proxy use the NO_PROXY variable"
+                        .into(),
+                )
+            }
+            _ => None,
+        };
         Ok(RegistryConfig {
             display_name: raw.name.filter(|n| !n.trim().is_empty()),
             kind: raw.kind,
@@ -144,6 +166,7 @@ impl TryFrom<RegistryFields> for RegistryConfig {
             description: raw.description.filter(|d| !d.trim().is_empty()),
             insecure: raw.insecure || plain_http,
             create_project: raw.create_project,
+            proxy,
         })
     }
 }
@@ -351,15 +374,15 @@ impl RegistryConfig {
         }
     }
 
-    /// Base URL of the registry's HTTP API (`https://registry-1.docker.io` for Docker Hub).
-    pub fn api_base(&self) -> String {
-        let scheme = if self.plain_http { "http" } else { "https" };
-        let host = if self.host == "docker.io" {
-            "registry-1.docker.io"
+    /// How the registry is spoken to: see [`crate::registry::reach`].
+    pub fn transport(&self) -> Transport {
+        if self.plain_http {
+            Transport::PlainHttp
+        } else if self.insecure {
+            Transport::Insecure
         } else {
-            &self.host
-        };
-        format!("{scheme}://{host}")
+            Transport::Https
+        }
     }
 
     /// The Harbor project images go into by default: the first part of the namespace. None for

@@ -47,6 +47,9 @@ pub enum EventKind {
     Succeeded {
         digest: Option<String>,
         duration_ms: u64,
+        /// Why the target's digest was not compared before copying (the check could not run).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unchecked: Option<String>,
     },
     Failed {
         error: String,

@@ -15,10 +15,11 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{RequestBuilder, Response, StatusCode};
 use secrecy::ExposeSecret;
 
 use crate::config::{is_harbor_project_name, RegistryConfig, RegistryType};
+use crate::registry::reach::{ClientOptions, Clients, Reach};
 
 const PROJECTS: &str = "/api/v2.0/projects";
 
@@ -65,38 +66,23 @@ pub enum HarborError {
     },
 }
 
-/// HTTP clients for Harbor's API (one verifying certificates, one for `insecure: true`), and the
-/// projects already known to exist, so a worker asks once per project.
+/// HTTP clients for Harbor's API, reached by the same rule as the registry itself
+/// ([`crate::registry::reach`]), and the projects already known to exist, so a worker asks once
+/// per project.
 pub struct HarborClient {
-    verified: Client,
-    unverified: Client,
+    clients: Clients,
     known: Mutex<HashSet<String>>,
 }
 
 impl HarborClient {
     /// `timeout` bounds each request.
     pub fn new(timeout: Duration) -> Self {
-        let build = |verify: bool| {
-            Client::builder()
-                .timeout(timeout)
-                .danger_accept_invalid_certs(!verify)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!("docker-image-sync/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("the TLS backend initialises")
-        };
         Self {
-            verified: build(true),
-            unverified: build(false),
+            clients: Clients::new(ClientOptions {
+                follow_redirects: false,
+                ..ClientOptions::new(timeout)
+            }),
             known: Mutex::new(HashSet::new()),
-        }
-    }
-
-    fn client(&self, registry: &RegistryConfig) -> &Client {
-        if registry.insecure {
-            &self.unverified
-        } else {
-            &self.verified
         }
     }
 
@@ -113,16 +99,26 @@ impl HarborClient {
         Ok(())
     }
 
-    fn request(
+    /// Sends `extra(request)` to Harbor's projects endpoint with the registry's credentials.
+    async fn send(
         &self,
         registry: &RegistryConfig,
         method: reqwest::Method,
-    ) -> reqwest::RequestBuilder {
-        let url = format!("{}{PROJECTS}", registry.api_base());
-        let req = self.client(registry).request(method, url);
-        match (&registry.username, &registry.password) {
-            (Some(user), Some(password)) => req.basic_auth(user, Some(password.expose_secret())),
-            _ => req,
+        extra: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, HarborError> {
+        let reach = Reach::for_host(&registry.host, Some(registry), false);
+        let build = |client: &reqwest::Client, base: &str| {
+            let req = client.request(method.clone(), format!("{base}{PROJECTS}"));
+            extra(match (&registry.username, &registry.password) {
+                (Some(user), Some(password)) => {
+                    req.basic_auth(user, Some(password.expose_secret()))
+                }
+                _ => req,
+            })
+        };
+        match self.clients.send(&reach, build).await {
+            Ok(sent) => Ok(sent.response),
+            Err(e) => Err(unreachable(registry, &e.into_error())),
         }
     }
 
@@ -134,11 +130,10 @@ impl HarborClient {
     ) -> Result<bool, HarborError> {
         Self::check(registry, project)?;
         let resp = self
-            .request(registry, reqwest::Method::HEAD)
-            .query(&[("project_name", project)])
-            .send()
-            .await
-            .map_err(|e| unreachable(registry, &e))?;
+            .send(registry, reqwest::Method::HEAD, |req| {
+                req.query(&[("project_name", project)])
+            })
+            .await?;
         match resp.status() {
             s if s.is_success() => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
@@ -163,12 +158,10 @@ impl HarborClient {
         project: &str,
     ) -> Result<ProjectStatus, HarborError> {
         Self::check(registry, project)?;
+        let body = create_body(project);
         let resp = self
-            .request(registry, reqwest::Method::POST)
-            .json(&create_body(project))
-            .send()
-            .await
-            .map_err(|e| unreachable(registry, &e))?;
+            .send(registry, reqwest::Method::POST, |req| req.json(&body))
+            .await?;
         match resp.status() {
             StatusCode::CREATED | StatusCode::OK => Ok(ProjectStatus::Created),
             StatusCode::CONFLICT => Ok(ProjectStatus::Existed),
@@ -197,7 +190,7 @@ impl HarborClient {
         registry: &RegistryConfig,
         project: &str,
     ) -> Result<ProjectStatus, HarborError> {
-        let key = format!("{}|{project}", registry.api_base());
+        let key = format!("{}|{project}", registry.host);
         if self
             .known
             .lock()

@@ -95,7 +95,8 @@ impl Keys {
         format!("{}:registries", self.prefix)
     }
 
-    /// Hash of cluster-wide counters behind `/metrics` (sync_total, duration buckets, ...).
+    /// Hash of cluster-wide counters behind `/metrics` (sync_total, duration buckets,
+    /// `digest_check_failures:<registry>`, ...).
     pub fn stats(&self) -> String {
         format!("{}:stats", self.prefix)
     }
@@ -160,6 +161,13 @@ impl Default for Keys {
     fn default() -> Self {
         Self::new("dsync")
     }
+}
+
+/// The field of the stats hash counting digest checks that could not run against `registry`.
+pub const DIGEST_CHECK_FAILURES: &str = "digest_check_failures:";
+
+pub fn digest_check_failures_field(registry: &str) -> String {
+    format!("{DIGEST_CHECK_FAILURES}{registry}")
 }
 
 #[cfg(test)]

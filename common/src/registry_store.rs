@@ -53,6 +53,14 @@ pub struct Record {
     pub description: Option<String>,
     pub insecure: bool,
     pub create_project: bool,
+    /// The registry's proxy without its password (`http://user@proxy:3128`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// The proxy's password, sealed like `password` (bound to `<name>/proxy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_password: Option<Sealed>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_proxy: Option<String>,
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
     pub updated_by: String,
@@ -196,9 +204,12 @@ impl RegistryStore {
             ..KeyUsage::default()
         };
         for (_, json) in self.raw_all().await? {
-            if let Some(sealed) = serde_json::from_str::<Record>(&json)
-                .ok()
-                .and_then(|r| r.password)
+            let Ok(record) = serde_json::from_str::<Record>(&json) else {
+                continue;
+            };
+            for sealed in [record.password, record.proxy_password]
+                .into_iter()
+                .flatten()
             {
                 *usage.passwords_by_key.entry(sealed.key_id).or_default() += 1;
             }
@@ -217,15 +228,22 @@ impl RegistryStore {
             let Ok(mut record) = serde_json::from_str::<Record>(&json) else {
                 continue;
             };
-            let Some(sealed) = record.password.take() else {
-                continue;
-            };
-            if sealed.key_id == current {
+            let stale =
+                |sealed: &Option<Sealed>| sealed.as_ref().is_some_and(|s| s.key_id != current);
+            if !stale(&record.password) && !stale(&record.proxy_password) {
                 continue;
             }
-            match keys.open(&sealed, &name) {
-                Ok(password) => {
-                    record.password = Some(keys.seal(&password, &name));
+            let reseal = |sealed: &mut Option<Sealed>, context: &str| -> Result<(), String> {
+                if let Some(old) = sealed.as_ref().filter(|s| s.key_id != current) {
+                    let secret = keys.open(old, context).map_err(|e| e.to_string())?;
+                    *sealed = Some(keys.seal(&secret, context));
+                }
+                Ok(())
+            };
+            let resealed = reseal(&mut record.password, &name)
+                .and_then(|()| reseal(&mut record.proxy_password, &proxy_context(&name)));
+            match resealed {
+                Ok(()) => {
                     record.updated_at_ms = now_ms();
                     record.updated_by = actor.to_owned();
                     if self.swap(&name, &json, &record).await? {
@@ -236,7 +254,7 @@ impl RegistryStore {
                             .push((name, "it changed meanwhile; run again".into()));
                     }
                 }
-                Err(e) => report.failed.push((name, e.to_string())),
+                Err(e) => report.failed.push((name, e)),
             }
         }
         Ok(report)
@@ -320,6 +338,7 @@ impl RegistryStore {
             },
         };
         fields.password = plain;
+        let (proxy, proxy_password) = self.build_proxy(name, &mut fields, previous)?;
         let config = RegistryConfig::try_from(fields).map_err(StoreError::Invalid)?;
         let record = Record {
             display_name: config.display_name.clone(),
@@ -331,6 +350,9 @@ impl RegistryStore {
             description: config.description.clone(),
             insecure: config.insecure,
             create_project: config.create_project,
+            proxy,
+            proxy_password,
+            no_proxy: config.proxy.as_ref().and_then(|p| p.no_proxy.clone()),
             created_at_ms: previous.map_or(now, |r| r.created_at_ms),
             updated_at_ms: now,
             updated_by: actor.to_owned(),
@@ -339,6 +361,52 @@ impl RegistryStore {
             record,
             config: Ok(config),
         })
+    }
+
+    /// The proxy of `fields` as a record keeps it: the url without its password, and the password
+    /// sealed. A url given without a password keeps the previous record's password when it
+    /// names the same proxy and user (as an edit without `password` keeps the registry's).
+    /// Puts the url with its password back into `fields` for the check.
+    fn build_proxy(
+        &self,
+        name: &str,
+        fields: &mut RegistryFields,
+        previous: Option<&Record>,
+    ) -> Result<(Option<String>, Option<Sealed>), StoreError> {
+        use secrecy::ExposeSecret;
+        let Some(url) = fields
+            .proxy
+            .as_ref()
+            .filter(|u| !u.expose_secret().trim().is_empty())
+        else {
+            return Ok((None, None));
+        };
+        let proxy = crate::config::ProxyConfig::parse(url.expose_secret(), fields.no_proxy.clone())
+            .map_err(StoreError::Invalid)?;
+        let context = proxy_context(name);
+        let sealed = match proxy.password() {
+            Some(password) => {
+                let keys = self.sealing.as_ref().ok_or(StoreError::NoKey)?;
+                Some(keys.seal(&password, &context))
+            }
+            None => match previous.filter(|r| r.proxy.as_deref() == Some(proxy.shown())) {
+                Some(Record {
+                    proxy_password: Some(sealed),
+                    ..
+                }) => {
+                    let opened = self.open_password(&context, sealed).map_err(|e| {
+                        StoreError::Invalid(format!(
+                            "the stored proxy password cannot be kept: {e}; give it again"
+                        ))
+                    })?;
+                    let full = proxy.with_password(&opened).map_err(StoreError::Invalid)?;
+                    fields.proxy = Some(SecretString::from(full.env_value().to_owned()));
+                    Some(sealed.clone())
+                }
+                _ => None,
+            },
+        };
+        Ok((Some(proxy.shown().to_owned()), sealed))
     }
 
     /// The record as a checked registry, its password opened.
@@ -350,6 +418,18 @@ impl RegistryStore {
             ),
             None => None,
         };
+        let proxy = match (&record.proxy, &record.proxy_password) {
+            (Some(url), Some(sealed)) => {
+                let password = self
+                    .open_password(&proxy_context(name), sealed)
+                    .map_err(|e| format!("its stored proxy password cannot be opened: {e}"))?;
+                let proxy =
+                    crate::config::ProxyConfig::parse(url, None)?.with_password(&password)?;
+                Some(SecretString::from(proxy.env_value().to_owned()))
+            }
+            (Some(url), None) => Some(SecretString::from(url.clone())),
+            (None, _) => None,
+        };
         RegistryConfig::try_from(RegistryFields {
             name: record.display_name.clone(),
             kind: record.kind,
@@ -360,6 +440,8 @@ impl RegistryStore {
             description: record.description.clone(),
             insecure: record.insecure,
             create_project: record.create_project,
+            proxy,
+            no_proxy: record.no_proxy.clone(),
             ..RegistryFields::default()
         })
     }
@@ -393,6 +475,12 @@ pub fn check_name(name: &str) -> Result<(), String> {
              starting with a letter or digit, at most 63 characters"
         ))
     }
+}
+
+/// What a proxy password is sealed to: a registry password moved into the proxy's place does
+/// not open (registry names have no `/`).
+fn proxy_context(name: &str) -> String {
+    format!("{name}/proxy")
 }
 
 fn now_ms() -> u64 {

@@ -14,7 +14,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use docker_sync_common::explain::{Party, Problem, Side};
-use docker_sync_common::registry::{Access, RegistryClient, RegistryError};
+use docker_sync_common::registry::{Reach, RegistryClient, RegistryError, Transport};
 use secrecy::SecretString;
 
 /// What the stand-in does; shared with its handlers.
@@ -107,7 +107,7 @@ async fn start(
     page_limit: usize,
     refuse_n: bool,
     foreign_link: Option<String>,
-) -> (StandIn, Access) {
+) -> (StandIn, Reach) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = StandIn {
@@ -139,11 +139,18 @@ async fn route_v2(
     }
 }
 
-fn access(base: &str, password: &str) -> Access {
-    Access {
-        base: base.to_owned(),
-        tls_verify: true,
+/// `http://host` is plain HTTP, `https://host` verified HTTPS: the rule of registries.yaml.
+fn access(base: &str, password: &str) -> Reach {
+    let (transport, host) = match base.split_once("://") {
+        Some(("http", host)) => (Transport::PlainHttp, host),
+        Some((_, host)) => (Transport::Https, host),
+        None => (Transport::Https, base),
+    };
+    Reach {
+        host: host.to_owned(),
+        transport,
         credentials: Some(("user".into(), SecretString::from(password.to_owned()))),
+        proxy: None,
     }
 }
 

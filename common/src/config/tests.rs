@@ -31,7 +31,11 @@ fn the_example_file_parses() {
     let source = &config.registries["source"];
     assert_eq!(source.kind, RegistryType::Generic);
     assert!(source.username.is_none() && source.password.is_none());
-    assert_eq!(source.api_base(), "https://registry-1.docker.io");
+    assert_eq!(
+        crate::registry::Reach::for_host("docker.io", Some(source), false)
+            .base(crate::registry::Scheme::Https),
+        "https://registry-1.docker.io"
+    );
     let local = &config.registries["local_example"];
     assert!(local.plain_http && local.insecure);
     assert_eq!(local.host, "127.0.0.1:5001");

@@ -13,8 +13,11 @@
 //! the words of [`crate::explain`].
 
 mod challenge;
+pub mod reach;
+pub mod token;
 
 pub use challenge::Challenge;
+pub use reach::{Clients, Reach, Scheme, Transport};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,9 +25,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, LINK, WWW_AUTHENTICATE};
 use reqwest::{Client, Method, Response, StatusCode};
+
+use self::reach::{ClientOptions, Sent};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::RegistryConfig;
 use crate::explain::{describe, Party, Problem};
 use crate::platform::Platform;
 
@@ -57,38 +61,6 @@ pub fn is_index_media_type(media_type: &str) -> bool {
     INDEX_MEDIA_TYPES
         .iter()
         .any(|t| bare.eq_ignore_ascii_case(t))
-}
-
-/// How to reach one registry.
-#[derive(Debug, Clone)]
-pub struct Access {
-    /// `https://host` or `http://host`.
-    pub base: String,
-    pub tls_verify: bool,
-    pub credentials: Option<(String, SecretString)>,
-}
-
-impl Access {
-    /// For a configured registry, or anonymous verified HTTPS for any other host.
-    pub fn for_host(host: &str, config: Option<&RegistryConfig>) -> Access {
-        match config {
-            Some(r) => Access {
-                base: r.api_base(),
-                tls_verify: !r.insecure,
-                credentials: r.username.clone().zip(r.password.clone()),
-            },
-            None if host == "docker.io" => Access {
-                base: "https://registry-1.docker.io".into(),
-                tls_verify: true,
-                credentials: None,
-            },
-            None => Access {
-                base: format!("https://{host}"),
-                tls_verify: true,
-                credentials: None,
-            },
-        }
-    }
 }
 
 /// What a manifest HEAD told: the digest (None when there is no such manifest) and the pull
@@ -344,54 +316,50 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 pub struct RegistryClient {
-    verified: Client,
-    unverified: Client,
+    clients: Clients,
     tokens: Mutex<HashMap<String, (String, Instant)>>,
-    /// [`ManifestKind`]s by `base|repo|digest`.
+    /// [`ManifestKind`]s by `registry|repo|digest`.
     kinds: Mutex<HashMap<String, ManifestKind>>,
 }
 
 impl RegistryClient {
     /// `timeout` bounds each HTTP request (one page of tags, one HEAD, one token).
     pub fn new(timeout: Duration) -> Self {
-        let build = |verify: bool| {
-            Client::builder()
-                .timeout(timeout)
-                .danger_accept_invalid_certs(!verify)
-                .user_agent(concat!("docker-image-sync/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("the TLS backend initialises")
-        };
         Self {
-            verified: build(true),
-            unverified: build(false),
+            clients: Clients::new(ClientOptions::new(timeout)),
             tokens: Mutex::new(HashMap::new()),
             kinds: Mutex::new(HashMap::new()),
         }
     }
 
+    /// The scheme `reach` answered on, once a request got through.
+    pub fn known_scheme(&self, reach: &Reach) -> Option<Scheme> {
+        self.clients.known_scheme(reach)
+    }
+
     /// The digest the registry reports for `repo:reference`, or None when it has no such manifest.
     pub async fn manifest_digest(
         &self,
-        access: &Access,
+        reach: &Reach,
         repo: &str,
         reference: &str,
     ) -> Result<Option<String>, RegistryError> {
-        Ok(self.manifest_head(access, repo, reference).await?.digest)
+        Ok(self.manifest_head(reach, repo, reference).await?.digest)
     }
 
     /// [`Self::manifest_digest`] with the pull limit the registry reported on the way (Docker
     /// Hub's `ratelimit-remaining` / `ratelimit-limit`; the HEAD itself is not counted).
     pub async fn manifest_head(
         &self,
-        access: &Access,
+        reach: &Reach,
         repo: &str,
         reference: &str,
     ) -> Result<ManifestHead, RegistryError> {
-        let url = format!("{}/v2/{repo}/manifests/{reference}", access.base);
-        let resp = self
-            .send(access, repo, Method::HEAD, &url, Some(MANIFEST_ACCEPT))
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let sent = self
+            .send(reach, repo, Method::HEAD, &path, Some(MANIFEST_ACCEPT))
             .await?;
+        let resp = sent.response;
         let rate_limit = RateLimit::from_headers(resp.headers());
         let (digest, media_type) = match resp.status() {
             s if s.is_success() => (
@@ -399,7 +367,7 @@ impl RegistryClient {
                 header(resp.headers(), "content-type"),
             ),
             StatusCode::NOT_FOUND => (None, None),
-            _ => return Err(status_error(resp, &url).await),
+            _ => return Err(status_error(resp, &format!("{}{path}", sent.base)).await),
         };
         Ok(ManifestHead {
             digest,
@@ -412,18 +380,19 @@ impl RegistryClient {
     /// when there is no such manifest. A GET of a manifest counts as a pull on Docker Hub.
     pub async fn manifest(
         &self,
-        access: &Access,
+        reach: &Reach,
         repo: &str,
         reference: &str,
     ) -> Result<Option<Manifest>, RegistryError> {
-        let url = format!("{}/v2/{repo}/manifests/{reference}", access.base);
-        let resp = self
-            .send(access, repo, Method::GET, &url, Some(MANIFEST_ACCEPT))
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let sent = self
+            .send(reach, repo, Method::GET, &path, Some(MANIFEST_ACCEPT))
             .await?;
+        let resp = sent.response;
         match resp.status() {
             s if s.is_success() => {}
             StatusCode::NOT_FOUND => return Ok(None),
-            _ => return Err(status_error(resp, &url).await),
+            _ => return Err(status_error(resp, &format!("{}{path}", sent.base)).await),
         }
         let media_type = header(resp.headers(), "content-type");
         let digest = header(resp.headers(), "docker-content-digest");
@@ -440,24 +409,27 @@ impl RegistryClient {
     /// content), so only the first look at an index costs a `GET`.
     pub async fn manifest_kind(
         &self,
-        access: &Access,
+        reach: &Reach,
         repo: &str,
         digest: &str,
     ) -> Result<ManifestKind, RegistryError> {
-        let key = format!("{}|{repo}|{digest}", access.base);
+        let key = format!("{}|{repo}|{digest}", reach.host);
         if let Some(kind) = self.kinds.lock().expect("manifest cache lock").get(&key) {
             return Ok(kind.clone());
         }
-        let Some(manifest) = self.manifest(access, repo, digest).await? else {
+        let Some(manifest) = self.manifest(reach, repo, digest).await? else {
             return Ok(ManifestKind::Missing);
         };
-        let url = format!("{}/v2/{repo}/manifests/{digest}", access.base);
-        let kind = match parse_index(manifest.media_type.as_deref(), &manifest.body)
-            .map_err(|reason| RegistryError::Invalid { url, reason })?
-        {
-            Some(entries) => ManifestKind::Index(Arc::new(entries)),
-            None => ManifestKind::Image,
-        };
+        let kind =
+            match parse_index(manifest.media_type.as_deref(), &manifest.body).map_err(|reason| {
+                RegistryError::Invalid {
+                    url: format!("{}/v2/{repo}/manifests/{digest}", reach.host),
+                    reason,
+                }
+            })? {
+                Some(entries) => ManifestKind::Index(Arc::new(entries)),
+                None => ManifestKind::Image,
+            };
         let mut kinds = self.kinds.lock().expect("manifest cache lock");
         if kinds.len() >= MANIFEST_CACHE {
             kinds.clear();
@@ -470,20 +442,22 @@ impl RegistryClient {
     /// tags is an error ([`RegistryError::TooManyTags`]) rather than a silently short list.
     pub async fn list_tags(
         &self,
-        access: &Access,
+        reach: &Reach,
         repo: &str,
         limit: usize,
     ) -> Result<Vec<String>, RegistryError> {
-        let plain = format!("{}/v2/{repo}/tags/list", access.base);
-        let mut url = format!("{plain}?n={TAGS_PAGE_SIZE}");
+        let plain = format!("/v2/{repo}/tags/list");
+        let mut path = format!("{plain}?n={TAGS_PAGE_SIZE}");
         let mut tags = Vec::new();
         let mut first = true;
         for _ in 0..MAX_PAGES {
-            let resp = self.send(access, repo, Method::GET, &url, None).await?;
+            let sent = self.send(reach, repo, Method::GET, &path, None).await?;
+            let (resp, base) = (sent.response, sent.base);
+            let url = format!("{base}{path}");
             if first && resp.status() == StatusCode::BAD_REQUEST {
                 // A registry that refuses `n` (or our value of it) pages by itself.
                 first = false;
-                url = plain.clone();
+                path = plain.clone();
                 continue;
             }
             first = false;
@@ -502,66 +476,73 @@ impl RegistryClient {
             match next {
                 None => return Ok(tags),
                 Some(link) => {
-                    let next_url = resolve_link(&access.base, &link).ok_or_else(|| {
-                        RegistryError::Invalid {
+                    let next_url =
+                        resolve_link(&base, &link).ok_or_else(|| RegistryError::Invalid {
                             url: url.clone(),
-                            reason: format!("next page link `{link}` leaves {}", access.base),
-                        }
-                    })?;
-                    if next_url == url {
+                            reason: format!("next page link `{link}` leaves {base}"),
+                        })?;
+                    let next_path = next_url[base.len()..].to_owned();
+                    if next_path == path {
                         return Ok(tags);
                     }
-                    url = next_url;
+                    path = next_path;
                 }
             }
         }
         Err(RegistryError::Invalid {
-            url,
+            url: format!("{}{path}", reach.host),
             reason: format!("more than {MAX_PAGES} pages of tags"),
         })
     }
 
-    /// Sends a request, answering a 401 challenge once (Basic or Bearer) and remembering the
-    /// answer.
+    /// Sends a request to `path` on the registry (the scheme chosen by [`Clients::send`]),
+    /// answering a 401 challenge once (Basic or Bearer) and remembering the answer.
     async fn send(
         &self,
-        access: &Access,
+        reach: &Reach,
         repo: &str,
         method: Method,
-        url: &str,
+        path: &str,
         accept: Option<&str>,
-    ) -> Result<Response, RegistryError> {
-        let cache_key = format!("{}|{repo}", access.base);
-        let client = if access.tls_verify {
-            &self.verified
-        } else {
-            &self.unverified
-        };
-        let send = |auth: Option<String>| {
-            let mut req = client.request(method.clone(), url);
-            if let Some(accept) = accept {
-                req = req.header(ACCEPT, accept);
+    ) -> Result<Sent, RegistryError> {
+        let cache_key = format!("{}|{repo}", reach.host);
+        let request = |auth: Option<String>| {
+            let method = method.clone();
+            move |client: &Client, base: &str| {
+                let mut req = client.request(method.clone(), format!("{base}{path}"));
+                if let Some(accept) = accept {
+                    req = req.header(ACCEPT, accept);
+                }
+                if let Some(a) = &auth {
+                    req = req.header(AUTHORIZATION, a);
+                }
+                req
             }
-            if let Some(a) = auth {
-                req = req.header(AUTHORIZATION, a);
-            }
-            req.send()
         };
         // A Bearer token is per repository; Basic credentials, once asked for, hold for the host.
         let cached = self
             .cached_token(&cache_key)
-            .or_else(|| self.cached_token(&access.base));
-        let mut resp = send(cached).await?;
-        if resp.status() == StatusCode::UNAUTHORIZED {
+            .or_else(|| self.cached_token(&reach.host));
+        let mut sent = self
+            .clients
+            .send(reach, request(cached))
+            .await
+            .map_err(|e| RegistryError::Http(e.into_error()))?;
+        if sent.response.status() == StatusCode::UNAUTHORIZED {
+            let client = self.clients.client(reach, sent.scheme);
             let auth = self
-                .authorize(client, access, repo, resp.headers(), &cache_key)
+                .authorize(&client, reach, repo, sent.response.headers(), &cache_key)
                 .await?;
-            resp = send(Some(auth)).await?;
+            sent = self
+                .clients
+                .send(reach, request(Some(auth)))
+                .await
+                .map_err(|e| RegistryError::Http(e.into_error()))?;
         }
-        if resp.status() == StatusCode::UNAUTHORIZED {
-            return Err(RegistryError::Unauthorized(resp.status()));
+        if sent.response.status() == StatusCode::UNAUTHORIZED {
+            return Err(RegistryError::Unauthorized(sent.response.status()));
         }
-        Ok(resp)
+        Ok(sent)
     }
 
     fn cached_token(&self, key: &str) -> Option<String> {
@@ -583,7 +564,7 @@ impl RegistryClient {
     async fn authorize(
         &self,
         client: &Client,
-        access: &Access,
+        reach: &Reach,
         repo: &str,
         headers: &HeaderMap,
         cache_key: &str,
@@ -593,63 +574,42 @@ impl RegistryClient {
             .and_then(|v| v.to_str().ok())
             .map(Challenge::parse)
             .ok_or(RegistryError::Unauthorized(StatusCode::UNAUTHORIZED))?;
-        let basic = |(user, password): &(String, SecretString)| {
-            use base64::Engine;
-            let raw = format!("{user}:{}", password.expose_secret());
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(raw)
-            )
-        };
         match challenge {
             Challenge::Basic => {
-                let value = access
+                let value = reach
                     .credentials
                     .as_ref()
-                    .map(basic)
+                    .map(|(user, password)| basic_auth(user, password))
                     .ok_or(RegistryError::Unauthorized(StatusCode::UNAUTHORIZED))?;
-                self.remember(&access.base, &value, Duration::from_secs(3600));
+                self.remember(&reach.host, &value, Duration::from_secs(3600));
                 Ok(value)
             }
             Challenge::Bearer { realm, service } => {
-                let mut req = client
-                    .get(&realm)
-                    .query(&[("scope", format!("repository:{repo}:pull"))]);
-                if let Some(service) = &service {
-                    req = req.query(&[("service", service)]);
-                }
-                if let Some(creds) = &access.credentials {
-                    req = req.header(AUTHORIZATION, basic(creds));
-                }
-                let resp = req.send().await.map_err(|e| RegistryError::Token {
-                    status: None,
-                    reason: error_chain(&e),
-                })?;
-                if !resp.status().is_success() {
-                    return Err(RegistryError::Token {
-                        status: Some(resp.status()),
-                        reason: format!("HTTP {} from {realm}", resp.status()),
-                    });
-                }
-                let body: TokenResponse = resp.json().await.map_err(|e| RegistryError::Token {
-                    status: None,
-                    reason: format!("unreadable answer from {realm}: {e}"),
-                })?;
-                let token =
-                    body.token
-                        .or(body.access_token)
-                        .ok_or_else(|| RegistryError::Token {
-                            status: None,
-                            reason: "no token in the response".into(),
-                        })?;
-                let value = format!("Bearer {token}");
-                // Renew a little early; registries default to 60 s when they say nothing.
-                let ttl = Duration::from_secs(body.expires_in.unwrap_or(60).saturating_sub(5));
-                self.remember(cache_key, &value, ttl);
+                let scope = format!("repository:{repo}:pull");
+                let token = token::fetch(
+                    client,
+                    &realm,
+                    service.as_deref(),
+                    Some(&scope),
+                    reach.credentials.as_ref(),
+                )
+                .await?;
+                let value = format!("Bearer {}", token.value.expose_secret());
+                self.remember(cache_key, &value, token.renew_after());
                 Ok(value)
             }
         }
     }
+}
+
+/// `Basic base64(user:password)`.
+pub fn basic_auth(user: &str, password: &SecretString) -> String {
+    use base64::Engine;
+    let raw = format!("{user}:{}", password.expose_secret());
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
 }
 
 /// A header's value as text.
@@ -725,13 +685,6 @@ struct ErrorBody {
 struct ErrorEntry {
     code: Option<String>,
     message: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct TokenResponse {
-    token: Option<String>,
-    access_token: Option<String>,
-    expires_in: Option<u64>,
 }
 
 #[cfg(test)]
