@@ -46,7 +46,9 @@ pub(crate) fn copy_error(
             source_image.familiar(),
             humantime::format_duration(*limit)
         ),
-        CopyError::Spawn { .. } | CopyError::AuthFile(_) => error.to_string(),
+        CopyError::Spawn { .. } | CopyError::AuthFile(_) | CopyError::TwoProxies { .. } => {
+            error.to_string()
+        }
     }
 }
 
@@ -76,11 +78,13 @@ mod tests {
                 image: ImageRef::parse("127.0.0.1:39161/x:nope").unwrap(),
                 tls_verify: false,
                 credentials: None,
+                proxy: None,
             },
             target: Endpoint {
                 image: ImageRef::parse("127.0.0.1:39162/mirror/x:nope").unwrap(),
                 tls_verify: false,
                 credentials: Some(("u".into(), SecretString::from("p".to_owned()))),
+                proxy: None,
             },
             platform: None,
             timeout: Duration::from_secs(120),

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use docker_sync_common::event::{now_ms, EventKind};
-use docker_sync_common::image_ref::ImageRef;
 use docker_sync_common::task::TaskMessage;
 use tokio_util::sync::CancellationToken;
 
+use crate::lookup::Asked;
 use crate::process::{round_to_ms, task_event, Outcome};
 use crate::queue::Entry;
-use crate::registry::{Access, RateLimit};
+use crate::registry::RateLimit;
 use crate::Worker;
 
 impl Worker {
@@ -22,12 +22,11 @@ impl Worker {
         &self,
         entry: &Entry,
         msg: &TaskMessage,
-        access: &Access,
-        source: &ImageRef,
+        source: &Asked<'_>,
         retry_after: Option<Duration>,
         stop_soft: &CancellationToken,
     ) -> Option<Outcome> {
-        let host = source.registry();
+        let host = source.image.registry();
         let floor = self.settings.rate_limit_floor;
         let mut announced: Option<String> = None;
         let mut retry_after = retry_after;
@@ -85,7 +84,7 @@ impl Worker {
                 _ = tokio::time::sleep(wait) => {}
             }
             // The HEAD is not counted against the limit: look again at what is left.
-            retry_after = self.source_head(access, source).await.retry_after;
+            retry_after = self.source_head(source).await.retry_after;
         }
         if announced.is_some() {
             let ev = task_event(

@@ -44,6 +44,8 @@ pub struct Worker {
     registry: RegistryClient,
     /// Harbor's project API, for `create_project: true`.
     harbor: docker_sync_common::harbor::HarborClient,
+    /// Registries whose digest check failed already in this process (logged once at WARN).
+    warned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Worker {
@@ -66,6 +68,7 @@ impl Worker {
             config,
             settings,
             skopeo,
+            warned: Default::default(),
         }))
     }
 

@@ -1,14 +1,20 @@
 //! What the registries say before a copy: the source's digest (and pull limit) by HEAD, the
-//! target's digest, and with a platform, which manifest of the source's index is meant. A
-//! failed lookup is never fatal: skopeo then copies and reports the real error.
+//! target's digest, and with a platform, which manifest of the source's index is meant.
+//!
+//! A failed lookup is never fatal (skopeo then copies and reports the real error), but it is
+//! never silent either: the task records why it was copied without checking the target
+//! (`unchecked`), `digest_check_failures_total{registry}` counts it, and the first failure of
+//! each registry in this process is a WARN naming it (a setting that can never work would
+//! otherwise flood the log with one line per image).
 
 use std::time::Duration;
 
+use docker_sync_common::explain::{Party, Problem, Side};
 use docker_sync_common::image_ref::ImageRef;
 use docker_sync_common::platform::Platform;
-use docker_sync_common::registry::{IndexEntry, ManifestKind};
+use docker_sync_common::registry::{IndexEntry, ManifestKind, RegistryError};
 
-use crate::registry::Access;
+use crate::registry::Reach;
 use crate::Worker;
 
 /// What the source's manifest HEAD told (all None when it failed or was not needed).
@@ -18,16 +24,50 @@ pub(crate) struct SourceHead {
     pub media_type: Option<String>,
     /// The source answered 429: wait this long before pulling.
     pub retry_after: Option<Duration>,
+    /// Why the HEAD failed, in words people act on (a 429 is not a failure: it is waited for).
+    pub unchecked: Option<String>,
+}
+
+/// A digest (None: there is no such manifest), or why it could not be read.
+pub(crate) type Lookup = Result<Option<String>, String>;
+
+/// Who a lookup asked, for its failure's words and the counter's label.
+pub(crate) struct Asked<'a> {
+    pub side: Side,
+    pub image: &'a ImageRef,
+    /// The configured registry's name, or the host of an unconfigured source.
+    pub registry: &'a str,
+    pub configured: bool,
+    pub reach: &'a Reach,
+}
+
+impl Asked<'_> {
+    fn explain(&self, e: &RegistryError) -> String {
+        let party = Party {
+            side: self.side,
+            host: self.image.registry(),
+            subject: self.image.familiar(),
+            namespace: None,
+            registry: self.configured.then_some(self.registry),
+            has_credentials: self.reach.credentials.is_some(),
+        };
+        format!(
+            "the {} digest could not be read: {}",
+            self.side,
+            e.explain(&party)
+        )
+    }
 }
 
 impl Worker {
     /// The source's digest by HEAD, recording the pull limit it reports (in Redis, for every
     /// worker) and returning `Retry-After` when it answered 429.
-    pub(crate) async fn source_head(&self, access: &Access, image: &ImageRef) -> SourceHead {
+    pub(crate) async fn source_head(&self, asked: &Asked<'_>) -> SourceHead {
+        let image = asked.image;
         let reference = image.tag().or(image.digest()).unwrap_or("latest");
         match self
             .registry
-            .manifest_head(access, image.repository(), reference)
+            .manifest_head(asked.reach, image.repository(), reference)
             .await
         {
             Ok(head) => {
@@ -44,78 +84,97 @@ impl Worker {
                 SourceHead {
                     digest: head.digest,
                     media_type: head.media_type,
-                    retry_after: None,
-                }
-            }
-            Err(e) => {
-                tracing::info!(image = %image, error = %e, "digest lookup failed; copying anyway");
-                let limited =
-                    e.problem() == Some(docker_sync_common::explain::Problem::RateLimited);
-                SourceHead {
-                    retry_after: limited
-                        .then(|| e.retry_after().unwrap_or(self.settings.rate_limit_recheck)),
                     ..SourceHead::default()
                 }
             }
+            Err(e) if e.problem() == Some(Problem::RateLimited) => SourceHead {
+                retry_after: Some(e.retry_after().unwrap_or(self.settings.rate_limit_recheck)),
+                ..SourceHead::default()
+            },
+            Err(e) => SourceHead {
+                unchecked: Some(self.lookup_failed(asked, &e).await),
+                ..SourceHead::default()
+            },
         }
     }
 
     /// The digest the target gets when only `platform` is copied from `source`: the matching
     /// entry's of an index, the manifest's own for a single image (skopeo copies it as it is).
-    /// None when it cannot be known (the lookup failed: skopeo then copies and reports); an error,
-    /// failing the task, when the index has no image for the platform.
+    /// An error, failing the task, when the index has no image for the platform.
     pub(crate) async fn platform_digest(
         &self,
-        access: &Access,
-        source: &ImageRef,
+        asked: &Asked<'_>,
         head: &SourceHead,
         platform: &Platform,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Lookup, String> {
         let Some(digest) = &head.digest else {
-            return Ok(None);
+            return Ok(Ok(None));
         };
         // The HEAD's Content-Type spares a GET (a pull on Docker Hub) for a single image.
         if let Some(media_type) = &head.media_type {
             if !docker_sync_common::registry::is_index_media_type(media_type) {
-                return Ok(Some(digest.clone()));
+                return Ok(Ok(Some(digest.clone())));
             }
         }
+        let source = asked.image;
         match self
             .registry
-            .manifest_kind(access, source.repository(), digest)
+            .manifest_kind(asked.reach, source.repository(), digest)
             .await
         {
-            Ok(ManifestKind::Image) => Ok(Some(digest.clone())),
+            Ok(ManifestKind::Image) => Ok(Ok(Some(digest.clone()))),
             Ok(ManifestKind::Index(entries)) => {
                 match platform.choose(&entries, |e| e.platform.as_ref()) {
-                    Some(entry) => Ok(Some(entry.digest.clone())),
+                    Some(entry) => Ok(Ok(Some(entry.digest.clone()))),
                     None => Err(missing_platform(source, platform, &entries)),
                 }
             }
-            Ok(ManifestKind::Missing) => Ok(None),
-            Err(e) => {
-                tracing::info!(image = %source, error = %e, "cannot read the index; copying anyway");
-                Ok(None)
-            }
+            Ok(ManifestKind::Missing) => Ok(Ok(None)),
+            Err(e) => Ok(Err(self.lookup_failed(asked, &e).await)),
         }
     }
 
-    /// A digest lookup failure is not fatal: skopeo will then copy and report the real error.
-    ///
-    /// A tag is asked for before a digest: on the target, what matters is where the tag points.
-    pub(crate) async fn digest(&self, access: &Access, image: &ImageRef) -> Option<String> {
+    /// The digest `image` has at a registry (a tag is asked for before a digest: on the
+    /// target, what matters is where the tag points), or why it could not be read.
+    pub(crate) async fn digest(&self, asked: &Asked<'_>) -> Lookup {
+        let image = asked.image;
         let reference = image.tag().or(image.digest()).unwrap_or("latest");
         match self
             .registry
-            .manifest_digest(access, image.repository(), reference)
+            .manifest_digest(asked.reach, image.repository(), reference)
             .await
         {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::info!(image = %image, error = %e, "digest lookup failed; copying anyway");
-                None
-            }
+            Ok(d) => Ok(d),
+            Err(e) => Err(self.lookup_failed(asked, &e).await),
         }
+    }
+
+    /// Counts a failed lookup for its registry and says so: WARN the first time for that
+    /// registry in this process, debug after. Returns the reason the task records.
+    async fn lookup_failed(&self, asked: &Asked<'_>, e: &RegistryError) -> String {
+        let reason = asked.explain(e);
+        let first = self
+            .warned
+            .lock()
+            .expect("warned registries lock")
+            .insert(asked.registry.to_owned());
+        if first {
+            tracing::warn!(
+                registry = asked.registry,
+                side = %asked.side,
+                image = %asked.image,
+                reason = %reason,
+                "digest check failed: copying without checking the target; further failures \
+                 for this registry are logged at debug level and counted in \
+                 digest_check_failures_total"
+            );
+        } else {
+            tracing::debug!(registry = asked.registry, image = %asked.image, reason = %reason, "digest check failed");
+        }
+        if let Err(e) = self.queue.count_digest_check_failure(asked.registry).await {
+            tracing::warn!(error = %e, "cannot count the digest check failure");
+        }
+        reason
     }
 }
 

@@ -9,9 +9,11 @@ use docker_sync_common::task::{TaskMessage, TaskStatus};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::lookup::SourceHead;
+use docker_sync_common::explain::Side;
+
+use crate::lookup::{Asked, SourceHead};
 use crate::queue::{Entry, QueueError, Transition};
-use crate::registry::Access;
+use crate::registry::Reach;
 use crate::skopeo::{CopyError, CopyRequest, Endpoint};
 use crate::Worker;
 
@@ -23,6 +25,8 @@ pub(crate) enum Outcome {
     },
     Succeeded {
         digest: Option<String>,
+        /// Why the target was not compared before copying, when it could not be.
+        unchecked: Option<String>,
     },
     Failed {
         error: String,
@@ -97,14 +101,19 @@ impl Worker {
                 },
                 vec![("digest", digest)],
             ),
-            Outcome::Succeeded { digest } => (
-                TaskStatus::Succeeded,
-                EventKind::Succeeded {
-                    digest: digest.clone(),
-                    duration_ms: elapsed.as_millis() as u64,
-                },
-                digest.map(|d| vec![("digest", d)]).unwrap_or_default(),
-            ),
+            Outcome::Succeeded { digest, unchecked } => {
+                let mut fields = vec![("unchecked", unchecked.clone().unwrap_or_default())];
+                fields.extend(digest.clone().map(|d| ("digest", d)));
+                (
+                    TaskStatus::Succeeded,
+                    EventKind::Succeeded {
+                        digest,
+                        duration_ms: elapsed.as_millis() as u64,
+                        unchecked,
+                    },
+                    fields,
+                )
+            }
             Outcome::Failed { error, tail } => (
                 TaskStatus::Failed,
                 EventKind::Failed {
@@ -244,9 +253,29 @@ impl Worker {
                 ),
             });
         };
-        let source_config = config.registry_for_host(source.registry()).map(|(_, r)| r);
-        let source_access = Access::for_host(source.registry(), source_config);
-        let target_access = Access::for_host(target.registry(), Some(target_config));
+        let source_entry = config.registry_for_host(source.registry());
+        let insecure_default = config.tls_verify_disabled;
+        let source_reach = Reach::for_host(
+            source.registry(),
+            source_entry.map(|(_, r)| r),
+            insecure_default,
+        );
+        let target_reach =
+            Reach::for_host(target.registry(), Some(target_config), insecure_default);
+        let source_asked = Asked {
+            side: Side::Source,
+            image: &source,
+            registry: source_entry.map_or(source.registry(), |(name, _)| name),
+            configured: source_entry.is_some(),
+            reach: &source_reach,
+        };
+        let target_asked = Asked {
+            side: Side::Target,
+            image: &target,
+            registry: &msg.registry,
+            configured: true,
+            reach: &target_reach,
+        };
 
         // Both sides at once: this check is all an unchanged image costs. The source's HEAD also
         // tells its pull limit (Docker Hub), kept in Redis for every worker.
@@ -256,23 +285,31 @@ impl Worker {
                     digest: Some(d.to_owned()),
                     ..SourceHead::default()
                 },
-                None => self.source_head(&source_access, &source).await,
+                None => self.source_head(&source_asked).await,
             }
         };
-        let (head, target_digest) =
-            tokio::join!(source_lookup, self.digest(&target_access, &target));
+        let (head, target_lookup) = tokio::join!(source_lookup, self.digest(&target_asked));
         let head_retry_after = head.retry_after;
         // With a platform, skopeo copies that platform's manifest out of an index unchanged: the
         // target is compared with (and ends up with) that manifest's digest, not the index's.
-        let source_digest = match &msg.platform {
-            None => head.digest,
-            Some(platform) => match self
-                .platform_digest(&source_access, &source, &head, platform)
-                .await
-            {
-                Ok(digest) => digest,
+        let source_lookup = match &msg.platform {
+            None => match &head.unchecked {
+                Some(reason) => Err(reason.clone()),
+                None => Ok(head.digest.clone()),
+            },
+            Some(platform) => match self.platform_digest(&source_asked, &head, platform).await {
+                Ok(lookup) => match &head.unchecked {
+                    Some(reason) => Err(reason.clone()),
+                    None => lookup,
+                },
                 Err(error) => return failed(error),
             },
+        };
+        let (source_digest, target_digest, unchecked) = match (source_lookup, target_lookup) {
+            (Ok(s), Ok(t)) => (s, t, None),
+            (Err(r), Ok(t)) => (None, t, Some(r)),
+            (Ok(s), Err(r)) => (s, None, Some(r)),
+            (Err(a), Err(b)) => (None, None, Some(format!("{b}; {a}"))),
         };
         if let Some(digest) = &source_digest {
             if target_digest.as_ref() == Some(digest) {
@@ -280,6 +317,18 @@ impl Worker {
                     digest: digest.clone(),
                 };
             }
+        }
+        if let Some(reason) = &unchecked {
+            let _ = self
+                .queue
+                .update(
+                    entry,
+                    &msg.job,
+                    &msg.task,
+                    None,
+                    &[("unchecked", reason.clone())],
+                )
+                .await;
         }
 
         // A missing Harbor project is created before the first push into it (opt-in).
@@ -303,14 +352,7 @@ impl Worker {
         // A copy counts against the source's pull limit: hold it while the limit is nearly used
         // up (or the HEAD was answered 429), keeping the lease and no copy slot.
         if let Some(outcome) = self
-            .hold_for_rate_limit(
-                entry,
-                msg,
-                &source_access,
-                &source,
-                head_retry_after,
-                stop_soft,
-            )
+            .hold_for_rate_limit(entry, msg, &source_asked, head_retry_after, stop_soft)
             .await
         {
             return outcome;
@@ -324,16 +366,8 @@ impl Worker {
             slot = self.copies.acquire() => slot.expect("the copy semaphore is never closed"),
         };
         let request = CopyRequest {
-            source: Endpoint {
-                image: source.clone(),
-                tls_verify: source_access.tls_verify,
-                credentials: source_access.credentials.clone(),
-            },
-            target: Endpoint {
-                image: target.clone(),
-                tls_verify: target_access.tls_verify,
-                credentials: target_access.credentials.clone(),
-            },
+            source: Endpoint::new(source.clone(), &source_reach),
+            target: Endpoint::new(target.clone(), &target_reach),
             platform: msg.platform.clone(),
             timeout: Duration::from_secs(self.config.sync.timeout),
         };
@@ -341,21 +375,30 @@ impl Worker {
         let mut attempt = first_attempt;
         for n in 0..=retries {
             if n > 0 {
+                // Each attempt is `started` with its number, so the page shows live the count
+                // the task's record keeps.
                 attempt += 1;
+                let ev = task_event(
+                    msg,
+                    EventKind::Started {
+                        attempt,
+                        worker: self.queue.consumer().to_owned(),
+                    },
+                );
                 let _ = self
                     .queue
                     .update(
                         entry,
                         &msg.job,
                         &msg.task,
-                        None,
+                        Some(&ev),
                         &[("attempts", attempt.to_string())],
                     )
                     .await;
             }
             match self.copy_reporting(entry, msg, &request).await {
                 Ok(()) => {
-                    let digest = self.digest(&target_access, &target).await;
+                    let digest = self.digest(&target_asked).await.ok().flatten();
                     if let (Some(src), Some(dst)) = (&source_digest, &digest) {
                         if src != dst {
                             tracing::warn!(task = %msg.task, %src, %dst, "target digest differs from the source");
@@ -363,9 +406,10 @@ impl Worker {
                     }
                     return Outcome::Succeeded {
                         digest: digest.or(source_digest),
+                        unchecked,
                     };
                 }
-                Err(e) if n < retries => {
+                Err(e) if n < retries && !is_permanent(&e) => {
                     let mut message =
                         crate::errors::copy_error(&e, &request, &config, &msg.registry);
                     let delay = backoff(self.settings.retry_backoff, n);
@@ -453,6 +497,35 @@ fn failed(error: String) -> Outcome {
     Outcome::Failed {
         error,
         tail: String::new(),
+    }
+}
+
+/// Whether another attempt cannot help: the image or repository does not exist at the source,
+/// the registry refuses the credentials or denies access, the index has no such platform, or
+/// the copy cannot be set up at all. Timeouts, 5xx, 429 and dropped connections are retried.
+fn is_permanent(e: &CopyError) -> bool {
+    use docker_sync_common::explain::Problem;
+    match e {
+        CopyError::Failed { summary, tail, .. } => {
+            let text = format!("{summary}\n{tail}");
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("no image found in manifest list for architecture")
+                || lower.contains("choosing an image from manifest list")
+            {
+                return true;
+            }
+            matches!(
+                Problem::classify(summary),
+                Some(
+                    Problem::ManifestUnknown
+                        | Problem::NameUnknown
+                        | Problem::Unauthorized
+                        | Problem::Denied(_)
+                )
+            )
+        }
+        CopyError::TwoProxies { .. } | CopyError::Spawn { .. } => true,
+        CopyError::Timeout(..) | CopyError::AuthFile(_) => false,
     }
 }
 

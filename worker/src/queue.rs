@@ -188,6 +188,19 @@ impl Queue {
         Ok(())
     }
 
+    /// Counts a digest check that could not run against `registry` (cluster-wide, behind
+    /// `digest_check_failures_total`).
+    pub async fn count_digest_check_failure(&self, registry: &str) -> Result<(), QueueError> {
+        let mut conn = self.pool.get().await?;
+        conn.hincr::<_, _, _, ()>(
+            self.keys.stats(),
+            docker_sync_common::keys::digest_check_failures_field(registry),
+            1,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The pull limit last recorded for `host` (by any worker), with when it was seen (ms).
     pub async fn rate_limit(&self, host: &str) -> Result<Option<(RateLimit, u64)>, QueueError> {
         let mut conn = self.pool.get().await?;

@@ -2,5 +2,5 @@
 //! [`docker_sync_common::registry`], shared with the api, which lists tags with it; this path is
 //! kept for the worker's code and its tests.
 pub use docker_sync_common::registry::{
-    Access, ManifestHead, RateLimit, RegistryClient, RegistryError,
+    ManifestHead, RateLimit, Reach, RegistryClient, RegistryError,
 };

@@ -11,8 +11,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine;
+use docker_sync_common::config::ProxyConfig;
 use docker_sync_common::image_ref::ImageRef;
 use docker_sync_common::platform::Platform;
+use docker_sync_common::registry::Reach;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -34,8 +36,23 @@ pub struct Skopeo {
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     pub image: ImageRef,
+    /// `--src-tls-verify` / `--dest-tls-verify`: [`docker_sync_common::registry::Transport::tls_verify`] of the registry.
     pub tls_verify: bool,
     pub credentials: Option<(String, SecretString)>,
+    /// The registry's own proxy, given to skopeo as `HTTPS_PROXY` (never in argv).
+    pub proxy: Option<ProxyConfig>,
+}
+
+impl Endpoint {
+    /// One side of a copy of `image`, reached as `reach` says.
+    pub fn new(image: ImageRef, reach: &Reach) -> Endpoint {
+        Endpoint {
+            image,
+            tls_verify: reach.transport.tls_verify(),
+            credentials: reach.credentials.clone(),
+            proxy: reach.proxy.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +75,14 @@ pub enum CopyError {
     },
     #[error("cannot write the authfile: {0}")]
     AuthFile(std::io::Error),
+    /// The two sides name different proxies: skopeo reads one `HTTPS_PROXY`.
+    #[error("the source `{source_host}` is reached through proxy {source_proxy} and the target `{target_host}` through proxy {target_proxy}, but one skopeo copy takes one proxy (HTTPS_PROXY): give both registries the same `proxy`, or reach one of them directly")]
+    TwoProxies {
+        source_host: String,
+        source_proxy: String,
+        target_host: String,
+        target_proxy: String,
+    },
     #[error("skopeo timed out after {0:?}")]
     Timeout(Duration, String),
     #[error("skopeo failed ({status}): {summary}")]
@@ -114,8 +139,17 @@ impl Skopeo {
         req: &CopyRequest,
         progress: mpsc::UnboundedSender<Progress>,
     ) -> Result<(), CopyError> {
+        let proxy_env = proxy_env(req, std::env::var("NO_PROXY").ok())?;
         let authfile = self.write_authfile(req).map_err(CopyError::AuthFile)?;
-        let mut child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if !proxy_env.is_empty() {
+            // Go reads the upper-case names first; the lower-case ones would only confuse.
+            for name in ["https_proxy", "http_proxy", "no_proxy"] {
+                command.env_remove(name);
+            }
+            command.envs(proxy_env);
+        }
+        let mut child = command
             .args(Self::copy_args(req, authfile.path()))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -204,6 +238,48 @@ impl Skopeo {
     }
 }
 
+/// The proxy variables for skopeo when a side has a proxy of its own: `HTTPS_PROXY` and
+/// `HTTP_PROXY` name it, and `NO_PROXY` keeps the other side direct (plus the proxy's own
+/// `no_proxy` and the process's `NO_PROXY`). Empty when neither side has one: skopeo then uses
+/// the process-wide variables, like every other request of this process.
+fn proxy_env(
+    req: &CopyRequest,
+    process_no_proxy: Option<String>,
+) -> Result<Vec<(&'static str, String)>, CopyError> {
+    let (source, target) = (&req.source, &req.target);
+    let (proxy, direct) = match (&source.proxy, &target.proxy) {
+        (None, None) => return Ok(Vec::new()),
+        (Some(p), None) => (p, Some(target)),
+        (None, Some(p)) => (p, Some(source)),
+        (Some(a), Some(b)) if a.same_as(b) => (a, None),
+        (Some(a), Some(b)) => {
+            return Err(CopyError::TwoProxies {
+                source_host: source.image.registry().to_owned(),
+                source_proxy: a.shown().to_owned(),
+                target_host: target.image.registry().to_owned(),
+                target_proxy: b.shown().to_owned(),
+            })
+        }
+    };
+    let mut no_proxy: Vec<String> = Vec::new();
+    if let Some(side) = direct {
+        let host = side.image.registry();
+        no_proxy.push(docker_sync_common::registry::reach::api_host(host).to_owned());
+    }
+    for side in [source, target] {
+        if let Some(list) = side.proxy.as_ref().and_then(|p| p.no_proxy.as_deref()) {
+            no_proxy.push(list.to_owned());
+        }
+    }
+    no_proxy.extend(process_no_proxy.filter(|n| !n.is_empty()));
+    let url = proxy.env_value().to_owned();
+    let mut env = vec![("HTTPS_PROXY", url.clone()), ("HTTP_PROXY", url)];
+    if !no_proxy.is_empty() {
+        env.push(("NO_PROXY", no_proxy.join(",")));
+    }
+    Ok(env)
+}
+
 async fn next<R: tokio::io::AsyncBufRead + Unpin>(
     lines: &mut Option<tokio::io::Lines<R>>,
 ) -> Option<String> {
@@ -252,7 +328,46 @@ mod tests {
             image: ImageRef::parse(s).unwrap(),
             tls_verify: verify,
             credentials: Some(("user".into(), SecretString::from("hunter2".to_owned()))),
+            proxy: None,
         }
+    }
+
+    #[test]
+    fn a_proxy_reaches_skopeo_through_its_environment_only() {
+        let proxy = |url: &str| Some(ProxyConfig::parse(url, Some("auth.corp".into())).unwrap());
+        let mut req = CopyRequest {
+            source: endpoint("mirror-source.test:5000/a/b:1", false),
+            target: endpoint("127.0.0.1:5000/ns/b:1", false),
+            platform: None,
+            timeout: Duration::from_secs(1),
+        };
+        assert!(proxy_env(&req, None).unwrap().is_empty());
+        req.source.proxy = proxy("http://u:pw@127.0.0.1:3128");
+        let env = proxy_env(&req, Some("intra.example".into())).unwrap();
+        assert_eq!(
+            env,
+            [
+                ("HTTPS_PROXY", "http://u:pw@127.0.0.1:3128".to_owned()),
+                ("HTTP_PROXY", "http://u:pw@127.0.0.1:3128".to_owned()),
+                (
+                    "NO_PROXY",
+                    "127.0.0.1:5000,auth.corp,intra.example".to_owned()
+                ),
+            ]
+        );
+        let args = Skopeo::copy_args(&req, Path::new("/tmp/auth.json"));
+        assert!(
+            args.iter()
+                .all(|a| !a.contains("pw") && !a.contains("3128")),
+            "{args:?}"
+        );
+        req.target.proxy = proxy("http://other:3128");
+        let e = proxy_env(&req, None).unwrap_err();
+        assert!(
+            e.to_string().contains("one skopeo copy takes one proxy"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("pw"), "{e}");
     }
 
     #[test]

@@ -11,7 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use docker_sync_worker::registry::{Access, RegistryClient};
+use docker_sync_common::registry::Transport;
+use docker_sync_worker::registry::{Reach, RegistryClient};
 use secrecy::SecretString;
 
 const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -70,11 +71,18 @@ async fn start() -> (String, Counters) {
     (base, counters)
 }
 
-fn access(base: &str, password: &str) -> Access {
-    Access {
-        base: base.to_owned(),
-        tls_verify: true,
+/// `http://host` is plain HTTP, `https://host` verified HTTPS: the rule of registries.yaml.
+fn access(base: &str, password: &str) -> Reach {
+    let (transport, host) = match base.split_once("://") {
+        Some(("http", host)) => (Transport::PlainHttp, host),
+        Some((_, host)) => (Transport::Https, host),
+        None => (Transport::Https, base),
+    };
+    Reach {
+        host: host.to_owned(),
+        transport,
         credentials: Some(("user".into(), SecretString::from(password.to_owned()))),
+        proxy: None,
     }
 }
 
