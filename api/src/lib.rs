@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod lang;
 pub mod metrics;
 pub mod registries;
 pub mod routes;

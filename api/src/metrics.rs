@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use docker_sync_common::keys::WORKER_GROUP;
+use docker_sync_common::keys::{DIGEST_CHECK_FAILURES, WORKER_GROUP};
 use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
 };
@@ -181,6 +181,7 @@ async fn cluster_families(state: &AppState) -> Result<Vec<MetricFamily>, AppErro
     ];
     // An empty family cannot be encoded: only when some registry reported a limit.
     families.extend(rate_limits);
+    families.extend(digest_check_family(&stats));
     Ok(families)
 }
 
@@ -236,6 +237,41 @@ async fn rate_limit_family(
     );
     f.set_metric(metrics);
     Ok(Some(f))
+}
+
+/// `digest_check_failures_total{registry}`: digest checks that could not run, so the image was
+/// copied without comparing the target (the skip-unchanged fast path lost), by registry.
+fn digest_check_family(stats: &HashMap<String, u64>) -> Option<MetricFamily> {
+    let mut counts: Vec<(&str, u64)> = stats
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(DIGEST_CHECK_FAILURES)?, *v)))
+        .collect();
+    if counts.is_empty() {
+        return None;
+    }
+    counts.sort();
+    let metrics = counts
+        .into_iter()
+        .map(|(registry, n)| {
+            let mut label = LabelPair::default();
+            label.set_name("registry".to_owned());
+            label.set_value(registry.to_owned());
+            let mut c = Counter::default();
+            c.set_value(n as f64);
+            let mut m = Metric::default();
+            m.set_label(vec![label]);
+            m.set_counter(c);
+            m
+        })
+        .collect();
+    let mut f = family(
+        "digest_check_failures_total",
+        "Digest checks that could not run, so the image was copied without checking the target",
+        MetricType::COUNTER,
+        Metric::default(),
+    );
+    f.set_metric(metrics);
+    Some(f)
 }
 
 fn counter(name: &str, help: &str, value: f64) -> MetricFamily {

@@ -35,18 +35,25 @@ async fn app(registries: &str) -> App {
 
 trait TestRegistry {
     async fn test(&self, name: &str) -> Value;
+    /// [`Self::test`] in the UI language `lang` (`Accept-Language`).
+    async fn test_in(&self, name: &str, lang: &str) -> Value;
 }
 
 impl TestRegistry for App {
     /// Tests registry `name` as the admin; the report.
     async fn test(&self, name: &str) -> Value {
+        self.test_in(name, "en").await
+    }
+
+    async fn test_in(&self, name: &str, lang: &str) -> Value {
         let admin = self.login("boss").await;
         let r = self
-            .call(
+            .call_with(
                 Method::POST,
                 &format!("/api/registries/{name}/test"),
                 Some(&admin),
                 json!({}),
+                &[(axum::http::header::ACCEPT_LANGUAGE, lang)],
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -103,9 +110,10 @@ async fn a_basic_auth_registry_with_good_bad_and_no_credentials_and_a_closed_por
          \x20 good:\n    url: \"{url}\"\n    username: {REG_USER}\n    password: {REG_PASSWORD}\n\
          \x20 bad:\n    url: \"{url}\"\n    username: {REG_USER}\n    password: {WRONG_PASSWORD}\n\
          \x20 none:\n    url: \"{url}\"\n\
-         \x20 https_to_http:\n    url: \"{}\"\n\
+         \x20 https_to_http:\n    url: \"{host}\"\n\
+         \x20 bare_insecure:\n    url: \"{host}\"\n    insecure: true\n    username: {REG_USER}\n    password: {REG_PASSWORD}\n\
          \x20 closed:\n    url: \"http://127.0.0.1:{closed}\"\n",
-        registry.host()
+        host = registry.host()
     );
     let app = app(&yaml).await;
 
@@ -154,12 +162,45 @@ async fn a_basic_auth_registry_with_good_bad_and_no_credentials_and_a_closed_por
         "{none:#}"
     );
 
+    // A bare host is HTTPS: the test says what to change, in the UI's language.
     let https = app.test("https_to_http").await;
     assert_eq!(steps(&https), names(&[("reachable", true), ("tls", false)]));
     let m = last_message(&https);
     assert!(
-        m.contains("plain HTTP") && m.contains(&format!("url: \"http://{}\"", registry.host())),
+        m.contains("this registry answers plain HTTP")
+            && m.contains(&format!(
+                "write the url as `http://{}` or tick Insecure",
+                registry.host()
+            )),
         "{m}"
+    );
+    let zh = app.test_in("https_to_http", "zh-CN,zh;q=0.9").await;
+    let m = last_message(&zh);
+    assert!(
+        m.contains("明文 HTTP") && m.contains(&format!("`http://{}`", registry.host())),
+        "{m}"
+    );
+
+    // The same registry written as a bare host with `insecure: true`, as the UI's Insecure box
+    // writes it: it passes on plain HTTP, as skopeo copies to it, and says so.
+    let insecure = app.test("bare_insecure").await;
+    assert_eq!(insecure["ok"], true, "{insecure:#}");
+    assert_eq!(
+        insecure["transport"], "plain HTTP (insecure)",
+        "{insecure:#}"
+    );
+    let tls = &insecure["steps"][1];
+    assert_eq!(tls["step"], "tls");
+    assert!(
+        tls["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("plain HTTP (insecure)"),
+        "{insecure:#}"
+    );
+    assert!(
+        last_message(&insecure).contains("accepted the credentials"),
+        "{insecure:#}"
     );
 
     let closed = app.test("closed").await;

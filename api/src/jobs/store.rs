@@ -62,6 +62,9 @@ pub struct TaskView {
     pub waiting: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_until_ms: Option<u64>,
+    /// Why the target's digest was not compared before copying (the check could not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unchecked: Option<String>,
 }
 
 /// Queues the plan; returns the new job as `GET /api/jobs/{id}` would show it.
@@ -181,6 +184,7 @@ fn queued_view(id: String, index: usize, line: usize, m: &TaskMessage) -> TaskVi
         images_total: None,
         waiting: None,
         waiting_until_ms: None,
+        unchecked: None,
     }
 }
 
@@ -304,6 +308,7 @@ fn task_view(f: &HashMap<String, String>) -> TaskView {
         images_total: opt_num(f, "images_total"),
         waiting: opt_text(f, "waiting").filter(|_| status == TaskStatus::Running),
         waiting_until_ms: opt_num(f, "waiting_until_ms").filter(|_| status == TaskStatus::Running),
+        unchecked: opt_text(f, "unchecked"),
     }
 }
 

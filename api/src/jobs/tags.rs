@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use docker_sync_common::config::Config;
 use docker_sync_common::explain::{Party, Side};
-use docker_sync_common::registry::{Access, RegistryClient};
+use docker_sync_common::registry::{Reach, RegistryClient};
 use docker_sync_common::selection::{Repository, MAX_LISTED_TAGS};
 
 use crate::state::AppState;
@@ -63,7 +63,7 @@ impl ListTags for RegistryTags<'_> {
     async fn list_tags(&self, repository: &Repository) -> Result<Vec<String>, String> {
         let host = repository.registry();
         let entry = self.config.registry_for_host(host);
-        let access = Access::for_host(host, entry.map(|(_, r)| r));
+        let access = Reach::for_host(host, entry.map(|(_, r)| r), self.config.tls_verify_disabled);
         self.client
             .list_tags(&access, repository.path(), MAX_LISTED_TAGS)
             .await

@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::auth::audit;
 use crate::auth::principal::Caller;
 use crate::error::AppError;
+use crate::lang::Lang;
 use crate::registries::connection::{self, Limits, Report};
 use crate::routes::jobs::ApiJson;
 use crate::state::AppState;
@@ -32,6 +33,12 @@ pub struct RegistryView {
     has_password: bool,
     /// Harbor: a missing project is created before the first push.
     create_project: bool,
+    /// The registry's own proxy, without its password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proxy: Option<String>,
+    proxy_has_password: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_proxy: Option<String>,
     /// `file` (registries.yaml, read-only here) or `api` (stored in Redis).
     source: &'static str,
     /// Why a stored registry cannot be used now (its password does not open with our key).
@@ -53,6 +60,9 @@ impl RegistryView {
             insecure: r.insecure,
             has_password: r.password.is_some(),
             create_project: r.create_project,
+            proxy: r.proxy.as_ref().map(|p| p.shown().to_owned()),
+            proxy_has_password: r.proxy.as_ref().is_some_and(|p| p.has_password()),
+            no_proxy: r.proxy.as_ref().and_then(|p| p.no_proxy.clone()),
             source: "file",
             problem: None,
             updated_at_ms: None,
@@ -73,6 +83,9 @@ impl RegistryView {
             insecure: r.insecure,
             has_password: r.password.is_some(),
             create_project: r.create_project,
+            proxy: r.proxy.clone(),
+            proxy_has_password: r.proxy_password.is_some(),
+            no_proxy: r.no_proxy.clone(),
             source: "api",
             problem: stored.config.as_ref().err().cloned(),
             updated_at_ms: Some(r.updated_at_ms),
@@ -144,6 +157,10 @@ pub struct Form {
     insecure: bool,
     #[serde(default)]
     create_project: bool,
+    /// `http://[user[:password]@]proxy:port`; without a password, an edit keeps the stored
+    /// proxy password when the url names the same proxy and user.
+    proxy: Option<SecretString>,
+    no_proxy: Option<String>,
 }
 
 impl Form {
@@ -168,6 +185,8 @@ impl Form {
             description: self.description,
             insecure: self.insecure,
             create_project: self.create_project,
+            proxy: self.proxy,
+            no_proxy: self.no_proxy,
         };
         (fields, action)
     }
@@ -279,6 +298,7 @@ pub async fn delete(
 pub async fn test(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    lang: Lang,
     Path(name): Path<String>,
 ) -> Result<Json<Report>, AppError> {
     let config = state.catalog.current().await?;
@@ -290,7 +310,7 @@ pub async fn test(
             None => not_found(&name),
         });
     };
-    let report = connection::test(&name, registry, Limits::default()).await;
+    let report = connection::test(&name, registry, Limits::default(), lang).await;
     audit::record(
         &state,
         caller.actor(),

@@ -114,6 +114,18 @@ impl App {
         cookie: Option<&str>,
         body: Value,
     ) -> Reply {
+        self.call_with(method, path, cookie, body, &[]).await
+    }
+
+    /// [`Self::call`] with more request headers (`Accept-Language`, ...).
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+        body: Value,
+        headers: &[(header::HeaderName, &str)],
+    ) -> Reply {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
@@ -122,6 +134,9 @@ impl App {
             .header(header::CONTENT_TYPE, "application/json");
         if let Some(c) = cookie {
             req = req.header(header::COOKIE, c);
+        }
+        for (name, value) in headers {
+            req = req.header(name, *value);
         }
         let mut req = req.body(Body::from(body.to_string())).unwrap();
         let addr: SocketAddr = "127.0.0.1:40000".parse().unwrap();
