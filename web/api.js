@@ -1,6 +1,9 @@
 // Thin wrappers over the same-origin JSON api and the job event WebSocket.
 // Everything here is UI-agnostic: errors are thrown as ApiError and the caller decides
-// what to show.
+// what to show. Requests carry the UI's language, so messages the server writes for people
+// (connection-test steps) come in it.
+
+import { getLang } from "./i18n.js";
 
 export class ApiError extends Error {
   /**
@@ -46,7 +49,7 @@ export function onAuthProblem(fn) {
 async function request(method, path, body, { authRedirect = true } = {}) {
   const init = {
     method,
-    headers: { Accept: "application/json" },
+    headers: { Accept: "application/json", "Accept-Language": getLang() },
     // The session is an HttpOnly cookie; same-origin only. The browser adds the Origin
     // header the server checks on state-changing requests.
     credentials: "same-origin",

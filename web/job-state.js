@@ -19,6 +19,8 @@ function taskFromSnapshot(t) {
     attempts: num(t.attempts) ?? 0,
     error: t.error ?? null,
     digest: t.digest ?? null,
+    // Why the target was not compared before the copy (the digest check could not run).
+    unchecked: typeof t.unchecked === "string" && t.unchecked ? t.unchecked : null,
     startedAt: num(t.started_at_ms),
     finishedAt: num(t.finished_at_ms),
     durationMs: null,
@@ -131,6 +133,7 @@ export class JobState {
       case "succeeded":
         task.status = ev.kind;
         task.digest = ev.digest ?? task.digest;
+        task.unchecked = typeof ev.unchecked === "string" && ev.unchecked ? ev.unchecked : null;
         task.durationMs = num(ev.duration_ms);
         task.finishedAt = at ?? task.finishedAt;
         task.error = null;

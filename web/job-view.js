@@ -333,6 +333,10 @@ function updateRow(r, task) {
   } else if (s === "retrying" && task.note?.kind === "retry") {
     r.note.textContent = retryText(task);
     r.note.hidden = !r.note.textContent;
+  } else if (s === "succeeded" && task.unchecked) {
+    // The fast path was lost: say so, and why, so the setting can be fixed.
+    r.note.textContent = t("taskUnchecked", { reason: task.unchecked });
+    r.note.hidden = false;
   } else if (s === "running" && task.note?.kind === "waiting") {
     r.note.textContent = task.note.until
       ? t("taskWaitingUntil", { reason: task.note.reason, time: new Date(task.note.until).toLocaleTimeString() })

@@ -263,6 +263,7 @@ function testRow(r, id) {
     const rep = entry.report;
     content.push(h("p", { class: "registry-test-summary" },
       h("span", { class: `badge ${rep.ok ? "status-succeeded" : "status-failed"}`, text: rep.ok ? t("regTestOk") : t("regTestFailed") }),
+      rep.transport ? h("span", { class: "muted registry-test-transport", text: ` ${t("regTestTransport", { transport: rep.transport })}` }) : null,
       entry.running ? h("span", { class: "muted", text: ` ${t("regTestPrevious")}` }) : null));
     content.push(h("ol", { class: "registry-steps" }, ...rep.steps.map(stepItem)));
   }
@@ -306,6 +307,10 @@ async function openForm(r) {
   const password = h("input", { type: "password", autocomplete: "new-password", name: "registry-password", value: "" });
   const description = h("input", { type: "text", autocomplete: "off", maxlength: "500", value: r?.description ?? "" });
   const insecure = checkbox(t("regInsecureLabel"), { checked: !!r?.insecure });
+  // The proxy's password has a field of its own so that it is never shown back in the url.
+  const proxy = textInput(r?.proxy, { inputmode: "url", placeholder: "http://proxy.example.com:3128", name: "registry-proxy" });
+  const proxyPassword = h("input", { type: "password", autocomplete: "new-password", name: "registry-proxy-password", value: "" });
+  const noProxy = textInput(r?.no_proxy, { name: "registry-no-proxy", placeholder: "auth.example.com,.corp" });
   const createProject = checkbox(t("regCreateProjectLabel"), { checked: !!r?.create_project });
   const clearPw = editing && r.has_password ? checkbox(t("regClearPassword")) : null;
 
@@ -348,7 +353,7 @@ async function openForm(r) {
   };
   type.addEventListener("change", syncType);
   syncType();
-  for (const el of [name, url, ns, password]) el.addEventListener("input", () => setFieldError(el, null));
+  for (const el of [name, url, ns, password, proxy, noProxy]) el.addEventListener("input", () => setFieldError(el, null));
 
   const content = [
     // Editing is how a problem gets fixed (a password entered again): keep it in view.
@@ -366,6 +371,12 @@ async function openForm(r) {
     field(t("regDescriptionLabel"), description, { optional: true }),
     h("div", { class: "check-block" }, insecure.label, insecureHint),
     createProjectBox,
+    field(t("regProxyLabel"), proxy, { optional: true, hint: t("regProxyHint") }),
+    field(t("regProxyPasswordLabel"), proxyPassword, {
+      optional: true,
+      hint: r?.proxy_has_password ? t("regProxyPasswordKeep") : t("regProxyPasswordHint"),
+    }),
+    field(t("regNoProxyLabel"), noProxy, { optional: true, hint: t("regNoProxyHint") }),
   ].filter(Boolean);
 
   const ok = await formDialog({
@@ -394,6 +405,24 @@ async function openForm(r) {
         setFieldError(url, t("regErrUrlSpace"));
         bad ??= url;
       }
+      let proxyUrl = null;
+      if (proxy.value.trim()) {
+        try {
+          const u = new URL(proxy.value.trim());
+          if (!["http:", "https:"].includes(u.protocol) || !u.hostname) throw new Error("scheme");
+          if (proxyPassword.value) {
+            if (!u.username) throw new Error("user");
+            u.password = proxyPassword.value;
+          }
+          proxyUrl = u.href.replace(/\/$/, "");
+        } catch (e) {
+          setFieldError(proxy, e.message === "user" ? t("regErrProxyUser") : t("regErrProxy"));
+          bad ??= proxy;
+        }
+      } else if (noProxy.value.trim()) {
+        setFieldError(noProxy, t("regErrNoProxyAlone"));
+        bad ??= noProxy;
+      }
       if (NAMESPACE_REQUIRED.has(k) && !v.ns) {
         setFieldError(ns, t("regErrNoNs", { label: nsLabel(k), type: typeLabel(k) }));
         bad ??= ns;
@@ -408,6 +437,8 @@ async function openForm(r) {
         url: v.url,
         insecure: insecure.input.checked,
         create_project: k === "harbor" && createProject.input.checked,
+        proxy: proxyUrl,
+        no_proxy: proxyUrl ? noProxy.value.trim() || null : null,
       };
       if (editing) {
         // A full replacement: an emptied field clears the value.
@@ -437,12 +468,14 @@ async function openForm(r) {
         }
         throw err;
       }
-      // Sent: the password is not kept anywhere on the page.
+      // Sent: the passwords are not kept anywhere on the page.
       password.value = "";
+      proxyPassword.value = "";
       return true;
     },
   });
   password.value = "";
+  proxyPassword.value = "";
   if (!ok) return;
   const shown = editing ? r.name : name.value.trim();
   tests.delete(shown); // an old result says nothing about the new settings
