@@ -10,6 +10,7 @@
 //! A missing tool is a panic naming the Debian package to install, never a skip.
 
 mod browser;
+mod forward_proxy;
 mod image;
 mod process;
 mod redis;
@@ -19,6 +20,7 @@ mod stack;
 mod throttle;
 
 pub use browser::Chromedriver;
+pub use forward_proxy::{ForwardProxy, ForwardProxyBuilder};
 pub use image::{
     build_image, push_image, push_layout, sha256_digest, write_authfile, ImageSpec, LayerSpec,
     OciImage, Platform, PlatformImage,
