@@ -29,8 +29,8 @@ pub use redis::{dump_keys, RedisServer};
 pub use registry::{RawManifest, Registry, MANIFEST_ACCEPT};
 pub use script::{check_script, run_script};
 pub use stack::{
-    bcrypt_hash, binaries, Binaries, Stack, StackOptions, WorkerProcess, ADMIN_PASSWORD,
-    ADMIN_USER, KEY_PREFIX, TARGET_PASSWORD, TARGET_USER,
+    bcrypt_hash, binaries, Binaries, Stack, StackOptions, TargetSpelling, WorkerProcess,
+    ADMIN_PASSWORD, ADMIN_USER, KEY_PREFIX, TARGET_PASSWORD, TARGET_USER,
 };
 pub use throttle::ThrottledProxy;
 
