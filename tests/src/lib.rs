@@ -10,6 +10,7 @@
 //! A missing tool is a panic naming the Debian package to install, never a skip.
 
 mod browser;
+mod forward_proxy;
 mod image;
 mod process;
 mod redis;
@@ -19,6 +20,7 @@ mod stack;
 mod throttle;
 
 pub use browser::Chromedriver;
+pub use forward_proxy::{ForwardProxy, ForwardProxyBuilder};
 pub use image::{
     build_image, push_image, push_layout, sha256_digest, write_authfile, ImageSpec, LayerSpec,
     OciImage, Platform, PlatformImage,
@@ -27,8 +29,8 @@ pub use redis::{dump_keys, RedisServer};
 pub use registry::{RawManifest, Registry, MANIFEST_ACCEPT};
 pub use script::{check_script, run_script};
 pub use stack::{
-    bcrypt_hash, binaries, Binaries, Stack, StackOptions, WorkerProcess, ADMIN_PASSWORD,
-    ADMIN_USER, KEY_PREFIX, TARGET_PASSWORD, TARGET_USER,
+    bcrypt_hash, binaries, Binaries, Stack, StackOptions, TargetSpelling, WorkerProcess,
+    ADMIN_PASSWORD, ADMIN_USER, KEY_PREFIX, TARGET_PASSWORD, TARGET_USER,
 };
 pub use throttle::ThrottledProxy;
 

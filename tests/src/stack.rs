@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::process::ManagedChild;
-use crate::{free_port, RedisServer, Registry, POLL_INTERVAL};
+use crate::{free_port, ForwardProxy, RedisServer, Registry, ThrottledProxy, POLL_INTERVAL};
 
 /// The target registry's credentials. Tests assert this password never shows up anywhere.
 pub const TARGET_USER: &str = "sync-bot";
@@ -62,6 +62,17 @@ pub fn binaries() -> &'static Binaries {
     })
 }
 
+/// How registries.yaml writes the target registry's address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TargetSpelling {
+    /// `url: "http://127.0.0.1:PORT"`: the scheme says plain HTTP.
+    #[default]
+    HttpUrl,
+    /// `url: "127.0.0.1:PORT"` and `insecure: true`, as an operator often writes a registry
+    /// without TLS: the service has to find out that it speaks plain HTTP.
+    BareInsecure,
+}
+
 #[derive(Debug, Clone)]
 pub struct StackOptions {
     pub workers: usize,
@@ -76,9 +87,21 @@ pub struct StackOptions {
     /// Serve the source registry through a proxy this slow (bytes per second), so copies take
     /// long enough to interrupt. Jobs must then name images by [`Stack::source_host`].
     pub source_rate: Option<usize>,
+    /// Serve the source registry through a proxy that delays each answer this long (with
+    /// `source_rate` if given): a registry far away. Jobs must then name images by
+    /// [`Stack::source_host`].
+    pub source_latency: Option<Duration>,
+    /// Name the source registry `<this name>:<its port>`, a name nothing resolves, reachable
+    /// only through a [`ForwardProxy`] the stack starts: registries.yaml writes it bare with
+    /// `insecure: true` and `proxy: "<the proxy's url>"`. Jobs must then name images by
+    /// [`Stack::source_host`]; [`Stack::forward_proxy`] gives the proxy (its URL for skopeo's
+    /// `HTTPS_PROXY`, its counts).
+    pub source_via_proxy: Option<String>,
     /// Name the source registry by this URL in registries.yaml instead (a stand-in in front of
     /// [`Stack::source`]). Jobs must then name images by [`Stack::source_host`].
     pub source_url: Option<String>,
+    /// How registries.yaml writes the target registry's address.
+    pub target_spelling: TargetSpelling,
     /// Extra environment for every worker (`DOCKER_SYNC_RATE_LIMIT_FLOOR`, ...).
     pub worker_env: Vec<(String, String)>,
 }
@@ -94,7 +117,10 @@ impl Default for StackOptions {
             batch_size: 5,
             max_deliveries: 5,
             source_rate: None,
+            source_latency: None,
+            source_via_proxy: None,
             source_url: None,
+            target_spelling: TargetSpelling::HttpUrl,
             worker_env: Vec::new(),
         }
     }
@@ -138,7 +164,8 @@ pub struct Stack {
     pub target: Registry,
     pub options: StackOptions,
     pub workers: Vec<WorkerProcess>,
-    proxy: Option<crate::ThrottledProxy>,
+    proxy: Option<ThrottledProxy>,
+    forward_proxy: Option<ForwardProxy>,
     api: ManagedChild,
     api_port: u16,
     /// An admin API token every helper request carries.
@@ -153,17 +180,42 @@ impl Stack {
         let source = Registry::start();
         let target = Registry::start_with_auth(TARGET_USER, TARGET_PASSWORD);
         let dir = tempfile::tempdir().expect("tempdir");
-        let proxy = options
-            .source_rate
-            .map(|rate| crate::ThrottledProxy::start(&source.host(), rate));
-        let source_url = match (&options.source_url, &proxy) {
-            (Some(url), _) => url.clone(),
-            (None, Some(p)) => format!("http://{}", p.host()),
-            (None, None) => source.url(),
+        let proxy =
+            (options.source_rate.is_some() || options.source_latency.is_some()).then(|| {
+                let latency = options.source_latency.unwrap_or_default();
+                ThrottledProxy::spawn(&source.host(), options.source_rate, latency)
+            });
+        let forward_proxy = options.source_via_proxy.as_ref().map(|name| {
+            assert!(
+                proxy.is_none(),
+                "source_via_proxy goes with no rate or latency"
+            );
+            ForwardProxy::start(&[(&format!("{name}:{}", source.port()), &source.host())])
+        });
+        let source_entry = if let Some(url) = &options.source_url {
+            Endpoint::url(url.clone())
+        } else if let (Some(name), Some(forward)) = (&options.source_via_proxy, &forward_proxy) {
+            Endpoint {
+                url: format!("{name}:{}", source.port()),
+                insecure: true,
+                proxy: Some(forward.url()),
+            }
+        } else if let Some(throttled) = &proxy {
+            Endpoint::url(format!("http://{}", throttled.host()))
+        } else {
+            Endpoint::url(source.url())
+        };
+        let target_entry = match options.target_spelling {
+            TargetSpelling::HttpUrl => Endpoint::url(target.url()),
+            TargetSpelling::BareInsecure => Endpoint {
+                url: target.host(),
+                insecure: true,
+                proxy: None,
+            },
         };
         std::fs::write(
             dir.path().join("registries.yaml"),
-            registries_yaml(&source_url, &target, &options),
+            registries_yaml(&source_entry, &target_entry, &options),
         )
         .expect("write registries.yaml");
         std::fs::write(dir.path().join("users.yaml"), users_yaml()).expect("write users.yaml");
@@ -197,6 +249,7 @@ impl Stack {
             options,
             workers: Vec::new(),
             proxy,
+            forward_proxy,
             api,
             api_port,
             token,
@@ -259,16 +312,25 @@ impl Stack {
         self.workers.last_mut().expect("just pushed")
     }
 
-    /// The host jobs name source images by (the throttling proxy when there is one).
+    /// The host jobs name source images by (the throttling proxy when there is one, the name
+    /// only the forward proxy resolves with `source_via_proxy`).
     pub fn source_host(&self) -> String {
         if let Some(url) = &self.options.source_url {
             let host = url.split_once("://").map_or(url.as_str(), |(_, h)| h);
             return host.trim_end_matches('/').to_owned();
         }
+        if let Some(name) = &self.options.source_via_proxy {
+            return format!("{name}:{}", self.source.port());
+        }
         match &self.proxy {
             Some(p) => p.host(),
             None => self.source.host(),
         }
+    }
+
+    /// The forward proxy in front of the source (with `source_via_proxy`).
+    pub fn forward_proxy(&self) -> Option<&ForwardProxy> {
+        self.forward_proxy.as_ref()
     }
 
     pub fn api_url(&self) -> String {
@@ -397,16 +459,43 @@ impl Stack {
     }
 }
 
-fn registries_yaml(source_url: &str, target: &Registry, o: &StackOptions) -> String {
+/// Where a registry entry of registries.yaml says the registry is.
+struct Endpoint {
+    url: String,
+    insecure: bool,
+    proxy: Option<String>,
+}
+
+impl Endpoint {
+    fn url(url: String) -> Endpoint {
+        Endpoint {
+            url,
+            insecure: false,
+            proxy: None,
+        }
+    }
+
+    /// The entry's `url:` line and, when set, its `insecure:` and `proxy:` lines.
+    fn yaml(&self) -> String {
+        let mut lines = format!("    url: \"{}\"\n", self.url);
+        if self.insecure {
+            lines.push_str("    insecure: true\n");
+        }
+        if let Some(proxy) = &self.proxy {
+            lines.push_str(&format!("    proxy: \"{proxy}\"\n"));
+        }
+        lines
+    }
+}
+
+fn registries_yaml(source: &Endpoint, target: &Endpoint, o: &StackOptions) -> String {
     format!(
         r#"registries:
   source:
-    url: "{source}"
-    description: "the test's anonymous source registry"
+{source}    description: "the test's anonymous source registry"
   target:
     type: generic
-    url: "{target}"
-    username: "{TARGET_USER}"
+{target}    username: "{TARGET_USER}"
     password: "{TARGET_PASSWORD}"
     namespace: "mirror"
 sync_config:
@@ -419,8 +508,8 @@ image_filters:
 logging:
   level: DEBUG
 "#,
-        source = source_url,
-        target = target.url(),
+        source = source.yaml(),
+        target = target.yaml(),
         retries = o.retry_count,
         batch = o.batch_size,
     )
@@ -500,4 +589,33 @@ fn response_json(resp: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_written_as_an_operator_would() {
+        let plain = Endpoint::url("http://127.0.0.1:5000".into());
+        assert_eq!(plain.yaml(), "    url: \"http://127.0.0.1:5000\"\n");
+        let proxied = Endpoint {
+            url: "mirror-source.test:5000".into(),
+            insecure: true,
+            proxy: Some("http://127.0.0.1:3128".into()),
+        };
+        assert_eq!(
+            proxied.yaml(),
+            "    url: \"mirror-source.test:5000\"\n    insecure: true\n    \
+             proxy: \"http://127.0.0.1:3128\"\n"
+        );
+        let yaml = registries_yaml(&plain, &proxied, &StackOptions::default());
+        assert!(yaml.contains(
+            "  source:\n    url: \"http://127.0.0.1:5000\"\n    description: \"the test's"
+        ));
+        assert!(yaml.contains(
+            "    type: generic\n    url: \"mirror-source.test:5000\"\n    insecure: true\n    \
+             proxy: \"http://127.0.0.1:3128\"\n    username: \"sync-bot\"\n"
+        ));
+    }
 }
