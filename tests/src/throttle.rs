@@ -212,7 +212,7 @@ mod tests {
         assert!((0.4..1.5).contains(&secs), "4 round trips took {secs:.3}s");
         let fast = ThrottledProxy::start(&echo, 1 << 30);
         let secs = exchanges(&fast, 4);
-        assert!(secs < 0.2, "4 round trips without latency took {secs:.3}s");
+        assert!(secs < 0.35, "4 round trips without latency took {secs:.3}s");
     }
 
     #[test]

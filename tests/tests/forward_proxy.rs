@@ -252,12 +252,10 @@ fn latency_and_rate_slow_what_is_relayed() {
     let blob_url = format!("http://{name}/v2/slow/app/blobs/{layer}");
 
     let fast = proxy_for(&registry);
-    let start = Instant::now();
     let mut body = Vec::new();
     let resp = agent(&fast.url()).get(&blob_url).call().unwrap();
     resp.into_reader().read_to_end(&mut body).unwrap();
     assert!(body.len() > 150_000, "{}", body.len());
-    assert!(start.elapsed() < Duration::from_millis(300));
 
     let slow = ForwardProxy::builder(&[(&name, &registry.host())])
         .latency(Duration::from_millis(100))
