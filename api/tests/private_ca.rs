@@ -7,8 +7,8 @@
 mod support;
 
 use axum::http::StatusCode;
+use docker_sync_tests::tls::{Certified, TlsRegistry};
 use serde_json::json;
-use support::tls::{Certified, TlsRegistry};
 
 #[tokio::test]
 async fn a_private_ca_in_the_trust_store_is_trusted() {

@@ -23,7 +23,7 @@ use docker_sync_common::harbor::{ensure_harbor_project, HarborClient, ProjectSta
 use docker_sync_tests::{free_port, Registry};
 use serde_json::{json, Value};
 
-use support::tls::{Certified, TlsRegistry};
+use docker_sync_tests::tls::{Certified, TlsRegistry};
 use support::App;
 const REG_USER: &str = "sync-bot";
 const REG_PASSWORD: &str = "Reg-Pa55-secret-value";

@@ -9,7 +9,12 @@ use crate::config::LoggingConfig;
 pub fn init(logging: &LoggingConfig, json: bool) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(logging.filter_directive()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only for a person at a terminal: in a log file or a collector they are noise
+    // that breaks every grep.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour);
     if json {
         builder.json().init();
     } else {

@@ -42,6 +42,7 @@ pub struct ForwardProxyBuilder {
     credentials: Option<(String, String)>,
     latency: Duration,
     rate: Option<usize>,
+    refuse_manifest_heads: bool,
 }
 
 /// What the proxy saw since it started (or since [`ForwardProxy::reset_counts`]).
@@ -62,6 +63,7 @@ struct Shared {
     credentials: Option<(String, String)>,
     latency: Duration,
     rate: Option<usize>,
+    refuse_manifest_heads: bool,
     counts: Mutex<Counts>,
 }
 
@@ -88,6 +90,14 @@ impl ForwardProxyBuilder {
         self
     }
 
+    /// Answers every forwarded `HEAD .../manifests/...` with 403, as a filtering proxy or a
+    /// registry that lets a robot account pull but not HEAD would: a digest check through it
+    /// can never run, while GETs (skopeo's pulls) still go through.
+    pub fn refuse_manifest_heads(mut self) -> Self {
+        self.refuse_manifest_heads = true;
+        self
+    }
+
     pub fn start(self) -> ForwardProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the forward proxy");
         let port = listener.local_addr().expect("local addr").port();
@@ -97,6 +107,7 @@ impl ForwardProxyBuilder {
             credentials: self.credentials,
             latency: self.latency,
             rate: self.rate,
+            refuse_manifest_heads: self.refuse_manifest_heads,
             counts: Mutex::new(Counts::default()),
         });
         let (flag, state) = (stop.clone(), shared.clone());
@@ -126,6 +137,7 @@ impl ForwardProxy {
             credentials: None,
             latency: Duration::ZERO,
             rate: None,
+            refuse_manifest_heads: false,
         }
     }
 
@@ -405,6 +417,10 @@ fn forward(
         .counts()
         .requests
         .push((method.clone(), authority.clone(), path.clone()));
+    if shared.refuse_manifest_heads && method == "HEAD" && path.contains("/manifests/") {
+        answer(to_client, "403 Forbidden", "")?;
+        return Ok(false);
+    }
     let request_line = format!("{method} {path} {}", head.version());
     let request = head.to_bytes(&request_line, &["proxy-authorization", "proxy-connection"]);
     let body = head.request_body();

@@ -18,6 +18,7 @@ mod registry;
 mod script;
 mod stack;
 mod throttle;
+pub mod tls;
 
 pub use browser::Chromedriver;
 pub use forward_proxy::{ForwardProxy, ForwardProxyBuilder};

@@ -97,6 +97,12 @@ pub struct StackOptions {
     /// [`Stack::source_host`]; [`Stack::forward_proxy`] gives the proxy (its URL for skopeo's
     /// `HTTPS_PROXY`, its counts).
     pub source_via_proxy: Option<String>,
+    /// With `source_via_proxy`: the proxy answers every manifest HEAD with 403, so the
+    /// service's digest check of the source can never run while skopeo's GETs work.
+    pub source_proxy_refuses_heads: bool,
+    /// With `source_via_proxy`: the proxy wants these credentials (`proxy:` then carries them
+    /// in its url, as a company proxy's would).
+    pub source_proxy_credentials: Option<(String, String)>,
     /// Name the source registry by this URL in registries.yaml instead (a stand-in in front of
     /// [`Stack::source`]). Jobs must then name images by [`Stack::source_host`].
     pub source_url: Option<String>,
@@ -119,6 +125,8 @@ impl Default for StackOptions {
             source_rate: None,
             source_latency: None,
             source_via_proxy: None,
+            source_proxy_refuses_heads: false,
+            source_proxy_credentials: None,
             source_url: None,
             target_spelling: TargetSpelling::HttpUrl,
             worker_env: Vec::new(),
@@ -190,7 +198,16 @@ impl Stack {
                 proxy.is_none(),
                 "source_via_proxy goes with no rate or latency"
             );
-            ForwardProxy::start(&[(&format!("{name}:{}", source.port()), &source.host())])
+            let mut builder =
+                ForwardProxy::builder(&[(&format!("{name}:{}", source.port()), &source.host())]);
+            if let Some((user, password)) = &options.source_proxy_credentials {
+                builder = builder.auth(user, password);
+            }
+            if options.source_proxy_refuses_heads {
+                builder.refuse_manifest_heads().start()
+            } else {
+                builder.start()
+            }
         });
         let source_entry = if let Some(url) = &options.source_url {
             Endpoint::url(url.clone())
@@ -198,7 +215,7 @@ impl Stack {
             Endpoint {
                 url: format!("{name}:{}", source.port()),
                 insecure: true,
-                proxy: Some(forward.url()),
+                proxy: Some(forward.url_with_credentials()),
             }
         } else if let Some(throttled) = &proxy {
             Endpoint::url(format!("http://{}", throttled.host()))

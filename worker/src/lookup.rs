@@ -160,7 +160,7 @@ impl Worker {
             .insert(asked.registry.to_owned());
         if first {
             tracing::warn!(
-                registry = asked.registry,
+                registry = %asked.registry,
                 side = %asked.side,
                 image = %asked.image,
                 reason = %reason,
@@ -169,7 +169,7 @@ impl Worker {
                  digest_check_failures_total"
             );
         } else {
-            tracing::debug!(registry = asked.registry, image = %asked.image, reason = %reason, "digest check failed");
+            tracing::debug!(registry = %asked.registry, image = %asked.image, reason = %reason, "digest check failed");
         }
         if let Err(e) = self.queue.count_digest_check_failure(asked.registry).await {
             tracing::warn!(error = %e, "cannot count the digest check failure");

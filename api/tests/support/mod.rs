@@ -2,8 +2,6 @@
 //! `main` builds it, with cheap bcrypt and throwaway folders.
 #![allow(dead_code)]
 
-pub mod tls;
-
 use std::net::SocketAddr;
 use std::path::Path;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use docker_sync_tests::{free_port, require_tool};
+use crate::{free_port, require_tool};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
 /// A server certificate for 127.0.0.1 and localhost, and the CA that issued it (None when it
@@ -67,6 +67,11 @@ impl Drop for TlsRegistry {
 }
 
 impl TlsRegistry {
+    /// `127.0.0.1:PORT`, as image references and a bare `url` name it.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
     pub fn start(certified: &Certified) -> TlsRegistry {
         let binary = require_tool("docker-registry", "docker-registry");
         let dir = tempfile::tempdir().unwrap();
