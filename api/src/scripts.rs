@@ -121,7 +121,7 @@ pub fn render(plan: &Plan, config: &Config) -> String {
         .map(|t| t.target.registry())
         .or(target.map(|r| r.host.as_str()))
         .unwrap_or("");
-    let target_tls = target.is_none_or(|r| !r.insecure);
+    let target_tls = target.is_none_or(|r| r.transport().tls_verify());
 
     // Registries with credentials, the sources' first, then the target's. A source on the
     // target's host is read with the target's credentials: the worker's authfile holds one entry
@@ -142,6 +142,7 @@ pub fn render(plan: &Plan, config: &Config) -> String {
 
     let mut s = String::new();
     header(&mut s, plan, target_host, &logins);
+    proxy_notes(&mut s, plan, config);
     s.push_str("set -eu\n\n");
     s.push_str(
         "if ! command -v skopeo >/dev/null 2>&1; then\n\
@@ -183,10 +184,37 @@ fn push_login<'a>(
             name,
             hosts: vec![host.to_owned()],
             default_user: user,
-            tls_verify: !reg.insecure,
+            tls_verify: reg.transport().tls_verify(),
             vars: vars.clone(),
         }),
     }
+}
+
+/// Registries the service reaches through a proxy of their own: the script cannot set it (its
+/// password stays in the service), so it says which to export.
+fn proxy_notes(s: &mut String, plan: &Plan, config: &Config) {
+    let mut proxied: BTreeMap<&str, &str> = BTreeMap::new();
+    let target = config
+        .registries
+        .get(&plan.registry)
+        .map(|r| (plan.registry.as_str(), r));
+    let sources = plan
+        .tasks
+        .iter()
+        .filter_map(|t| config.registry_for_host(t.source.registry()));
+    for (name, reg) in target.into_iter().chain(sources) {
+        if let Some(proxy) = &reg.proxy {
+            proxied.insert(name, proxy.shown());
+        }
+    }
+    if proxied.is_empty() {
+        return;
+    }
+    s.push_str("#\n# The service reaches these registries through a proxy of their own; export\n# HTTPS_PROXY and HTTP_PROXY (and NO_PROXY for the other side) the same way first:\n");
+    for (name, shown) in proxied {
+        let _ = writeln!(s, "#   {}: {}", comment(name), comment(shown));
+    }
+    s.push('\n');
 }
 
 fn header(s: &mut String, plan: &Plan, target_host: &str, logins: &[Login]) {
@@ -430,7 +458,7 @@ fn copies(s: &mut String, plan: &Plan, config: &Config, target_tls: bool) {
     for task in &plan.tasks {
         let src_tls = config
             .registry_for_host(task.source.registry())
-            .is_none_or(|(_, r)| !r.insecure);
+            .is_none_or(|(_, r)| r.transport().tls_verify());
         let _ = writeln!(
             s,
             "copy_image {} {} --src-tls-verify={src_tls} --dest-tls-verify={target_tls}",

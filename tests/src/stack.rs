@@ -468,6 +468,22 @@ impl Stack {
         }
     }
 
+    /// Every event of job `job` so far, oldest first, from its event stream in Redis.
+    pub fn job_events(&self, job: &str) -> Vec<Value> {
+        let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+            .arg(format!("{KEY_PREFIX}:job:{job}:events"))
+            .arg("-")
+            .arg("+")
+            .query(&mut self.redis())
+            .expect("XRANGE");
+        entries
+            .into_iter()
+            .flat_map(|(_, fields)| fields)
+            .filter(|(k, _)| k == "event")
+            .map(|(_, v)| serde_json::from_str(&v).expect("event json"))
+            .collect()
+    }
+
     /// A synchronous connection to the stack's Redis.
     pub fn redis(&self) -> redis::Connection {
         redis::Client::open(self.redis.url())

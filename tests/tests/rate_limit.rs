@@ -127,21 +127,6 @@ fn serve(mut conn: TcpStream, state: &StandIn) -> std::io::Result<()> {
     conn.flush()
 }
 
-fn events(stack: &Stack, job: &str) -> Vec<Value> {
-    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-        .arg(format!("{KEY_PREFIX}:job:{job}:events"))
-        .arg("-")
-        .arg("+")
-        .query(&mut stack.redis())
-        .expect("XRANGE");
-    entries
-        .into_iter()
-        .flat_map(|(_, fields)| fields)
-        .filter(|(k, _)| k == "event")
-        .map(|(_, v)| serde_json::from_str(&v).expect("event json"))
-        .collect()
-}
-
 /// Waits until the job's first task is held; returns its view.
 fn wait_held(stack: &Stack, job: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -190,7 +175,8 @@ fn copies_wait_while_the_pull_limit_is_below_the_floor_and_go_on_once_it_refills
         "{reason}"
     );
     assert!(task["waiting_until_ms"].as_u64().is_some(), "{task:#}");
-    let waiting: Vec<Value> = events(&stack, &job)
+    let waiting: Vec<Value> = stack
+        .job_events(&job)
         .into_iter()
         .filter(|e| e["kind"] == "waiting")
         .collect();
@@ -233,7 +219,8 @@ fn copies_wait_while_the_pull_limit_is_below_the_floor_and_go_on_once_it_refills
         stack.target.manifest_digest("mirror/limited/app", "1"),
         Some(pushed[0].digest.clone())
     );
-    let kinds: Vec<String> = events(&stack, &job)
+    let kinds: Vec<String> = stack
+        .job_events(&job)
         .iter()
         .map(|e| e["kind"].as_str().unwrap_or_default().to_owned())
         .collect();
@@ -262,7 +249,10 @@ fn a_held_task_is_handed_back_at_once_on_sigterm() {
     let (_, j) = stack.get(&format!("/api/jobs/{job}"));
     assert_eq!(j["tasks"][0]["status"], "queued", "{j:#}");
     assert!(j["tasks"][0]["waiting"].is_null(), "{j:#}");
-    assert!(events(&stack, &job).iter().any(|e| e["kind"] == "requeued"));
+    assert!(stack
+        .job_events(&job)
+        .iter()
+        .any(|e| e["kind"] == "requeued"));
 
     // Another worker, once the limit refilled, copies it; the old hold does not show.
     stand_in.remaining.store(100, Ordering::SeqCst);

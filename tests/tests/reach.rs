@@ -264,21 +264,9 @@ fn a_digest_check_that_cannot_run_is_visible_on_the_task_counted_and_warned_once
     );
     assert!(warned[0].contains("registry=source"), "{}", warned[0]);
 
-    let events: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-        .arg(format!(
-            "{}:job:{}:events",
-            docker_sync_tests::KEY_PREFIX,
-            done["id"].as_str().unwrap()
-        ))
-        .arg("-")
-        .arg("+")
-        .query(&mut stack.redis())
-        .unwrap();
-    let succeeded: Vec<Value> = events
+    let succeeded: Vec<Value> = stack
+        .job_events(done["id"].as_str().unwrap())
         .into_iter()
-        .flat_map(|(_, f)| f)
-        .filter(|(k, _)| k == "event")
-        .map(|(_, v)| serde_json::from_str::<Value>(&v).unwrap())
         .filter(|e| e["kind"] == "succeeded")
         .collect();
     assert_eq!(succeeded.len(), 3);

@@ -177,25 +177,43 @@ fn a_list_with_bad_lines_is_refused_whole_with_line_numbers() {
 }
 
 #[test]
-fn a_missing_source_image_fails_after_its_retries_and_the_job_is_partial() {
+fn a_missing_source_image_fails_at_once_an_unreachable_one_after_its_retries() {
     let stack = Stack::start(StackOptions {
         workers: 1,
         retry_count: 2,
         ..StackOptions::default()
     });
     let pushed = push_images(&stack.source, &[("ok/img", "1")], 16 * 1024);
+    let closed = docker_sync_tests::free_port();
     let images = vec![
         pushed[0].reference(&stack.source_host()),
         format!("{}/ok/img:does-not-exist", stack.source.host()),
+        // Nothing listens there: a transient failure, as far as anyone can tell.
+        format!("127.0.0.1:{closed}/gone/img:1"),
     ];
     let job = stack.submit(&images, "skip");
     let done = stack.wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60));
     assert_eq!(done["status"], "partial", "{done:#}");
+    let unreachable = &tasks(&done)[2];
+    assert_eq!(unreachable["status"], "failed");
+    assert_eq!(
+        unreachable["attempts"], 3,
+        "one attempt and two retries: {unreachable:#}"
+    );
+    // Each attempt was announced with the number the task records, live as after a reload.
+    let task_id = unreachable["id"].as_str().unwrap();
+    let started: Vec<u64> = stack
+        .job_events(done["id"].as_str().unwrap())
+        .iter()
+        .filter(|e| e["kind"] == "started" && e["task"] == task_id)
+        .map(|e| e["attempt"].as_u64().unwrap())
+        .collect();
+    assert_eq!(started, [1, 2, 3]);
     let failed = &tasks(&done)[1];
     assert_eq!(failed["status"], "failed");
     assert_eq!(
-        failed["attempts"], 3,
-        "one attempt and two retries: {failed:#}"
+        failed["attempts"], 1,
+        "a missing image is not retried: {failed:#}"
     );
     assert!(
         failed["error"]
@@ -211,9 +229,9 @@ fn a_missing_source_image_fails_after_its_retries_and_the_job_is_partial() {
 
     let (_, metrics) = stack.get("/metrics");
     let metrics = metrics.as_str().unwrap().to_owned();
-    assert!(metrics.contains("sync_total 2"), "{metrics}");
-    assert!(metrics.contains("sync_failed 1"), "{metrics}");
-    assert!(metrics.contains("sync_duration_count 2"), "{metrics}");
+    assert!(metrics.contains("sync_total 3"), "{metrics}");
+    assert!(metrics.contains("sync_failed 2"), "{metrics}");
+    assert!(metrics.contains("sync_duration_count 3"), "{metrics}");
 }
 
 #[test]
