@@ -395,3 +395,71 @@ async fn a_stored_registry_is_tested_with_its_sealed_credentials() {
         "{report:#}"
     );
 }
+
+#[tokio::test]
+async fn a_stored_registrys_proxy_password_is_sealed_shown_never_and_kept_on_edit() {
+    const PROXY_SECRET: &str = "Proxy-Pa55-kept-sealed";
+    let keyed = keyed_app(Some(KEY_ONE)).await;
+    let app = &keyed.app;
+    let admin = app.login("boss").await;
+    let mut body = vault("127.0.0.1:9", Some(SECRET));
+    body["insecure"] = json!(true);
+    body["proxy"] = json!(format!(
+        "http://corp:{PROXY_SECRET}@proxy.corp.example:3128"
+    ));
+    body["no_proxy"] = json!("auth.corp.example");
+    let r = app.post("/api/registries", &admin, body.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["proxy"], "http://corp@proxy.corp.example:3128");
+    assert_eq!(r.body["proxy_has_password"], true);
+    assert_eq!(r.body["no_proxy"], "auth.corp.example");
+    assert!(!r.text.contains(PROXY_SECRET));
+    assert_nowhere_in_redis(app, &[SECRET, PROXY_SECRET]);
+
+    let opened = || async {
+        let config = app.state.catalog.current().await.unwrap();
+        let proxy = config.registries["vault"].proxy.clone().expect("a proxy");
+        (
+            proxy.password().map(|p| p.expose_secret().to_owned()),
+            proxy.no_proxy.clone(),
+        )
+    };
+    assert_eq!(
+        opened().await,
+        (
+            Some(PROXY_SECRET.to_owned()),
+            Some("auth.corp.example".into())
+        )
+    );
+
+    // An edit that gives the url as it was shown keeps the proxy password.
+    body["proxy"] = json!("http://corp@proxy.corp.example:3128");
+    body.as_object_mut().unwrap().remove("password");
+    body.as_object_mut().unwrap().remove("name");
+    let r = app.put("/api/registries/vault", &admin, body.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["proxy_has_password"], true, "{}", r.body);
+    assert_eq!(opened().await.0.as_deref(), Some(PROXY_SECRET));
+
+    // Another proxy without a password has none; no proxy removes it.
+    body["proxy"] = json!("http://corp@other-proxy.example:3128");
+    let r = app.put("/api/registries/vault", &admin, body.clone()).await;
+    assert_eq!(r.body["proxy_has_password"], false, "{}", r.body);
+    body["proxy"] = Value::Null;
+    body["no_proxy"] = Value::Null;
+    let r = app.put("/api/registries/vault", &admin, body.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.get("proxy").is_none(), "{}", r.body);
+
+    // A proxy that is not a url, and no_proxy alone, are refused with the reason.
+    body["proxy"] = json!("socks5://corp:pw@proxy:1080");
+    let r = app.put("/api/registries/vault", &admin, body.clone()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.text.contains("http://"), "{}", r.text);
+    assert!(!r.text.contains("corp:pw"), "{}", r.text);
+    body["proxy"] = Value::Null;
+    body["no_proxy"] = json!("auth.corp.example");
+    let r = app.put("/api/registries/vault", &admin, body).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.text.contains("no_proxy"), "{}", r.text);
+}
