@@ -596,5 +596,17 @@ impl fmt::Display for RegistryType {
     }
 }
 
+/// The registry `r` of a registries.yaml holding only `entry` (its lines, indented four spaces):
+/// how the unit tests of the modules that take a registry make one.
+#[cfg(test)]
+pub(crate) fn test_registry(entry: &str) -> RegistryConfig {
+    let text = format!("registries:\n  r:\n{entry}");
+    Config::parse(&text, Path::new("registries.yaml"), false)
+        .unwrap()
+        .registries
+        .remove("r")
+        .unwrap()
+}
+
 #[cfg(test)]
 mod tests;

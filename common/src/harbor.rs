@@ -270,19 +270,8 @@ async fn error_detail(resp: Response) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::config::Config;
-
-    fn registry(entry: &str) -> RegistryConfig {
-        let text = format!("registries:\n  r:\n{entry}");
-        Config::parse(&text, Path::new("registries.yaml"), false)
-            .unwrap()
-            .registries
-            .remove("r")
-            .unwrap()
-    }
+    use crate::config::test_registry as registry;
 
     #[test]
     fn the_create_body_is_a_private_project() {

@@ -315,17 +315,7 @@ impl Clients {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use std::path::Path;
-
-    fn registry(entry: &str) -> RegistryConfig {
-        let text = format!("registries:\n  r:\n{entry}");
-        Config::parse(&text, Path::new("registries.yaml"), false)
-            .unwrap()
-            .registries
-            .remove("r")
-            .unwrap()
-    }
+    use crate::config::test_registry as registry;
 
     #[test]
     fn the_url_and_insecure_decide_the_schemes() {
