@@ -292,18 +292,15 @@ impl Worker {
         let head_retry_after = head.retry_after;
         // With a platform, skopeo copies that platform's manifest out of an index unchanged: the
         // target is compared with (and ends up with) that manifest's digest, not the index's.
-        let source_lookup = match &msg.platform {
-            None => match &head.unchecked {
-                Some(reason) => Err(reason.clone()),
-                None => Ok(head.digest.clone()),
-            },
-            Some(platform) => match self.platform_digest(&source_asked, &head, platform).await {
-                Ok(lookup) => match &head.unchecked {
-                    Some(reason) => Err(reason.clone()),
-                    None => lookup,
-                },
-                Err(error) => return failed(error),
-            },
+        let source_lookup = match (&head.unchecked, &msg.platform) {
+            (Some(reason), _) => Err(reason.clone()),
+            (None, None) => Ok(head.digest.clone()),
+            (None, Some(platform)) => {
+                match self.platform_digest(&source_asked, &head, platform).await {
+                    Ok(lookup) => lookup,
+                    Err(error) => return failed(error),
+                }
+            }
         };
         let (source_digest, target_digest, unchecked) = match (source_lookup, target_lookup) {
             (Ok(s), Ok(t)) => (s, t, None),
