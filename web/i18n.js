@@ -914,7 +914,7 @@ export const STRINGS = {
     regErrProxy: "代理请写成 http://主机:端口 或 https://主机:端口。",
     regErrProxyUser: "代理密码需要地址中包含用户名：http://user@主机:端口。",
     regErrNoProxyAlone: "“不走代理的主机”只能与代理一起使用。",
-    regTestTransport: "通过 {transport}",
+    regTestTransport: "使用 {transport}",
     regInsecureLabel: "不安全连接（跳过 TLS 校验 / HTTP 明文）",
     regInsecureFormHint: "使用 HTTPS 但不校验证书；仓库不支持 TLS 时改用 HTTP 明文（与 skopeo 及 Docker 的 insecure-registries 一致）。以 http:// 开头的地址总是使用 HTTP 明文。",
     regCreateProjectLabel: "自动创建不存在的 Harbor 项目",

@@ -353,7 +353,10 @@ async function openForm(r) {
   };
   type.addEventListener("change", syncType);
   syncType();
-  for (const el of [name, url, ns, password, proxy, noProxy]) el.addEventListener("input", () => setFieldError(el, null));
+  const checked = [name, url, ns, password, proxy, noProxy];
+  for (const el of checked) el.addEventListener("input", () => setFieldError(el, null));
+  // The proxy's errors may be about its password (no user in the url): editing that clears them too.
+  proxyPassword.addEventListener("input", () => setFieldError(proxy, null));
 
   const content = [
     // Editing is how a problem gets fixed (a password entered again): keep it in view.
@@ -393,6 +396,8 @@ async function openForm(r) {
         username: username.value.trim(),
         description: description.value.trim(),
       };
+      // Each check below sets its field's error again: none from an earlier try stays.
+      for (const el of checked) setFieldError(el, null);
       let bad = null;
       if (!editing && !NAME_RE.test(v.name)) {
         setFieldError(name, v.name ? t("regErrName") : t("regErrNoName"));
@@ -404,6 +409,11 @@ async function openForm(r) {
       } else if (/\s/.test(v.url)) {
         setFieldError(url, t("regErrUrlSpace"));
         bad ??= url;
+      }
+      // In the dialog's order, so that the first field with an error gets the focus.
+      if (NAMESPACE_REQUIRED.has(k) && !v.ns) {
+        setFieldError(ns, t("regErrNoNs", { label: nsLabel(k), type: typeLabel(k) }));
+        bad ??= ns;
       }
       let proxyUrl = null;
       if (proxy.value.trim()) {
@@ -422,10 +432,6 @@ async function openForm(r) {
       } else if (noProxy.value.trim()) {
         setFieldError(noProxy, t("regErrNoProxyAlone"));
         bad ??= noProxy;
-      }
-      if (NAMESPACE_REQUIRED.has(k) && !v.ns) {
-        setFieldError(ns, t("regErrNoNs", { label: nsLabel(k), type: typeLabel(k) }));
-        bad ??= ns;
       }
       if (bad) {
         bad.focus();

@@ -66,7 +66,7 @@ impl Run<'_> {
             let port = url.as_ref().and_then(|u| u.port()).unwrap_or(default_port);
             let address = Address::parse(&format!("{host}:{port}"), default_port);
             let what = self.say(format!("the proxy `{shown}`"), format!("代理 `{shown}`"));
-            return self.connect(&address, &what).await;
+            return self.connect(&address, &what, "proxy").await;
         }
         if let Some(variable) = process_proxy() {
             let message = self.say(
@@ -85,10 +85,11 @@ impl Run<'_> {
         };
         let address = Address::parse(self.host(), default_port);
         let what = format!("`{}`", address.authority);
-        self.connect(&address, &what).await
+        self.connect(&address, &what, "url").await
     }
 
-    async fn connect(&mut self, at: &Address, what: &str) -> Result<(), Stopped> {
+    /// Connects to `at` (`what` names it in messages; `key` is the setting that holds it).
+    async fn connect(&mut self, at: &Address, what: &str, key: &str) -> Result<(), Stopped> {
         let limit = self.limits.connect;
         let secs = limit.as_secs();
         let started = Instant::now();
@@ -107,8 +108,8 @@ impl Run<'_> {
             }
             Ok(Err(e)) => {
                 let m = self.say(
-                    format!("no such host: `{host}` cannot be resolved ({e}); check `url`"),
-                    format!("找不到主机：无法解析 `{host}`（{e}）；请检查 `url`"),
+                    format!("no such host: `{host}` cannot be resolved ({e}); check `{key}`"),
+                    format!("找不到主机：无法解析 `{host}`（{e}）；请检查 `{key}`"),
                 );
                 return Err(self.fail("reachable", m));
             }
@@ -141,11 +142,9 @@ impl Run<'_> {
             Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => self.say(
                 format!(
                     "connection refused at {what}: nothing listens on port {port} there; check \
-                     the port in `url` and that the registry is running"
+                     the port in `{key}` and that it is running"
                 ),
-                format!(
-                    "{what} 拒绝连接：端口 {port} 上没有服务在监听；请检查 `url` 中的端口以及仓库是否在运行"
-                ),
+                format!("{what} 拒绝连接：端口 {port} 上没有服务在监听；请检查 `{key}` 中的端口以及它是否在运行"),
             ),
             Some(e) if started.elapsed() < limit => self.say(
                 format!("cannot connect to {what}: {e}"),
