@@ -103,6 +103,10 @@ pub struct StackOptions {
     /// With `source_via_proxy`: the proxy wants these credentials (`proxy:` then carries them
     /// in its url, as a company proxy's would).
     pub source_proxy_credentials: Option<(String, String)>,
+    /// With `source_via_proxy`: registries.yaml names no `proxy:`; the api and every worker get
+    /// the proxy as `HTTPS_PROXY`/`HTTP_PROXY` instead (with `NO_PROXY=127.0.0.1,localhost`,
+    /// as an operator keeps the local target direct).
+    pub source_proxy_in_env: bool,
     /// Name the source registry by this URL in registries.yaml instead (a stand-in in front of
     /// [`Stack::source`]). Jobs must then name images by [`Stack::source_host`].
     pub source_url: Option<String>,
@@ -127,6 +131,7 @@ impl Default for StackOptions {
             source_via_proxy: None,
             source_proxy_refuses_heads: false,
             source_proxy_credentials: None,
+            source_proxy_in_env: false,
             source_url: None,
             target_spelling: TargetSpelling::HttpUrl,
             worker_env: Vec::new(),
@@ -215,7 +220,7 @@ impl Stack {
             Endpoint {
                 url: format!("{name}:{}", source.port()),
                 insecure: true,
-                proxy: Some(forward.url_with_credentials()),
+                proxy: (!options.source_proxy_in_env).then(|| forward.url_with_credentials()),
             }
         } else if let Some(throttled) = &proxy {
             Endpoint::url(format!("http://{}", throttled.host()))
@@ -255,6 +260,7 @@ impl Stack {
                 "RUST_LOG",
                 "debug,hyper=info,h2=info,tower=info,reqwest=info",
             );
+        cmd.envs(process_proxy_env(&options, forward_proxy.as_ref()));
         let mut api = ManagedChild::spawn("docker-sync-api", cmd, &dir.path().join("api.log"));
         wait_http_ok(&mut api, &format!("http://127.0.0.1:{api_port}/health"));
         let token = admin_token(api_port);
@@ -314,6 +320,7 @@ impl Stack {
                 "RUST_LOG",
                 "debug,hyper=info,h2=info,reqwest=info,rustls=info",
             );
+        cmd.envs(process_proxy_env(o, self.forward_proxy.as_ref()));
         for (k, v) in &o.worker_env {
             cmd.env(k, v);
         }
@@ -518,6 +525,21 @@ impl Endpoint {
             lines.push_str(&format!("    proxy: \"{proxy}\"\n"));
         }
         lines
+    }
+}
+
+/// The process-wide proxy variables of `source_proxy_in_env` (none otherwise).
+fn process_proxy_env(
+    o: &StackOptions,
+    proxy: Option<&ForwardProxy>,
+) -> Vec<(&'static str, String)> {
+    match proxy.filter(|_| o.source_proxy_in_env) {
+        Some(p) => vec![
+            ("HTTPS_PROXY", p.url_with_credentials()),
+            ("HTTP_PROXY", p.url_with_credentials()),
+            ("NO_PROXY", "127.0.0.1,localhost".to_owned()),
+        ],
+        None => Vec::new(),
     }
 }
 

@@ -224,6 +224,52 @@ fn a_source_only_a_proxy_resolves_is_copied_and_rechecked_through_it_without_pul
 }
 
 #[test]
+fn the_process_wide_proxy_variables_carry_a_source_without_a_proxy_of_its_own() {
+    let stack = Stack::start(StackOptions {
+        source_via_proxy: Some("mirror-source.test".into()),
+        source_proxy_in_env: true,
+        ..StackOptions::default()
+    });
+    let yaml = std::fs::read_to_string(stack.config_dir().join("registries.yaml")).unwrap();
+    assert!(!yaml.contains("proxy:"), "{yaml}");
+    let proxy = stack.forward_proxy().expect("the stack's forward proxy");
+    let pushed = push_images(&stack.source, &[("envproxy/a", "1")], 16 * 1024);
+    let images = refs(&pushed, &stack.source_host());
+
+    assert_all(&sync(&stack, &images, "target"), "succeeded", &stack);
+    assert!(
+        proxy.count("GET", "/manifests/") >= 1,
+        "{:?}",
+        proxy.requests()
+    );
+    proxy.reset_counts();
+    assert_all(&sync(&stack, &images, "target"), "skipped", &stack);
+    assert_eq!(
+        proxy.count("GET", "/manifests/"),
+        0,
+        "{:?}",
+        proxy.requests()
+    );
+    assert_eq!(proxy.count("GET", "/blobs/"), 0, "{:?}", proxy.requests());
+    assert!(
+        proxy.count("HEAD", "/manifests/") >= 1,
+        "{:?}",
+        proxy.requests()
+    );
+    // The api's connection test goes the same way, and says so.
+    let report = connection_test(&stack, "source");
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(report["steps"][0]["skipped"], true, "{report:#}");
+    assert!(
+        report["steps"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("HTTPS_PROXY"),
+        "{report:#}"
+    );
+}
+
+#[test]
 fn a_digest_check_that_cannot_run_is_visible_on_the_task_counted_and_warned_once() {
     let stack = Stack::start(StackOptions {
         workers: 1,
