@@ -37,6 +37,19 @@ fn assert_all(job: &Value, want: &str, stack: &Stack) {
     }
 }
 
+/// Every image of `pushed` is at the stack's target under `mirror/`, with its source digest.
+fn assert_mirrored(stack: &Stack, pushed: &[common::Pushed]) {
+    for p in pushed {
+        let repo = format!("mirror/{}", p.repo);
+        assert_eq!(
+            stack.target.manifest_digest(&repo, &p.tag).as_deref(),
+            Some(p.digest.as_str()),
+            "{repo}:{}",
+            p.tag
+        );
+    }
+}
+
 fn connection_test(stack: &Stack, name: &str) -> Value {
     let (status, report) = stack.post(&format!("/api/registries/{name}/test"), &json!({}));
     assert_eq!(status, 200, "{report}");
@@ -72,13 +85,7 @@ fn a_plain_http_target_written_as_a_bare_host_with_insecure_keeps_the_fast_path(
     let first = sync(&stack, &images, "target");
     assert_eq!(first["status"], "succeeded", "{first:#}");
     assert_all(&first, "succeeded", &stack);
-    for p in &pushed {
-        let repo = format!("mirror/{}", p.repo);
-        assert_eq!(
-            stack.target.manifest_digest(&repo, &p.tag).as_deref(),
-            Some(p.digest.as_str())
-        );
-    }
+    assert_mirrored(&stack, &pushed);
     let again = sync(&stack, &images, "target");
     assert_all(&again, "skipped", &stack);
 
@@ -173,13 +180,7 @@ fn a_source_only_a_proxy_resolves_is_copied_and_rechecked_through_it_without_pul
 
     let first = sync(&stack, &images, "target");
     assert_all(&first, "succeeded", &stack);
-    for p in &pushed {
-        let repo = format!("mirror/{}", p.repo);
-        assert_eq!(
-            stack.target.manifest_digest(&repo, &p.tag).as_deref(),
-            Some(p.digest.as_str())
-        );
-    }
+    assert_mirrored(&stack, &pushed);
     // skopeo pulled through the proxy (the name resolves nowhere else).
     assert!(
         proxy.count("GET", "/manifests/") >= 2,
