@@ -110,7 +110,7 @@ impl ProxyConfig {
     }
 
     /// Tells two proxies apart without exposing either.
-    pub fn cache_key(&self) -> String {
+    pub(crate) fn cache_key(&self) -> String {
         format!(
             "{}|{}",
             self.url.expose_secret(),

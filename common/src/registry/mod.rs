@@ -332,11 +332,6 @@ impl RegistryClient {
         }
     }
 
-    /// The scheme `reach` answered on, once a request got through.
-    pub fn known_scheme(&self, reach: &Reach) -> Option<Scheme> {
-        self.clients.known_scheme(reach)
-    }
-
     /// The digest the registry reports for `repo:reference`, or None when it has no such manifest.
     pub async fn manifest_digest(
         &self,

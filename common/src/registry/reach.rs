@@ -232,18 +232,12 @@ impl Clients {
     }
 
     /// The scheme `reach` answered on before, if it did.
-    pub fn known_scheme(&self, reach: &Reach) -> Option<Scheme> {
+    fn known_scheme(&self, reach: &Reach) -> Option<Scheme> {
         self.schemes
             .lock()
             .expect("scheme memory lock")
             .get(&reach.key())
             .copied()
-    }
-
-    /// The scheme to use without trying: the remembered one, else the transport's first.
-    pub fn scheme(&self, reach: &Reach) -> Scheme {
-        self.known_scheme(reach)
-            .unwrap_or(reach.transport.schemes()[0])
     }
 
     /// Sends `build(client, base)` on the remembered scheme, or on each of the transport's
