@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use docker_sync_common::image_ref::LineError;
+use docker_sync_common::queue::QueueError;
 use docker_sync_common::registry_store::StoreError;
 use serde_json::json;
 
@@ -37,6 +38,15 @@ pub enum AppError {
     Pool(#[from] docker_sync_common::redis::deadpool_redis::PoolError),
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<QueueError> for AppError {
+    fn from(e: QueueError) -> AppError {
+        match e {
+            QueueError::Redis(e) => AppError::Redis(e),
+            QueueError::Pool(e) => AppError::Pool(e),
+        }
+    }
 }
 
 impl From<StoreError> for AppError {

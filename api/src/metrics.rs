@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use docker_sync_common::keys::{DIGEST_CHECK_FAILURES, WORKER_GROUP};
+use docker_sync_common::queue::stats::{self, DIGEST_CHECK_FAILURES, DURATION_BUCKETS_S};
+use docker_sync_common::queue::WORKER_GROUP;
 use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
 };
@@ -16,9 +17,6 @@ use redis::AsyncCommands;
 
 use crate::error::AppError;
 use crate::state::AppState;
-
-/// Must match the buckets `worker/src/queue.lua` counts into (seconds).
-const DURATION_BUCKETS: [u64; 10] = [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -115,15 +113,15 @@ async fn cluster_families(state: &AppState) -> Result<Vec<MetricFamily>, AppErro
     let consumers = group.map_or(0, |g| g.consumers) as f64;
 
     let mut buckets = Vec::new();
-    for le in DURATION_BUCKETS {
+    for le in DURATION_BUCKETS_S {
         let mut b = Bucket::default();
         b.set_upper_bound(le as f64);
-        b.set_cumulative_count(stat(&format!("duration_le_{le}")) as u64);
+        b.set_cumulative_count(stat(&stats::duration_bucket(le)) as u64);
         buckets.push(b);
     }
     let mut h = Histogram::default();
-    h.set_sample_count(stat("duration_count") as u64);
-    h.set_sample_sum(stat("duration_sum_ms") / 1000.0);
+    h.set_sample_count(stat(stats::DURATION_COUNT) as u64);
+    h.set_sample_sum(stat(stats::DURATION_SUM_MS) / 1000.0);
     h.set_bucket(buckets);
     let mut duration = Metric::default();
     duration.set_histogram(h);
@@ -134,22 +132,22 @@ async fn cluster_families(state: &AppState) -> Result<Vec<MetricFamily>, AppErro
         counter(
             "sync_total",
             "Image copies finished, all outcomes (cluster-wide)",
-            stat("sync_total"),
+            stat(stats::SYNC_TOTAL),
         ),
         counter(
             "sync_success",
             "Image copies that succeeded or were already in sync",
-            stat("sync_success"),
+            stat(stats::SYNC_SUCCESS),
         ),
         counter(
             "sync_skipped",
             "Image copies skipped because the target had the same digest",
-            stat("sync_skipped"),
+            stat(stats::SYNC_SKIPPED),
         ),
         counter(
             "sync_failed",
             "Image copies that failed after every retry",
-            stat("sync_failed"),
+            stat(stats::SYNC_FAILED),
         ),
         family(
             "sync_duration",

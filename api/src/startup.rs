@@ -90,7 +90,8 @@ pub async fn run(
     {
         let (state, shutdown) = (state.clone(), shutdown.clone());
         tokio::spawn(async move {
-            if docker_sync_common::redis::wait_for_group(&state.pool, &state.keys, &shutdown).await
+            if docker_sync_common::queue::lease::wait_for_group(&state.pool, &state.keys, &shutdown)
+                .await
             {
                 if let Err(e) = bootstrap::ensure_admin(&state).await {
                     tracing::error!(error = %e, "cannot create the first admin");

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::keys::Keys;
+use crate::redis::Keys;
 use crate::sealing::{KeyError, SealingKeys};
 
 #[derive(Debug, Clone, clap::Args)]

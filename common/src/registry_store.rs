@@ -15,7 +15,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, RegistryConfig, RegistryFields, RegistryType};
-use crate::keys::Keys;
+use crate::redis::Keys;
 use crate::sealing::{Sealed, SealingKeys};
 
 /// A record changed by someone else between our read and our write is read again; after this

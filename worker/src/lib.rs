@@ -3,49 +3,38 @@
 //! tasks are reclaimed by the others once its lease lapses.
 #![forbid(unsafe_code)]
 
-mod errors;
-mod hold;
-mod lookup;
-mod process;
+mod digest_check;
+mod failure;
+pub mod parts;
 pub mod progress;
-pub mod queue;
-pub mod registry;
+mod pull_limit;
+mod run;
 pub mod settings;
 pub mod skopeo;
+pub mod step;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use docker_sync_common::config::Config;
-use docker_sync_common::registry_store::{Catalog, RegistryStore};
+use docker_sync_common::queue::{Entry, QueueError};
 use docker_sync_common::sealing::SealingKeys;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::queue::{Entry, Queue};
-use crate::registry::RegistryClient;
+use crate::parts::Parts;
 pub use crate::settings::Settings;
-use crate::skopeo::Skopeo;
+use crate::step::Stop;
 
 /// How long one blocking read waits for new tasks; also how quickly shutdown is noticed.
 const READ_BLOCK: Duration = Duration::from_secs(1);
 
+/// Which entries to take, and when: this consumer's own pending entries first, then entries
+/// whose lease lapsed, then new ones, as many as there are free slots; each is run by
+/// [`step::process`].
 pub struct Worker {
-    queue: Queue,
-    /// skopeo copies running at once (`concurrency`); tasks beyond it may be checked meanwhile.
-    copies: Semaphore,
-    /// registries.yaml as loaded at start (sync settings, filters).
-    config: Arc<Config>,
-    /// The registries in force: the file's plus those stored through the api.
-    catalog: Catalog,
-    settings: Settings,
-    skopeo: Skopeo,
-    registry: RegistryClient,
-    /// Harbor's project API, for `create_project: true`.
-    harbor: docker_sync_common::harbor::HarborClient,
-    /// Registries whose digest check failed already in this process (logged once at WARN).
-    warned: std::sync::Mutex<std::collections::HashSet<String>>,
+    parts: Arc<Parts>,
 }
 
 impl Worker {
@@ -53,52 +42,43 @@ impl Worker {
         config: Config,
         sealing: Option<SealingKeys>,
         settings: Settings,
-    ) -> anyhow::Result<Arc<Worker>> {
-        let pool =
-            docker_sync_common::redis::pool(&settings.redis_url, 4 + 3 * settings.concurrency)?;
-        let config = Arc::new(config);
-        let store = RegistryStore::new(pool.clone(), settings.keys.clone(), sealing.map(Arc::new));
-        let skopeo = Skopeo::new(settings.skopeo.clone(), settings.work_dir.join("auth"))?;
-        Ok(Arc::new(Worker {
-            queue: Queue::new(pool, settings.keys.clone(), settings.consumer.clone()),
-            copies: Semaphore::new(settings.concurrency),
-            registry: RegistryClient::new(Duration::from_secs(30)),
-            harbor: docker_sync_common::harbor::HarborClient::new(Duration::from_secs(30)),
-            catalog: Catalog::new(config.clone(), store),
-            config,
-            settings,
-            skopeo,
-            warned: Default::default(),
-        }))
+    ) -> anyhow::Result<Worker> {
+        Ok(Worker {
+            parts: Arc::new(Parts::new(config, sealing, settings)?),
+        })
     }
 
     /// Runs until `shutdown` fires, then stops reading, gives running copies the grace period to
     /// finish, and hands the rest back to the group.
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
-        if !self.queue.wait_for_group(&shutdown).await {
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let parts = &self.parts;
+        let consumer = &parts.consumer;
+        if !docker_sync_common::queue::lease::wait_for_group(&parts.pool, &parts.keys, &shutdown)
+            .await
+        {
             return Ok(());
         }
         let mut reader =
-            docker_sync_common::redis::blocking_connection(&self.settings.redis_url, READ_BLOCK)
+            docker_sync_common::redis::blocking_connection(&parts.settings.redis_url, READ_BLOCK)
                 .await?;
         // Tasks in hand: the copy slots plus `batch_size` more whose digest check (often all a
         // re-sync needs) runs while copies go on.
-        let in_flight = self.settings.concurrency + self.settings.batch_size;
+        let in_flight = parts.settings.concurrency + parts.settings.batch_size;
         let slots = Arc::new(Semaphore::new(in_flight));
         let tracker = TaskTracker::new();
-        let stop = process::Stop {
+        let stop = Stop {
             soft: shutdown.clone(),
             hard: CancellationToken::new(),
         };
         tracing::info!(
-            consumer = self.queue.consumer(),
-            copies = self.settings.concurrency,
+            consumer = consumer.name(),
+            copies = parts.settings.concurrency,
             in_flight,
             "worker started"
         );
 
         // Our own pending entries first: this consumer restarted and had tasks in hand.
-        let mut backlog = self.queue.own_pending(10_000).await?;
+        let mut backlog = consumer.own_pending(10_000).await?;
         if !backlog.is_empty() {
             tracing::info!(
                 count = backlog.len(),
@@ -114,14 +94,14 @@ impl Worker {
                 p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
             };
             let mut permits = vec![permit];
-            while permits.len() < self.settings.batch_size {
+            while permits.len() < parts.settings.batch_size {
                 match slots.clone().try_acquire_owned() {
                     Ok(p) => permits.push(p),
                     Err(_) => break,
                 }
             }
             let entries = if backlog.is_empty() {
-                match self.next_entries(&mut reader, permits.len()).await {
+                match next_entries(parts, &mut reader, permits.len()).await {
                     Ok(e) => {
                         redis_errors = 0;
                         e
@@ -137,7 +117,7 @@ impl Worker {
                         }
                         // The dedicated reader does not reconnect by itself.
                         if let Ok(conn) = docker_sync_common::redis::blocking_connection(
-                            &self.settings.redis_url,
+                            &parts.settings.redis_url,
                             READ_BLOCK,
                         )
                         .await
@@ -152,9 +132,9 @@ impl Worker {
                 backlog.drain(..n).collect()
             };
             for (entry, permit) in entries.into_iter().zip(permits.drain(..)) {
-                let (me, stop) = (self.clone(), stop.clone());
+                let (parts, stop) = (self.parts.clone(), stop.clone());
                 tracker.spawn(async move {
-                    if let Err(e) = me.process(entry, stop).await {
+                    if let Err(e) = step::process(&parts, entry, &stop).await {
                         tracing::error!(error = %e, "task bookkeeping failed; the task will be reclaimed");
                     }
                     drop(permit);
@@ -164,9 +144,9 @@ impl Worker {
 
         tracker.close();
         if !tracker.is_empty() {
-            tracing::info!(running = tracker.len(), grace = ?self.settings.shutdown_grace, "waiting for running copies");
+            tracing::info!(running = tracker.len(), grace = ?parts.settings.shutdown_grace, "waiting for running copies");
         }
-        if tokio::time::timeout(self.settings.shutdown_grace, tracker.wait())
+        if tokio::time::timeout(parts.settings.shutdown_grace, tracker.wait())
             .await
             .is_err()
         {
@@ -177,21 +157,21 @@ impl Worker {
         tracing::info!("worker stopped");
         Ok(())
     }
+}
 
-    /// Expired tasks of dead workers first, then new ones.
-    async fn next_entries(
-        &self,
-        reader: &mut redis::aio::MultiplexedConnection,
-        count: usize,
-    ) -> Result<Vec<Entry>, queue::QueueError> {
-        let reclaimed = self.queue.reclaim(self.settings.lease, count).await?;
-        if !reclaimed.is_empty() {
-            tracing::info!(
-                count = reclaimed.len(),
-                "reclaimed tasks whose lease expired"
-            );
-            return Ok(reclaimed);
-        }
-        self.queue.read_new(reader, count, READ_BLOCK).await
+/// Expired tasks of dead workers first, then new ones.
+async fn next_entries(
+    parts: &Parts,
+    reader: &mut redis::aio::MultiplexedConnection,
+    count: usize,
+) -> Result<Vec<Entry>, QueueError> {
+    let reclaimed = parts.consumer.reclaim(parts.settings.lease, count).await?;
+    if !reclaimed.is_empty() {
+        tracing::info!(
+            count = reclaimed.len(),
+            "reclaimed tasks whose lease expired"
+        );
+        return Ok(reclaimed);
     }
+    parts.consumer.claim_new(reader, count, READ_BLOCK).await
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use docker_sync_common::cli::SharedArgs;
 use docker_sync_common::config::Config;
-use docker_sync_common::keys::Keys;
+use docker_sync_common::redis::Keys;
 
 #[derive(Debug, clap::Parser)]
 #[command(

@@ -1,6 +1,6 @@
 //! The audit log: who did what, when, from where. A capped Redis stream, newest last.
 
-use docker_sync_common::event::now_ms;
+use docker_sync_common::now_ms;
 use redis::streams::StreamRangeReply;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

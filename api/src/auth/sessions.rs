@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use axum::http::HeaderValue;
-use docker_sync_common::event::now_ms;
+use docker_sync_common::now_ms;
 use redis::AsyncCommands;
 
 use crate::auth::password::{digest, random_secret};

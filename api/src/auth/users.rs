@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use docker_sync_common::event::now_ms;
+use docker_sync_common::now_ms;
 use redis::AsyncCommands;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};

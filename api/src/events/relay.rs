@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message};
-use docker_sync_common::keys::EVENT_FIELD;
+use docker_sync_common::queue::EVENT_FIELD;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use redis::streams::StreamRangeReply;
 use tokio::sync::broadcast::error::RecvError;

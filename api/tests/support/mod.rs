@@ -71,7 +71,9 @@ pub async fn start_with_args(registries_yaml: &str, users_yaml: &str, extra: &[&
     let sealing = args.shared.sealing_keys().unwrap();
     let state = startup::state(&args, config, users, sealing).await.unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
-    assert!(docker_sync_common::redis::wait_for_group(&state.pool, &state.keys, &shutdown).await);
+    assert!(
+        docker_sync_common::queue::lease::wait_for_group(&state.pool, &state.keys, &shutdown).await
+    );
     Started { state, redis, data }
 }
 

@@ -59,21 +59,27 @@ pub enum EventKind {
         reason: String,
     },
     JobFinished {
-        status: crate::task::JobStatus,
+        status: super::job::JobStatus,
     },
+}
+
+impl Event {
+    /// An event about the task of `msg`, now (the task's index is known only to the api).
+    pub fn for_task(msg: &super::task::TaskMessage, kind: EventKind) -> Event {
+        Event {
+            job: msg.job.clone(),
+            task: Some(msg.task.clone()),
+            index: None,
+            at_ms: crate::now_ms(),
+            kind,
+        }
+    }
 }
 
 impl EventKind {
     pub fn is_job_finished(&self) -> bool {
         matches!(self, EventKind::JobFinished { .. })
     }
-}
-
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -1,11 +1,17 @@
-//! The message a failed copy leaves on its task: what went wrong in words people act on (see
-//! [`docker_sync_common::explain`]), naming the image, the registry and what to change. skopeo's
-//! own last lines stay in the task's `output_tail`.
+//! A failed copy: the message it leaves on its task (what went wrong in words people act on,
+//! see [`docker_sync_common::explain`], naming the image, the registry and what to change;
+//! skopeo's own last lines stay in the task's `output_tail`), whether another attempt can help,
+//! and how long to wait before it.
+
+use std::time::Duration;
 
 use docker_sync_common::config::Config;
 use docker_sync_common::explain::{explain_copy_failure, Party, Side};
 
 use crate::skopeo::{CopyError, CopyRequest};
+
+/// Longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// The task's `error` for a failed copy of `req` to the registry named `target_registry`.
 pub(crate) fn copy_error(
@@ -50,6 +56,54 @@ pub(crate) fn copy_error(
             error.to_string()
         }
     }
+}
+
+/// Whether another attempt cannot help: the image or repository does not exist at the source,
+/// the registry refuses the credentials or denies access, the index has no such platform, or
+/// the copy cannot be set up at all. Timeouts, 5xx, 429 and dropped connections are retried.
+pub(crate) fn is_permanent(e: &CopyError) -> bool {
+    use docker_sync_common::explain::Problem;
+    match e {
+        CopyError::Failed { summary, tail, .. } => {
+            let text = format!("{summary}\n{tail}");
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("no image found in manifest list for architecture")
+                || lower.contains("choosing an image from manifest list")
+            {
+                return true;
+            }
+            matches!(
+                Problem::classify(summary),
+                Some(
+                    Problem::ManifestUnknown
+                        | Problem::NameUnknown
+                        | Problem::Unauthorized
+                        | Problem::Denied(_)
+                )
+            )
+        }
+        CopyError::TwoProxies { .. } | CopyError::Spawn { .. } => true,
+        CopyError::Timeout(..) | CopyError::AuthFile(_) => false,
+    }
+}
+
+/// Whether skopeo failed on a 429 (pull or push limit).
+pub(crate) fn is_rate_limited(e: &CopyError) -> bool {
+    let text = match e {
+        CopyError::Failed { summary, tail, .. } => format!("{summary}\n{tail}"),
+        _ => return false,
+    };
+    docker_sync_common::explain::Problem::classify(&text)
+        == Some(docker_sync_common::explain::Problem::RateLimited)
+}
+
+pub(crate) fn round_to_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis() as u64)
+}
+
+/// base, 2×base, 4×base, … capped at a minute.
+pub(crate) fn backoff(base: Duration, retry: u32) -> Duration {
+    base.saturating_mul(1 << retry.min(16)).min(MAX_BACKOFF)
 }
 
 #[cfg(test)]
@@ -143,5 +197,13 @@ mod tests {
             copy_error(&e, &request(), &config(), "target"),
             "skopeo failed (exit status: 1): copying config: something new"
         );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_cap() {
+        let b = Duration::from_secs(2);
+        assert_eq!(backoff(b, 0), Duration::from_secs(2));
+        assert_eq!(backoff(b, 2), Duration::from_secs(8));
+        assert_eq!(backoff(b, 10), MAX_BACKOFF);
     }
 }

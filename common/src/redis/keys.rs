@@ -2,13 +2,7 @@
 //!
 //! Operators type these names into redis-cli, so they are part of the product and documented in
 //! the README. Everything lives under one prefix so several installations (or parallel tests) can
-//! share one Redis.
-
-/// The consumer group every worker reads the task stream through.
-pub const WORKER_GROUP: &str = "workers";
-
-/// Field of a task-stream entry / dead-letter entry / event entry; see [`crate::task`].
-pub const EVENT_FIELD: &str = "event";
+//! share one Redis. What the queue's keys hold (fields, entries, events) is in [`crate::queue`].
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keys {
@@ -161,13 +155,6 @@ impl Default for Keys {
     fn default() -> Self {
         Self::new("dsync")
     }
-}
-
-/// The field of the stats hash counting digest checks that could not run against `registry`.
-pub const DIGEST_CHECK_FAILURES: &str = "digest_check_failures:";
-
-pub fn digest_check_failures_field(registry: &str) -> String {
-    format!("{DIGEST_CHECK_FAILURES}{registry}")
 }
 
 #[cfg(test)]

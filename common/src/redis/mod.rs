@@ -1,10 +1,15 @@
-//! Redis connections. The crate's default 500 ms response timeout is too short for a loaded
-//! machine and breaks blocking reads, so every connection made here sets its own.
+//! Redis connections, and every key name ([`keys`]). The crate's default 500 ms response
+//! timeout is too short for a loaded machine and breaks blocking reads, so every connection made
+//! here sets its own.
 
 use std::time::Duration;
 
 use deadpool_redis::{Manager, Pool};
 use redis::AsyncConnectionConfig;
+
+pub mod keys;
+
+pub use keys::Keys;
 
 pub use deadpool_redis;
 pub use redis as client;
@@ -46,53 +51,6 @@ pub async fn blocking_connection(
     client
         .get_multiplexed_async_connection_with_config(&config)
         .await
-}
-
-/// Creates the task stream and the workers' consumer group if they do not exist yet. Both
-/// binaries call it at start, so `XINFO GROUPS` works before the first job.
-pub async fn ensure_group<C: redis::aio::ConnectionLike + Send>(
-    conn: &mut C,
-    keys: &crate::keys::Keys,
-) -> redis::RedisResult<()> {
-    let created: redis::RedisResult<()> = redis::cmd("XGROUP")
-        .arg("CREATE")
-        .arg(keys.tasks())
-        .arg(crate::keys::WORKER_GROUP)
-        .arg("0")
-        .arg("MKSTREAM")
-        .query_async(conn)
-        .await;
-    match created {
-        Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
-        other => other,
-    }
-}
-
-/// [`ensure_group`], retried until Redis answers: in Kubernetes or compose, Redis may come up
-/// after us, and crash-looping would only add back-off delays. False if `shutdown` came first.
-pub async fn wait_for_group(
-    pool: &Pool,
-    keys: &crate::keys::Keys,
-    shutdown: &tokio_util::sync::CancellationToken,
-) -> bool {
-    let mut delay = Duration::from_millis(200);
-    loop {
-        let attempt = async {
-            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-            ensure_group(&mut *conn, keys)
-                .await
-                .map_err(|e| e.to_string())
-        };
-        match attempt.await {
-            Ok(()) => return true,
-            Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "Redis is not reachable yet"),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return false,
-            _ = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
 }
 
 /// A stream entry's fields as text; fields that are not text are left out.

@@ -1,17 +1,32 @@
 -- Every change a worker makes to a task, done atomically and only while the worker still owns
 -- the stream entry (a worker whose lease expired must not overwrite the new owner's work).
+-- Called through `common/src/queue/consumer.rs`, which passes the limits and statuses below; the
+-- records test (`common/tests/queue_records.rs`) checks the fields it writes against `TaskField`,
+-- `JobField` and `stats`, and its final job status against `JobStatus::derive`.
 --
 -- KEYS: 1 task stream, 2 task hash, 3 job hash, 4 job event stream, 5 stats hash, 6 dead letters
--- ARGV: 1 op, 2 group, 3 consumer, 4 entry id, 5 events channel, 6 now (ms), 7 ttl (s),
---       8 event json ('' for none), 9 job id, then per op:
+-- ARGV: 1 op, 2 group, 3 consumer, 4 entry id, 5 events channel, 6 now (ms), 7 job id,
+--       8 event json ('' for none), 9 job ttl (s), 10 events kept per job, 11 dead letters kept,
+--       12 duration buckets (s, comma-separated), 13 final task statuses (comma-separated),
+--       then per op:
 --   start:   -                 (the `started` event gets the attempt number here)
 --   update:  field, value, ...                       (progress, retry)
 --   refresh: -                                        (extend the lease)
---   requeue: idle ms                                  (give the task back)
+--   requeue: idle ms                                  (hand the task back)
 --   finish:  status, duration ms, dead-letter reason ('' for none), field, value, ...
 local stream, task, job, events, stats, dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local op, group, me, id, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local now, ttl, event, job_id = ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9]
+local now, job_id, event = ARGV[6], ARGV[7], ARGV[8]
+local ttl, events_kept, dead_kept = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local OP = 14
+
+local function split(csv)
+  local out = {}
+  for part in string.gmatch(csv, '[^,]+') do table.insert(out, part) end
+  return out
+end
+local final_statuses = {}
+for _, s in ipairs(split(ARGV[13])) do final_statuses[s] = true end
 
 local pending = redis.call('XPENDING', stream, group, id, id, 1)
 if #pending == 0 or pending[1][2] ~= me then
@@ -21,7 +36,7 @@ local deliveries = pending[1][4]
 
 local function emit(json)
   if json == '' then return end
-  local eid = redis.call('XADD', events, 'MAXLEN', '~', 10000, '*', 'event', json)
+  local eid = redis.call('XADD', events, 'MAXLEN', '~', events_kept, '*', 'event', json)
   redis.call('EXPIRE', events, ttl)
   redis.call('PUBLISH', channel, eid)
 end
@@ -42,7 +57,7 @@ if redis.call('EXISTS', task) == 0 then
   return {'gone'}
 end
 local status = redis.call('HGET', task, 'status')
-if status == 'succeeded' or status == 'skipped' or status == 'failed' then
+if status and final_statuses[status] then
   -- Finished before, but the acknowledgement was lost (a crash between the two): done.
   forget_entry()
   return {'finished', status}
@@ -65,7 +80,7 @@ if op == 'start' then
 end
 
 if op == 'update' then
-  for i = 10, #ARGV, 2 do
+  for i = OP, #ARGV, 2 do
     redis.call('HSET', task, ARGV[i], ARGV[i + 1])
   end
   emit(event)
@@ -77,15 +92,15 @@ if op == 'requeue' then
   emit(event)
   -- Mark the entry long idle so the next worker's XAUTOCLAIM takes it at once, and take back
   -- this delivery: a hand-back is no failure and must not lead to the dead letters.
-  redis.call('XCLAIM', stream, group, me, 0, id, 'IDLE', ARGV[10],
+  redis.call('XCLAIM', stream, group, me, 0, id, 'IDLE', ARGV[OP],
     'RETRYCOUNT', math.max(deliveries - 1, 0), 'JUSTID')
   return {'ok'}
 end
 
 if op == 'finish' then
-  local final, duration, dead_reason = ARGV[10], tonumber(ARGV[11]), ARGV[12]
+  local final, duration, dead_reason = ARGV[OP], tonumber(ARGV[OP + 1]), ARGV[OP + 2]
   redis.call('HSET', task, 'status', final, 'finished_at_ms', now, 'worker', '')
-  for i = 13, #ARGV, 2 do
+  for i = OP + 3, #ARGV, 2 do
     redis.call('HSET', task, ARGV[i], ARGV[i + 1])
   end
   if dead_reason ~= '' then
@@ -94,7 +109,7 @@ if op == 'finish' then
     table.insert(fields, 'reason'); table.insert(fields, dead_reason)
     table.insert(fields, 'deliveries'); table.insert(fields, tostring(deliveries))
     table.insert(fields, 'original_id'); table.insert(fields, id)
-    redis.call('XADD', dead, 'MAXLEN', '~', 100000, '*', unpack(fields))
+    redis.call('XADD', dead, 'MAXLEN', '~', dead_kept, '*', unpack(fields))
   end
   forget_entry()
   emit(event)
@@ -108,8 +123,8 @@ if op == 'finish' then
   end
   redis.call('HINCRBY', stats, 'duration_count', 1)
   redis.call('HINCRBY', stats, 'duration_sum_ms', duration)
-  for _, le in ipairs({1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600}) do
-    if duration <= le * 1000 then redis.call('HINCRBY', stats, 'duration_le_' .. le, 1) end
+  for _, le in ipairs(split(ARGV[12])) do
+    if duration <= tonumber(le) * 1000 then redis.call('HINCRBY', stats, 'duration_le_' .. le, 1) end
   end
 
   redis.call('HINCRBY', job, final, 1)

@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use docker_sync_common::registry::Transport;
-use docker_sync_worker::registry::{Reach, RegistryClient};
+use docker_sync_common::registry::{Reach, RegistryClient};
 use secrecy::SecretString;
 
 const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";

@@ -14,8 +14,11 @@ use docker_sync_common::image_ref::ImageRef;
 use docker_sync_common::platform::Platform;
 use docker_sync_common::registry::{IndexEntry, ManifestKind, RegistryError};
 
-use crate::registry::Reach;
-use crate::Worker;
+use docker_sync_common::redis::client::AsyncCommands;
+use docker_sync_common::registry::Reach;
+
+use crate::parts::Parts;
+use crate::pull_limit;
 
 /// What the source's manifest HEAD told (all None when it failed or was not needed).
 #[derive(Debug, Default)]
@@ -59,123 +62,134 @@ impl Asked<'_> {
     }
 }
 
-impl Worker {
-    /// The source's digest by HEAD, recording the pull limit it reports (in Redis, for every
-    /// worker) and returning `Retry-After` when it answered 429.
-    pub(crate) async fn source_head(&self, asked: &Asked<'_>) -> SourceHead {
-        let image = asked.image;
-        let reference = image.tag().or(image.digest()).unwrap_or("latest");
-        match self
-            .registry
-            .manifest_head(asked.reach, image.repository(), reference)
-            .await
-        {
-            Ok(head) => {
-                if let Some(limit) = &head.rate_limit {
-                    tracing::debug!(
-                        host = image.registry(),
-                        remaining = limit.remaining,
-                        "pull limit"
-                    );
-                    if let Err(e) = self.queue.save_rate_limit(image.registry(), limit).await {
-                        tracing::warn!(error = %e, "cannot record the pull limit");
-                    }
-                }
-                SourceHead {
-                    digest: head.digest,
-                    media_type: head.media_type,
-                    ..SourceHead::default()
+/// The source's digest by HEAD, recording the pull limit it reports (in Redis, for every
+/// worker) and returning `Retry-After` when it answered 429.
+pub(crate) async fn source_head(parts: &Parts, asked: &Asked<'_>) -> SourceHead {
+    let image = asked.image;
+    let reference = image.tag().or(image.digest()).unwrap_or("latest");
+    match parts
+        .registry
+        .manifest_head(asked.reach, image.repository(), reference)
+        .await
+    {
+        Ok(head) => {
+            if let Some(limit) = &head.rate_limit {
+                tracing::debug!(
+                    host = image.registry(),
+                    remaining = limit.remaining,
+                    "pull limit"
+                );
+                if let Err(e) = pull_limit::record(parts, image.registry(), limit).await {
+                    tracing::warn!(error = %e, "cannot record the pull limit");
                 }
             }
-            Err(e) if e.problem() == Some(Problem::RateLimited) => SourceHead {
-                retry_after: Some(e.retry_after().unwrap_or(self.settings.rate_limit_recheck)),
+            SourceHead {
+                digest: head.digest,
+                media_type: head.media_type,
                 ..SourceHead::default()
-            },
-            Err(e) => SourceHead {
-                unchecked: Some(self.lookup_failed(asked, &e).await),
-                ..SourceHead::default()
-            },
-        }
-    }
-
-    /// The digest the target gets when only `platform` is copied from `source`: the matching
-    /// entry's of an index, the manifest's own for a single image (skopeo copies it as it is).
-    /// An error, failing the task, when the index has no image for the platform.
-    pub(crate) async fn platform_digest(
-        &self,
-        asked: &Asked<'_>,
-        head: &SourceHead,
-        platform: &Platform,
-    ) -> Result<Lookup, String> {
-        let Some(digest) = &head.digest else {
-            return Ok(Ok(None));
-        };
-        // The HEAD's Content-Type spares a GET (a pull on Docker Hub) for a single image.
-        if let Some(media_type) = &head.media_type {
-            if !docker_sync_common::registry::is_index_media_type(media_type) {
-                return Ok(Ok(Some(digest.clone())));
             }
         }
-        let source = asked.image;
-        match self
-            .registry
-            .manifest_kind(asked.reach, source.repository(), digest)
-            .await
-        {
-            Ok(ManifestKind::Image) => Ok(Ok(Some(digest.clone()))),
-            Ok(ManifestKind::Index(entries)) => {
-                match platform.choose(&entries, |e| e.platform.as_ref()) {
-                    Some(entry) => Ok(Ok(Some(entry.digest.clone()))),
-                    None => Err(missing_platform(source, platform, &entries)),
-                }
+        Err(e) if e.problem() == Some(Problem::RateLimited) => SourceHead {
+            retry_after: Some(e.retry_after().unwrap_or(parts.settings.rate_limit_recheck)),
+            ..SourceHead::default()
+        },
+        Err(e) => SourceHead {
+            unchecked: Some(lookup_failed(parts, asked, &e).await),
+            ..SourceHead::default()
+        },
+    }
+}
+
+/// The digest the target gets when only `platform` is copied from `source`: the matching
+/// entry's of an index, the manifest's own for a single image (skopeo copies it as it is).
+/// An error, failing the task, when the index has no image for the platform.
+pub(crate) async fn platform_digest(
+    parts: &Parts,
+    asked: &Asked<'_>,
+    head: &SourceHead,
+    platform: &Platform,
+) -> Result<Lookup, String> {
+    let Some(digest) = &head.digest else {
+        return Ok(Ok(None));
+    };
+    // The HEAD's Content-Type spares a GET (a pull on Docker Hub) for a single image.
+    if let Some(media_type) = &head.media_type {
+        if !docker_sync_common::registry::is_index_media_type(media_type) {
+            return Ok(Ok(Some(digest.clone())));
+        }
+    }
+    let source = asked.image;
+    match parts
+        .registry
+        .manifest_kind(asked.reach, source.repository(), digest)
+        .await
+    {
+        Ok(ManifestKind::Image) => Ok(Ok(Some(digest.clone()))),
+        Ok(ManifestKind::Index(entries)) => {
+            match platform.choose(&entries, |e| e.platform.as_ref()) {
+                Some(entry) => Ok(Ok(Some(entry.digest.clone()))),
+                None => Err(missing_platform(source, platform, &entries)),
             }
-            Ok(ManifestKind::Missing) => Ok(Ok(None)),
-            Err(e) => Ok(Err(self.lookup_failed(asked, &e).await)),
         }
+        Ok(ManifestKind::Missing) => Ok(Ok(None)),
+        Err(e) => Ok(Err(lookup_failed(parts, asked, &e).await)),
     }
+}
 
-    /// The digest `image` has at a registry (a tag is asked for before a digest: on the
-    /// target, what matters is where the tag points), or why it could not be read.
-    pub(crate) async fn digest(&self, asked: &Asked<'_>) -> Lookup {
-        let image = asked.image;
-        let reference = image.tag().or(image.digest()).unwrap_or("latest");
-        match self
-            .registry
-            .manifest_digest(asked.reach, image.repository(), reference)
-            .await
-        {
-            Ok(d) => Ok(d),
-            Err(e) => Err(self.lookup_failed(asked, &e).await),
-        }
+/// The digest `image` has at a registry (a tag is asked for before a digest: on the
+/// target, what matters is where the tag points), or why it could not be read.
+pub(crate) async fn digest(parts: &Parts, asked: &Asked<'_>) -> Lookup {
+    let image = asked.image;
+    let reference = image.tag().or(image.digest()).unwrap_or("latest");
+    match parts
+        .registry
+        .manifest_digest(asked.reach, image.repository(), reference)
+        .await
+    {
+        Ok(d) => Ok(d),
+        Err(e) => Err(lookup_failed(parts, asked, &e).await),
     }
+}
 
-    /// Counts a failed lookup for its registry and says so: WARN the first time for that
-    /// registry in this process, debug after. Returns the reason the task records.
-    async fn lookup_failed(&self, asked: &Asked<'_>, e: &RegistryError) -> String {
-        let reason = asked.explain(e);
-        let first = self
-            .warned
-            .lock()
-            .expect("warned registries lock")
-            .insert(asked.registry.to_owned());
-        if first {
-            tracing::warn!(
-                registry = %asked.registry,
-                side = %asked.side,
-                image = %asked.image,
-                reason = %reason,
-                "digest check failed: copying without checking the target; further failures \
-                 for this registry are logged at debug level and counted in \
-                 digest_check_failures_total"
-            );
-        } else {
-            tracing::debug!(registry = %asked.registry, image = %asked.image, reason = %reason, "digest check failed");
-        }
-        if let Err(e) = self.queue.count_digest_check_failure(asked.registry).await {
-            tracing::warn!(error = %e, "cannot count the digest check failure");
-        }
-        reason
+/// Counts a failed lookup for its registry and says so: WARN the first time for that
+/// registry in this process, debug after. Returns the reason the task records.
+async fn lookup_failed(parts: &Parts, asked: &Asked<'_>, e: &RegistryError) -> String {
+    let reason = asked.explain(e);
+    let first = parts
+        .warned
+        .lock()
+        .expect("warned registries lock")
+        .insert(asked.registry.to_owned());
+    if first {
+        tracing::warn!(
+            registry = %asked.registry,
+            side = %asked.side,
+            image = %asked.image,
+            reason = %reason,
+            "digest check failed: copying without checking the target; further failures \
+             for this registry are logged at debug level and counted in \
+             digest_check_failures_total"
+        );
+    } else {
+        tracing::debug!(registry = %asked.registry, image = %asked.image, reason = %reason, "digest check failed");
     }
+    if let Err(e) = count_failure(parts, asked.registry).await {
+        tracing::warn!(error = %e, "cannot count the digest check failure");
+    }
+    reason
+}
+
+/// Counts a digest check that could not run against `registry` (cluster-wide, behind
+/// `digest_check_failures_total`).
+async fn count_failure(parts: &Parts, registry: &str) -> anyhow::Result<()> {
+    let mut conn = parts.pool.get().await?;
+    conn.hincr::<_, _, _, ()>(
+        parts.keys.stats(),
+        docker_sync_common::queue::stats::digest_check_failures(registry),
+        1,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Why a task for one platform fails: the index has no image for it; names those it has.

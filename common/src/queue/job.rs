@@ -1,0 +1,265 @@
+//! A job: one submission, its tasks' counts, and the status derived from them.
+//!
+//! The job hash (`<prefix>:job:<id>`) is written whole by [`super::submit`]; the workers' script
+//! (`transitions.lua`) adds `started_at_ms`, the per-status counters, `finished`, and on the last
+//! task `status` and `finished_at_ms`.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::fields::{num, opt_num, opt_text, text};
+use super::task::TaskStatus;
+
+/// How many of a job's tasks are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub queued: u32,
+    pub running: u32,
+    pub succeeded: u32,
+    pub skipped: u32,
+    pub failed: u32,
+}
+
+impl Counts {
+    pub fn add(&mut self, status: TaskStatus) {
+        match status {
+            TaskStatus::Queued => self.queued += 1,
+            TaskStatus::Running => self.running += 1,
+            TaskStatus::Succeeded => self.succeeded += 1,
+            TaskStatus::Skipped => self.skipped += 1,
+            TaskStatus::Failed => self.failed += 1,
+        }
+    }
+
+    pub fn total(&self) -> u32 {
+        self.queued + self.running + self.finished()
+    }
+
+    pub fn finished(&self) -> u32 {
+        self.succeeded + self.skipped + self.failed
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Partial,
+}
+
+impl JobStatus {
+    /// A job is finished when every task is; it failed only if nothing got through, and is
+    /// partial when some images failed and some did not. `started` tells a job whose tasks went
+    /// back to the queue (a worker stopped) from one no worker has touched yet.
+    pub fn derive(counts: &Counts, started: bool) -> JobStatus {
+        let total = counts.total();
+        if total > 0 && counts.finished() == total {
+            let ok = counts.succeeded + counts.skipped;
+            return match (ok, counts.failed) {
+                (_, 0) => JobStatus::Succeeded,
+                (0, _) => JobStatus::Failed,
+                _ => JobStatus::Partial,
+            };
+        }
+        if started || counts.running > 0 || counts.finished() > 0 {
+            JobStatus::Running
+        } else {
+            JobStatus::Queued
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Partial => "partial",
+        }
+    }
+}
+
+/// The job hash's fields. The per-status counters are named by [`TaskStatus::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobField {
+    Id,
+    CreatedAtMs,
+    /// The target registry's name.
+    Registry,
+    ReplaceLevel,
+    Namespace,
+    /// The one platform copied out of multi-arch images; absent: every platform.
+    Platform,
+    /// How many tasks the job has.
+    Total,
+    /// JSON list of the lines the filters dropped.
+    Dropped,
+    /// Set by the first task that starts.
+    StartedAtMs,
+    /// How many tasks have finished (any final status).
+    Finished,
+    /// Set with the final `status` by the last task that finishes.
+    FinishedAtMs,
+    Status,
+}
+
+impl AsRef<str> for JobField {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl JobField {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobField::Id => "id",
+            JobField::CreatedAtMs => "created_at_ms",
+            JobField::Registry => "registry",
+            JobField::ReplaceLevel => "replace_level",
+            JobField::Namespace => "namespace",
+            JobField::Platform => "platform",
+            JobField::Total => "total",
+            JobField::Dropped => "dropped",
+            JobField::StartedAtMs => "started_at_ms",
+            JobField::Finished => "finished",
+            JobField::FinishedAtMs => "finished_at_ms",
+            JobField::Status => "status",
+        }
+    }
+
+    pub const ALL: [JobField; 12] = [
+        JobField::Id,
+        JobField::CreatedAtMs,
+        JobField::Registry,
+        JobField::ReplaceLevel,
+        JobField::Namespace,
+        JobField::Platform,
+        JobField::Total,
+        JobField::Dropped,
+        JobField::StartedAtMs,
+        JobField::Finished,
+        JobField::FinishedAtMs,
+        JobField::Status,
+    ];
+
+    /// Whether `name` is a field of the job hash (a named field or a per-status counter).
+    pub fn is_known(name: &str) -> bool {
+        JobField::ALL.iter().any(|f| f.as_str() == name)
+            || TaskStatus::ALL
+                .iter()
+                .any(|s| s.is_terminal() && s.as_str() == name)
+    }
+}
+
+/// A job hash as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    pub id: String,
+    pub created_at_ms: u64,
+    pub started_at_ms: Option<u64>,
+    pub finished_at_ms: Option<u64>,
+    pub registry: String,
+    pub replace_level: String,
+    pub namespace: String,
+    pub platform: Option<String>,
+    pub total: u32,
+    /// The finished tasks by final status (the counters the workers keep in the hash).
+    pub finished: Counts,
+    /// The lines the filters dropped, as the api recorded them.
+    pub dropped: Option<Vec<serde_json::Value>>,
+}
+
+impl JobRecord {
+    /// None for an empty hash (the job expired or never existed).
+    pub fn from_hash(f: &HashMap<String, String>) -> Option<JobRecord> {
+        if f.is_empty() {
+            return None;
+        }
+        let counter = |s: TaskStatus| num(f, s.as_str());
+        Some(JobRecord {
+            id: text(f, JobField::Id),
+            created_at_ms: num(f, JobField::CreatedAtMs),
+            started_at_ms: opt_num(f, JobField::StartedAtMs),
+            finished_at_ms: opt_num(f, JobField::FinishedAtMs),
+            registry: text(f, JobField::Registry),
+            replace_level: text(f, JobField::ReplaceLevel),
+            namespace: text(f, JobField::Namespace),
+            platform: opt_text(f, JobField::Platform),
+            total: num(f, JobField::Total),
+            finished: Counts {
+                succeeded: counter(TaskStatus::Succeeded),
+                skipped: counter(TaskStatus::Skipped),
+                failed: counter(TaskStatus::Failed),
+                ..Counts::default()
+            },
+            dropped: f
+                .get(JobField::Dropped.as_str())
+                .and_then(|d| serde_json::from_str(d).ok()),
+        })
+    }
+
+    /// Counts from the hash alone: without reading every task, running and queued are told
+    /// apart only as "not finished" (reported as queued).
+    pub fn counts(&self) -> Counts {
+        Counts {
+            queued: self.total.saturating_sub(self.finished.finished()),
+            ..self.finished
+        }
+    }
+
+    /// Whether any task of the job has started.
+    pub fn started(&self) -> bool {
+        self.started_at_ms.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(q: u32, r: u32, ok: u32, sk: u32, f: u32) -> Counts {
+        Counts {
+            queued: q,
+            running: r,
+            succeeded: ok,
+            skipped: sk,
+            failed: f,
+        }
+    }
+
+    #[test]
+    fn job_status_follows_its_tasks() {
+        assert_eq!(
+            JobStatus::derive(&counts(3, 0, 0, 0, 0), false),
+            JobStatus::Queued
+        );
+        assert_eq!(
+            JobStatus::derive(&counts(3, 0, 0, 0, 0), true),
+            JobStatus::Running
+        );
+        assert_eq!(
+            JobStatus::derive(&counts(2, 1, 0, 0, 0), false),
+            JobStatus::Running
+        );
+        assert_eq!(
+            JobStatus::derive(&counts(1, 0, 1, 0, 0), false),
+            JobStatus::Running
+        );
+        assert_eq!(
+            JobStatus::derive(&counts(0, 0, 2, 1, 0), true),
+            JobStatus::Succeeded
+        );
+        assert_eq!(
+            JobStatus::derive(&counts(0, 0, 0, 0, 3), true),
+            JobStatus::Failed
+        );
+        assert_eq!(
+            JobStatus::derive(&counts(0, 0, 0, 1, 1), true),
+            JobStatus::Partial
+        );
+    }
+}

@@ -1,0 +1,70 @@
+//! Reading jobs back, for the api's job routes.
+
+use std::collections::HashMap;
+
+use deadpool_redis::Pool;
+use redis::AsyncCommands;
+
+use super::job::JobRecord;
+use super::task::TaskRecord;
+use super::QueueError;
+use crate::redis::Keys;
+
+/// The job and every task still stored, in submission order; None when there is no such job.
+pub async fn job(
+    pool: &Pool,
+    keys: &Keys,
+    id: &str,
+) -> Result<Option<(JobRecord, Vec<TaskRecord>)>, QueueError> {
+    let mut conn = pool.get().await?;
+    let task_ids: Vec<String> = conn.lrange(keys.job_tasks(id), 0, -1).await?;
+    // The job hash is read after the tasks, in the same pipeline: the script that finishes the
+    // last task also stamps the job, so a view whose tasks are all done has the stamp too.
+    let mut pipe = redis::pipe();
+    for task in &task_ids {
+        pipe.hgetall(keys.task(task));
+    }
+    pipe.hgetall(keys.job(id));
+    let mut hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut *conn).await?;
+    let job = hashes.pop().unwrap_or_default();
+    let Some(job) = JobRecord::from_hash(&job) else {
+        return Ok(None);
+    };
+    let tasks = hashes.iter().filter_map(TaskRecord::from_hash).collect();
+    Ok(Some((job, tasks)))
+}
+
+/// The newest `limit` jobs, without their tasks. Jobs that expired are dropped from the index.
+pub async fn recent(pool: &Pool, keys: &Keys, limit: usize) -> Result<Vec<JobRecord>, QueueError> {
+    let mut conn = pool.get().await?;
+    let ids: Vec<String> = conn
+        .zrevrange(keys.jobs(), 0, limit.max(1) as isize - 1)
+        .await?;
+    if ids.is_empty() {
+        // Redis refuses the empty pipeline below.
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for id in &ids {
+        pipe.hgetall(keys.job(id));
+    }
+    let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut *conn).await?;
+    let mut jobs = Vec::with_capacity(hashes.len());
+    let mut expired = Vec::new();
+    for (id, fields) in ids.iter().zip(&hashes) {
+        match JobRecord::from_hash(fields) {
+            Some(job) => jobs.push(job),
+            None => expired.push(id.clone()),
+        }
+    }
+    if !expired.is_empty() {
+        let _: () = conn.zrem(keys.jobs(), &expired).await?;
+    }
+    Ok(jobs)
+}
+
+/// Whether a job exists (for the WebSocket route, before upgrading).
+pub async fn exists(pool: &Pool, keys: &Keys, id: &str) -> Result<bool, QueueError> {
+    let mut conn = pool.get().await?;
+    Ok(conn.exists(keys.job(id)).await?)
+}

@@ -1,0 +1,378 @@
+//! A task: one image of a job. What travels on the task stream ([`TaskMessage`]), the task
+//! hash's fields ([`TaskField`], read back as [`TaskRecord`]) and the states a task goes through.
+//!
+//! A stream entry names registries, never credentials: a worker looks the credentials up in its
+//! own configuration, so `XRANGE` shows nothing secret.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::platform::Platform;
+
+use super::fields::{num, opt_num, opt_text, text};
+
+/// One image to copy, as written to the task stream (fields `task`, `job`, `source`, `target`,
+/// `registry`, and `platform` when the job copies one platform).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskMessage {
+    pub task: String,
+    pub job: String,
+    /// Full source reference, e.g. `docker.io/library/nginx:1.25`.
+    pub source: String,
+    /// Full target reference, e.g. `harbor.example.com/library/nginx:1.25`.
+    pub target: String,
+    /// Name of the target registry in the configuration.
+    pub registry: String,
+    /// Copy only this platform's image out of a multi-arch index (field `platform`, written only
+    /// when set); None copies every platform.
+    pub platform: Option<Platform>,
+}
+
+/// A stream entry that cannot be a task.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FieldError {
+    #[error("task stream entry has no field `{0}`")]
+    Missing(&'static str),
+    #[error("task stream entry field `{field}`: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
+
+impl TaskMessage {
+    pub fn to_fields(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("task", self.task.clone()),
+            ("job", self.job.clone()),
+            ("source", self.source.clone()),
+            ("target", self.target.clone()),
+            ("registry", self.registry.clone()),
+        ];
+        if let Some(platform) = &self.platform {
+            fields.push(("platform", platform.to_string()));
+        }
+        fields
+    }
+
+    pub fn from_fields(fields: &HashMap<String, String>) -> Result<Self, FieldError> {
+        let get = |name: &'static str| fields.get(name).cloned().ok_or(FieldError::Missing(name));
+        let platform =
+            Platform::parse_option(fields.get("platform").map(String::as_str)).map_err(|e| {
+                FieldError::Invalid {
+                    field: "platform",
+                    message: e.to_string(),
+                }
+            })?;
+        Ok(Self {
+            task: get("task")?,
+            job: get("job")?,
+            source: get("source")?,
+            target: get("target")?,
+            registry: get("registry")?,
+            platform,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Skipped,
+    Failed,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 5] = [
+        TaskStatus::Queued,
+        TaskStatus::Running,
+        TaskStatus::Succeeded,
+        TaskStatus::Skipped,
+        TaskStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Queued => "queued",
+            TaskStatus::Running => "running",
+            TaskStatus::Succeeded => "succeeded",
+            TaskStatus::Skipped => "skipped",
+            TaskStatus::Failed => "failed",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            TaskStatus::Succeeded | TaskStatus::Skipped | TaskStatus::Failed
+        )
+    }
+}
+
+impl fmt::Display for TaskStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown task status `{0}`")]
+pub struct UnknownStatus(String);
+
+impl FromStr for TaskStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TaskStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_owned()))
+    }
+}
+
+/// The task hash's fields (`<prefix>:task:<id>`). The api writes the first ones when it queues
+/// the task; the workers' script and the worker's updates write the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskField {
+    Id,
+    Job,
+    /// Position in the submitted list.
+    Index,
+    /// Line of the submitted image list the task came from.
+    Line,
+    Source,
+    Target,
+    Status,
+    /// Copy attempts so far, over every delivery.
+    Attempts,
+    CreatedAtMs,
+    /// The consumer running it; empty when none is.
+    Worker,
+    /// How often the stream entry was delivered, as of the last start.
+    Deliveries,
+    StartedAtMs,
+    FinishedAtMs,
+    Error,
+    /// skopeo's last output lines of a failed copy.
+    OutputTail,
+    Digest,
+    BlobsDone,
+    ImagesDone,
+    ImagesTotal,
+    /// Why the worker holds the task (the source's pull limit), and until when at most.
+    Waiting,
+    WaitingUntilMs,
+    /// Why the target's digest was not compared before copying.
+    Unchecked,
+}
+
+impl TaskField {
+    pub const ALL: [TaskField; 22] = [
+        TaskField::Id,
+        TaskField::Job,
+        TaskField::Index,
+        TaskField::Line,
+        TaskField::Source,
+        TaskField::Target,
+        TaskField::Status,
+        TaskField::Attempts,
+        TaskField::CreatedAtMs,
+        TaskField::Worker,
+        TaskField::Deliveries,
+        TaskField::StartedAtMs,
+        TaskField::FinishedAtMs,
+        TaskField::Error,
+        TaskField::OutputTail,
+        TaskField::Digest,
+        TaskField::BlobsDone,
+        TaskField::ImagesDone,
+        TaskField::ImagesTotal,
+        TaskField::Waiting,
+        TaskField::WaitingUntilMs,
+        TaskField::Unchecked,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TaskField::Id => "id",
+            TaskField::Job => "job",
+            TaskField::Index => "index",
+            TaskField::Line => "line",
+            TaskField::Source => "source",
+            TaskField::Target => "target",
+            TaskField::Status => "status",
+            TaskField::Attempts => "attempts",
+            TaskField::CreatedAtMs => "created_at_ms",
+            TaskField::Worker => "worker",
+            TaskField::Deliveries => "deliveries",
+            TaskField::StartedAtMs => "started_at_ms",
+            TaskField::FinishedAtMs => "finished_at_ms",
+            TaskField::Error => "error",
+            TaskField::OutputTail => "output_tail",
+            TaskField::Digest => "digest",
+            TaskField::BlobsDone => "blobs_done",
+            TaskField::ImagesDone => "images_done",
+            TaskField::ImagesTotal => "images_total",
+            TaskField::Waiting => "waiting",
+            TaskField::WaitingUntilMs => "waiting_until_ms",
+            TaskField::Unchecked => "unchecked",
+        }
+    }
+
+    pub fn is_known(name: &str) -> bool {
+        TaskField::ALL.iter().any(|f| f.as_str() == name)
+    }
+}
+
+impl AsRef<str> for TaskField {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// A task hash as read back; also what `GET /api/jobs/{id}` shows of each task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskRecord {
+    pub id: String,
+    pub index: u32,
+    pub line: u32,
+    pub source: String,
+    pub target: String,
+    pub status: TaskStatus,
+    pub attempts: u32,
+    pub error: Option<String>,
+    /// skopeo's last output lines (field `output_tail`).
+    pub output: Option<String>,
+    pub digest: Option<String>,
+    pub started_at_ms: Option<u64>,
+    pub finished_at_ms: Option<u64>,
+    pub blobs_done: u32,
+    pub images_done: u32,
+    pub images_total: Option<u32>,
+    /// Why a worker holds this running task, and until when at most.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_until_ms: Option<u64>,
+    /// Why the target's digest was not compared before copying (the check could not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unchecked: Option<String>,
+}
+
+impl TaskRecord {
+    /// None for an empty hash (the task expired).
+    pub fn from_hash(f: &HashMap<String, String>) -> Option<TaskRecord> {
+        if f.is_empty() {
+            return None;
+        }
+        let status = f
+            .get(TaskField::Status.as_str())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(TaskStatus::Queued);
+        // A hold is only news while the task runs; a later delivery's start clears it anyway.
+        let running = status == TaskStatus::Running;
+        Some(TaskRecord {
+            id: text(f, TaskField::Id),
+            index: num(f, TaskField::Index),
+            line: num(f, TaskField::Line),
+            source: text(f, TaskField::Source),
+            target: text(f, TaskField::Target),
+            status,
+            attempts: num(f, TaskField::Attempts),
+            error: opt_text(f, TaskField::Error),
+            output: opt_text(f, TaskField::OutputTail),
+            digest: opt_text(f, TaskField::Digest),
+            started_at_ms: opt_num(f, TaskField::StartedAtMs),
+            finished_at_ms: opt_num(f, TaskField::FinishedAtMs),
+            blobs_done: num(f, TaskField::BlobsDone),
+            images_done: num(f, TaskField::ImagesDone),
+            images_total: opt_num(f, TaskField::ImagesTotal),
+            waiting: opt_text(f, TaskField::Waiting).filter(|_| running),
+            waiting_until_ms: opt_num(f, TaskField::WaitingUntilMs).filter(|_| running),
+            unchecked: opt_text(f, TaskField::Unchecked),
+        })
+    }
+
+    /// A task just queued, as the api shows it before any worker touched it.
+    pub fn queued(id: String, index: u32, line: u32, message: &TaskMessage) -> TaskRecord {
+        TaskRecord {
+            id,
+            index,
+            line,
+            source: message.source.clone(),
+            target: message.target.clone(),
+            status: TaskStatus::Queued,
+            attempts: 0,
+            error: None,
+            output: None,
+            digest: None,
+            started_at_ms: None,
+            finished_at_ms: None,
+            blobs_done: 0,
+            images_done: 0,
+            images_total: None,
+            waiting: None,
+            waiting_until_ms: None,
+            unchecked: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_round_trips_through_stream_fields() {
+        let m = TaskMessage {
+            task: "t".into(),
+            job: "j".into(),
+            source: "docker.io/library/nginx:1".into(),
+            target: "h/ns/nginx:1".into(),
+            registry: "harbor".into(),
+            platform: None,
+        };
+        let fields = |m: &TaskMessage| -> HashMap<String, String> {
+            m.to_fields()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect()
+        };
+        let map = fields(&m);
+        assert!(!map.contains_key("platform"), "absent means every platform");
+        assert_eq!(map.len(), 5);
+        assert_eq!(TaskMessage::from_fields(&map).unwrap(), m);
+        let mut partial = map.clone();
+        partial.remove("registry");
+        assert_eq!(
+            TaskMessage::from_fields(&partial),
+            Err(FieldError::Missing("registry"))
+        );
+
+        let one = TaskMessage {
+            platform: Some("linux/arm64/v8".parse().unwrap()),
+            ..m.clone()
+        };
+        let map = fields(&one);
+        assert_eq!(map["platform"], "linux/arm64/v8");
+        assert_eq!(TaskMessage::from_fields(&map).unwrap(), one);
+        let mut bad = map.clone();
+        bad.insert("platform".into(), "arm64".into());
+        assert!(matches!(
+            TaskMessage::from_fields(&bad),
+            Err(FieldError::Invalid {
+                field: "platform",
+                ..
+            })
+        ));
+        let mut all = map;
+        all.insert("platform".into(), "all".into());
+        assert_eq!(TaskMessage::from_fields(&all).unwrap(), m);
+    }
+}

@@ -1,0 +1,184 @@
+//! One stream entry from start to end: start it, keep its lease while [`crate::run`] works on
+//! it, and record how it ended, or hand it back when the worker stops. This is all a worker does
+//! with an entry; `lib.rs` only decides which entries to take.
+
+use std::time::Instant;
+
+use docker_sync_common::queue::event::{Event, EventKind};
+use docker_sync_common::queue::task::{TaskField, TaskMessage, TaskStatus};
+use docker_sync_common::queue::{Consumer, Ending, Entry, QueueError, Transition};
+use tokio_util::sync::CancellationToken;
+
+use crate::parts::Parts;
+use crate::run::{run, Outcome};
+
+/// How a worker stops: `soft` on SIGTERM (no new copies), `hard` when the grace is over
+/// (running copies are stopped and handed back).
+#[derive(Clone, Default)]
+pub struct Stop {
+    pub soft: CancellationToken,
+    pub hard: CancellationToken,
+}
+
+/// Processes one entry until it finishes, is lost to another worker, or the worker stops.
+pub async fn process(parts: &Parts, entry: Entry, stop: &Stop) -> Result<(), QueueError> {
+    let consumer = &parts.consumer;
+    let msg = match entry.message() {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(entry = %entry.id, error = %e, "dropping a malformed task entry");
+            return consumer.discard(&entry).await;
+        }
+    };
+    let worker = consumer.name().to_owned();
+    // The script fills in the attempt number.
+    let started_event = Event::for_task(&msg, EventKind::Started { attempt: 0, worker });
+    let started = Instant::now();
+    let (attempt, deliveries) = match consumer
+        .start(&entry, &msg.job, &msg.task, &started_event)
+        .await?
+    {
+        Transition::Started {
+            attempt,
+            deliveries,
+        } => (attempt, deliveries),
+        other => {
+            tracing::info!(task = %msg.task, ?other, "task not started");
+            return Ok(());
+        }
+    };
+    if deliveries > parts.settings.max_deliveries {
+        return dead_letter(consumer, &entry, &msg, deliveries, started).await;
+    }
+    tracing::info!(task = %msg.task, source = %msg.source, target = %msg.target, attempt, "task started");
+
+    let lost = CancellationToken::new();
+    let lease = keep_lease(parts, &entry, &msg, lost.clone());
+    let outcome = tokio::select! {
+        o = run(parts, &entry, &msg, attempt, &stop.soft) => o,
+        _ = lost.cancelled() => Outcome::Lost,
+        _ = stop.hard.cancelled() => Outcome::HandBack,
+    };
+    lease.abort();
+    let elapsed = started.elapsed();
+    let (status, kind, fields) = match outcome {
+        Outcome::Skipped { digest } => (
+            TaskStatus::Skipped,
+            EventKind::Skipped {
+                digest: digest.clone(),
+            },
+            vec![(TaskField::Digest, digest)],
+        ),
+        Outcome::Succeeded { digest, unchecked } => {
+            let mut fields = vec![(TaskField::Unchecked, unchecked.clone().unwrap_or_default())];
+            fields.extend(digest.clone().map(|d| (TaskField::Digest, d)));
+            (
+                TaskStatus::Succeeded,
+                EventKind::Succeeded {
+                    digest,
+                    duration_ms: elapsed.as_millis() as u64,
+                    unchecked,
+                },
+                fields,
+            )
+        }
+        Outcome::Failed { error, tail } => (
+            TaskStatus::Failed,
+            EventKind::Failed {
+                error: error.clone(),
+            },
+            vec![(TaskField::Error, error), (TaskField::OutputTail, tail)],
+        ),
+        Outcome::HandBack => {
+            let ev = Event::for_task(
+                &msg,
+                EventKind::Requeued {
+                    reason: "the worker is shutting down".into(),
+                },
+            );
+            consumer
+                .hand_back(&entry, &msg.job, &msg.task, &ev, parts.settings.lease)
+                .await?;
+            tracing::info!(task = %msg.task, "shutting down: task handed back");
+            return Ok(());
+        }
+        Outcome::Lost => {
+            tracing::warn!(task = %msg.task, "lease lost to another worker: stopped");
+            return Ok(());
+        }
+    };
+    tracing::info!(task = %msg.task, source = %msg.source, status = %status, ms = elapsed.as_millis() as u64, "task finished");
+    let ending = Ending {
+        status,
+        duration: elapsed,
+        dead_reason: None,
+        event: &Event::for_task(&msg, kind),
+        fields: &fields,
+    };
+    if consumer.finish(&entry, &msg.job, &msg.task, ending).await? == Transition::Lost {
+        tracing::warn!(task = %msg.task, "lease lost to another worker: its end is not recorded");
+    }
+    Ok(())
+}
+
+/// A task delivered more often than allowed keeps killing workers (or keeps being cut off):
+/// record it failed and park the entry in the dead-letter stream.
+async fn dead_letter(
+    consumer: &Consumer,
+    entry: &Entry,
+    msg: &TaskMessage,
+    deliveries: u32,
+    started: Instant,
+) -> Result<(), QueueError> {
+    let reason = format!(
+        "delivered {deliveries} times without finishing (workers crashed or were killed while copying it)"
+    );
+    tracing::warn!(task = %msg.task, source = %msg.source, %reason, "moving task to the dead letters");
+    let event = Event::for_task(
+        msg,
+        EventKind::Failed {
+            error: reason.clone(),
+        },
+    );
+    let ending = Ending {
+        status: TaskStatus::Failed,
+        duration: started.elapsed(),
+        dead_reason: Some(&reason),
+        event: &event,
+        fields: &[(TaskField::Error, reason.clone())],
+    };
+    consumer.finish(entry, &msg.job, &msg.task, ending).await?;
+    Ok(())
+}
+
+/// Renews the lease every third of its length until aborted; cancels `lost` when another
+/// worker has taken the entry.
+fn keep_lease(
+    parts: &Parts,
+    entry: &Entry,
+    msg: &TaskMessage,
+    lost: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let (consumer, entry, job, task) = (
+        parts.consumer.clone(),
+        entry.clone(),
+        msg.job.clone(),
+        msg.task.clone(),
+    );
+    let every = parts.settings.lease / 3;
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match consumer.refresh(&entry, &job, &task).await {
+                Ok(Transition::Lost) => {
+                    lost.cancel();
+                    return;
+                }
+                Ok(_) => {}
+                // Redis unreachable: keep trying; the lease may lapse and the task run twice,
+                // which is safe because a copy of an identical image is a no-op.
+                Err(e) => tracing::warn!(task = %task, error = %e, "cannot refresh the lease"),
+            }
+        }
+    })
+}
