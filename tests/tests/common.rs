@@ -1,7 +1,13 @@
 //! Shared by the end-to-end test files: the image set pushed to the source registry.
 #![allow(dead_code)]
 
-use docker_sync_tests::{build_image, push_layout, ImageSpec, Registry};
+use std::time::{Duration, Instant};
+
+use docker_sync_tests::{
+    build_image, push_layout, ImageSpec, Registry, Stack, StackOptions, KEY_PREFIX,
+};
+use redis::Commands;
+use serde_json::Value;
 
 /// A source image: its repository path, tag and the digest the source registry reports.
 pub struct Pushed {
@@ -57,3 +63,51 @@ pub const EIGHT: [(&str, &str); 9] = [
     ("deep/er/path/z", "3"),
     ("solo", "latest"),
 ];
+
+// Copies that take seconds, for tests that act on a worker in the middle of one.
+
+/// About 4 s per image through the proxy: 2 layers of 192 KiB at 96 KiB/s.
+pub const LAYER: usize = 192 * 1024;
+pub const RATE: usize = 96 * 1024;
+
+pub fn slow_stack(options: StackOptions) -> Stack {
+    Stack::start(StackOptions {
+        source_rate: Some(RATE),
+        ..options
+    })
+}
+
+/// Waits until the job's task `index` is copying (skopeo has reported a blob).
+pub fn wait_copying(stack: &Stack, job: &str, index: usize) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, j) = stack.get(&format!("/api/jobs/{job}"));
+        let task = &j["tasks"][index];
+        if task["status"] == "running" && task["blobs_done"].as_u64().unwrap_or(0) >= 1 {
+            return task.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "task never started copying: {j:#}\n{}",
+            stack.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn submit_one(stack: &Stack, repo: &str) -> (String, String) {
+    let pushed = push_images(&stack.source, &[(repo, "1")], LAYER);
+    let job = stack.submit(&[pushed[0].reference(&stack.source_host())], "skip");
+    (
+        job["id"].as_str().unwrap().to_owned(),
+        pushed[0].digest.clone(),
+    )
+}
+
+pub fn task_hash(stack: &Stack, job: &Value) -> std::collections::HashMap<String, String> {
+    let id = job["tasks"][0]["id"].as_str().unwrap();
+    stack
+        .redis()
+        .hgetall(format!("{KEY_PREFIX}:task:{id}"))
+        .unwrap()
+}

@@ -5,59 +5,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::push_images;
-use docker_sync_tests::{Stack, StackOptions, KEY_PREFIX, TARGET_PASSWORD};
+use common::{push_images, slow_stack, submit_one, task_hash, wait_copying, LAYER};
+use docker_sync_tests::{StackOptions, KEY_PREFIX, TARGET_PASSWORD};
 use nix::sys::signal::Signal;
 use redis::Commands;
 use serde_json::Value;
-
-/// About 4 s per image through the proxy: 2 layers of 192 KiB at 96 KiB/s.
-const LAYER: usize = 192 * 1024;
-const RATE: usize = 96 * 1024;
-
-fn slow_stack(options: StackOptions) -> Stack {
-    Stack::start(StackOptions {
-        source_rate: Some(RATE),
-        ..options
-    })
-}
-
-/// Waits until the job's task `index` is copying (skopeo has reported a blob).
-fn wait_copying(stack: &Stack, job: &str, index: usize) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, j) = stack.get(&format!("/api/jobs/{job}"));
-        let task = &j["tasks"][index];
-        if task["status"] == "running" && task["blobs_done"].as_u64().unwrap_or(0) >= 1 {
-            return task.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "task never started copying: {j:#}\n{}",
-            stack.logs()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn submit_one(stack: &Stack, repo: &str) -> (String, String) {
-    let pushed = push_images(&stack.source, &[(repo, "1")], LAYER);
-    let job = stack.submit(&[pushed[0].reference(&stack.source_host())], "skip");
-    (
-        job["id"].as_str().unwrap().to_owned(),
-        pushed[0].digest.clone(),
-    )
-}
-
-fn task_hash(stack: &Stack, job: &Value) -> std::collections::HashMap<String, String> {
-    let id = job["tasks"][0]["id"].as_str().unwrap();
-    stack
-        .redis()
-        .hgetall(format!("{KEY_PREFIX}:task:{id}"))
-        .unwrap()
-}
 
 #[test]
 fn a_worker_killed_mid_copy_has_its_task_finished_by_another() {

@@ -1,0 +1,195 @@
+//! What the api and the workers write into Redis is what `common::queue` names: every field of
+//! the job, task and stats hashes is a known one, and the job's final status, which the script
+//! sets, is the one `JobStatus::derive` gives.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use docker_sync_common::queue::event::{Event, EventKind};
+use docker_sync_common::queue::job::{Counts, JobField, JobStatus};
+use docker_sync_common::queue::stats;
+use docker_sync_common::queue::submit::{submit, NewJob, NewTask};
+use docker_sync_common::queue::task::{TaskField, TaskStatus};
+use docker_sync_common::queue::{lease, Consumer, Ending, EVENT_FIELD};
+use docker_sync_common::redis::client::AsyncCommands;
+use docker_sync_common::redis::Keys;
+use docker_sync_tests::RedisServer;
+
+/// Runs a job of one task per status in `ends` through the script; returns the job hash, the
+/// task hashes, and the stats hash.
+async fn run_job(
+    redis: &RedisServer,
+    ends: &[TaskStatus],
+) -> (
+    HashMap<String, String>,
+    Vec<HashMap<String, String>>,
+    HashMap<String, String>,
+) {
+    let pool = docker_sync_common::redis::pool(&redis.url(), 4).unwrap();
+    let keys = Keys::new(format!("records-{}", uuid::Uuid::new_v4()));
+    lease::ensure_group(&mut *pool.get().await.unwrap(), &keys)
+        .await
+        .unwrap();
+    let new = NewJob {
+        registry: "target",
+        replace_level: "full".into(),
+        namespace: "mirror",
+        platform: Some(&"linux/arm64".parse().unwrap()),
+        dropped: "[]".into(),
+        tasks: (0..ends.len())
+            .map(|i| NewTask {
+                line: i + 1,
+                source: format!("127.0.0.1:1/src/img{i}:1"),
+                target: format!("127.0.0.1:2/mirror/img{i}:1"),
+            })
+            .collect(),
+    };
+    let submitted = submit(&pool, &keys, &new).await.unwrap();
+    let consumer = Consumer::new(pool.clone(), keys.clone(), "w");
+    let mut reader = docker_sync_common::redis::blocking_connection(&redis.url(), Duration::ZERO)
+        .await
+        .unwrap();
+    let entries = consumer
+        .claim_new(&mut reader, ends.len(), Duration::from_millis(100))
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), ends.len());
+    for (entry, status) in entries.iter().zip(ends) {
+        let msg = entry.message().unwrap();
+        let event = |kind| Event::for_task(&msg, kind);
+        consumer
+            .start(
+                entry,
+                &msg.job,
+                &msg.task,
+                &event(EventKind::Started {
+                    attempt: 0,
+                    worker: "w".into(),
+                }),
+            )
+            .await
+            .unwrap();
+        // Every field a worker records along the way.
+        let along: Vec<(TaskField, String)> = [
+            TaskField::BlobsDone,
+            TaskField::ImagesDone,
+            TaskField::ImagesTotal,
+            TaskField::Waiting,
+            TaskField::WaitingUntilMs,
+            TaskField::Unchecked,
+            TaskField::Attempts,
+        ]
+        .into_iter()
+        .map(|f| (f, "1".to_owned()))
+        .collect();
+        consumer
+            .update(entry, &msg.job, &msg.task, None, &along)
+            .await
+            .unwrap();
+        let fields = [
+            (TaskField::Digest, "sha256:00".to_owned()),
+            (TaskField::Error, String::new()),
+            (TaskField::OutputTail, String::new()),
+        ];
+        let ending = Ending {
+            status: *status,
+            duration: Duration::from_millis(1500),
+            dead_reason: (*status == TaskStatus::Failed).then_some("given up"),
+            event: &event(EventKind::Failed {
+                error: String::new(),
+            }),
+            fields: &fields,
+        };
+        consumer
+            .finish(entry, &msg.job, &msg.task, ending)
+            .await
+            .unwrap();
+    }
+    let mut conn = pool.get().await.unwrap();
+    let job: HashMap<String, String> = conn.hgetall(keys.job(&submitted.job)).await.unwrap();
+    let mut tasks = Vec::new();
+    for t in &submitted.tasks {
+        tasks.push(conn.hgetall(keys.task(&t.id)).await.unwrap());
+    }
+    let stats: HashMap<String, String> = conn.hgetall(keys.stats()).await.unwrap();
+    let events: redis::streams::StreamRangeReply = conn
+        .xrange_all(keys.job_events(&submitted.job))
+        .await
+        .unwrap();
+    for e in events.ids {
+        assert_eq!(e.map.keys().collect::<Vec<_>>(), [EVENT_FIELD]);
+    }
+    (job, tasks, stats)
+}
+
+#[tokio::test]
+async fn every_field_written_is_one_the_records_name() {
+    let redis = RedisServer::start();
+    let (job, tasks, stats) = run_job(
+        &redis,
+        &[
+            TaskStatus::Succeeded,
+            TaskStatus::Skipped,
+            TaskStatus::Failed,
+        ],
+    )
+    .await;
+    for name in job.keys() {
+        assert!(
+            JobField::is_known(name),
+            "job field `{name}` has no JobField"
+        );
+    }
+    for task in &tasks {
+        for name in task.keys() {
+            assert!(
+                TaskField::is_known(name),
+                "task field `{name}` has no TaskField"
+            );
+        }
+    }
+    let mut known: Vec<String> = [
+        stats::SYNC_TOTAL,
+        stats::SYNC_SUCCESS,
+        stats::SYNC_FAILED,
+        stats::SYNC_SKIPPED,
+        stats::DURATION_COUNT,
+        stats::DURATION_SUM_MS,
+    ]
+    .map(String::from)
+    .to_vec();
+    known.extend(
+        stats::DURATION_BUCKETS_S
+            .into_iter()
+            .map(stats::duration_bucket),
+    );
+    for name in stats.keys() {
+        assert!(
+            known.contains(name),
+            "stats field `{name}` is not in stats.rs"
+        );
+    }
+    assert_eq!(stats[stats::SYNC_TOTAL], "3");
+    // 1.5 s: above the first bucket, in every other.
+    assert_eq!(stats.get(&stats::duration_bucket(1)), None);
+    assert_eq!(stats[&stats::duration_bucket(5)], "3");
+}
+
+#[tokio::test]
+async fn the_script_ends_a_job_with_the_status_the_rule_derives() {
+    let redis = RedisServer::start();
+    use TaskStatus::*;
+    for ends in [
+        vec![Succeeded, Skipped],
+        vec![Failed, Failed],
+        vec![Skipped, Failed],
+        vec![Succeeded],
+    ] {
+        let (job, _, _) = run_job(&redis, &ends).await;
+        let mut counts = Counts::default();
+        ends.iter().for_each(|s| counts.add(*s));
+        let derived = JobStatus::derive(&counts, true);
+        assert_eq!(job["status"], derived.as_str(), "{ends:?}");
+        assert!(job.contains_key(JobField::FinishedAtMs.as_str()));
+    }
+}
