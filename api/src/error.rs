@@ -5,8 +5,8 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use docker_sync_common::image_ref::LineError;
-use docker_sync_common::registry_store::StoreError;
+use docker_sync_common::config::stored::StoreError;
+use docker_sync_common::image::reference::LineError;
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,9 +1,9 @@
 //! The message a failed copy leaves on its task: what went wrong in words people act on (see
-//! [`docker_sync_common::explain`]), naming the image, the registry and what to change. skopeo's
+//! [`docker_sync_common::registry::explain`]), naming the image, the registry and what to change. skopeo's
 //! own last lines stay in the task's `output_tail`.
 
 use docker_sync_common::config::Config;
-use docker_sync_common::explain::{explain_copy_failure, Party, Side};
+use docker_sync_common::registry::explain::{explain_copy_failure, Party, Side};
 
 use crate::skopeo::{CopyError, CopyRequest};
 
@@ -57,7 +57,7 @@ mod tests {
     use std::path::Path;
     use std::time::Duration;
 
-    use docker_sync_common::image_ref::ImageRef;
+    use docker_sync_common::image::ImageRef;
     use secrecy::SecretString;
 
     use super::*;

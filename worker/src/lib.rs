@@ -16,9 +16,10 @@ pub mod skopeo;
 use std::sync::Arc;
 use std::time::Duration;
 
+use docker_sync_common::config::sealing::SealingKeys;
+use docker_sync_common::config::stored::{Catalog, RegistryStore};
 use docker_sync_common::config::Config;
-use docker_sync_common::registry_store::{Catalog, RegistryStore};
-use docker_sync_common::sealing::SealingKeys;
+use docker_sync_common::registry::harbor::HarborClient;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -43,7 +44,7 @@ pub struct Worker {
     skopeo: Skopeo,
     registry: RegistryClient,
     /// Harbor's project API, for `create_project: true`.
-    harbor: docker_sync_common::harbor::HarborClient,
+    harbor: HarborClient,
     /// Registries whose digest check failed already in this process (logged once at WARN).
     warned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -63,7 +64,7 @@ impl Worker {
             queue: Queue::new(pool, settings.keys.clone(), settings.consumer.clone()),
             copies: Semaphore::new(settings.concurrency),
             registry: RegistryClient::new(Duration::from_secs(30)),
-            harbor: docker_sync_common::harbor::HarborClient::new(Duration::from_secs(30)),
+            harbor: HarborClient::new(Duration::from_secs(30)),
             catalog: Catalog::new(config.clone(), store),
             config,
             settings,

@@ -4,12 +4,12 @@
 use std::time::{Duration, Instant};
 
 use docker_sync_common::event::{now_ms, Event, EventKind};
-use docker_sync_common::image_ref::ImageRef;
+use docker_sync_common::image::ImageRef;
 use docker_sync_common::task::{TaskMessage, TaskStatus};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use docker_sync_common::explain::Side;
+use docker_sync_common::registry::explain::Side;
 
 use crate::lookup::{Asked, SourceHead};
 use crate::queue::{Entry, QueueError, Transition};
@@ -331,17 +331,17 @@ impl Worker {
         // A missing Harbor project is created before the first push into it (opt-in).
         if target_config.create_project {
             let project = target.repository().split('/').next().unwrap_or_default();
-            match docker_sync_common::harbor::ensure_harbor_project(
+            match docker_sync_common::registry::harbor::ensure_harbor_project(
                 &self.harbor,
                 target_config,
                 project,
             )
             .await
             {
-                Ok(docker_sync_common::harbor::ProjectStatus::Created) => {
+                Ok(docker_sync_common::registry::harbor::ProjectStatus::Created) => {
                     tracing::info!(task = %msg.task, project, "created the Harbor project");
                 }
-                Ok(docker_sync_common::harbor::ProjectStatus::Existed) => {}
+                Ok(docker_sync_common::registry::harbor::ProjectStatus::Existed) => {}
                 Err(e) => return failed(e.to_string()),
             }
         }
@@ -501,7 +501,7 @@ fn failed(error: String) -> Outcome {
 /// the registry refuses the credentials or denies access, the index has no such platform, or
 /// the copy cannot be set up at all. Timeouts, 5xx, 429 and dropped connections are retried.
 fn is_permanent(e: &CopyError) -> bool {
-    use docker_sync_common::explain::Problem;
+    use docker_sync_common::registry::explain::Problem;
     match e {
         CopyError::Failed { summary, tail, .. } => {
             let text = format!("{summary}\n{tail}");
@@ -532,8 +532,8 @@ fn is_rate_limited(e: &CopyError) -> bool {
         CopyError::Failed { summary, tail, .. } => format!("{summary}\n{tail}"),
         _ => return false,
     };
-    docker_sync_common::explain::Problem::classify(&text)
-        == Some(docker_sync_common::explain::Problem::RateLimited)
+    docker_sync_common::registry::explain::Problem::classify(&text)
+        == Some(docker_sync_common::registry::explain::Problem::RateLimited)
 }
 
 pub(crate) fn round_to_ms(d: Duration) -> Duration {

@@ -1,6 +1,6 @@
 //! Registries added through the api. They live in one Redis hash, `<prefix>:registries`, name ->
 //! JSON record, so every api replica and worker sees the same set; the password in a record is
-//! sealed ([`crate::sealing`]). registries.yaml entries stay in the file and win on a name clash.
+//! sealed ([`crate::config::sealing`]). registries.yaml entries stay in the file and win on a name clash.
 //!
 //! [`Catalog`] is what the api and the workers ask for the registries in force: the file's, plus
 //! the stored ones that open with this process's key.
@@ -14,9 +14,9 @@ use redis::AsyncCommands;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::config::sealing::{Sealed, SealingKeys};
 use crate::config::{Config, RegistryConfig, RegistryFields, RegistryType};
 use crate::keys::Keys;
-use crate::sealing::{Sealed, SealingKeys};
 
 /// A record changed by someone else between our read and our write is read again; after this
 /// many tries the edit gives up rather than spin.

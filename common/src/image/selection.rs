@@ -29,8 +29,8 @@ use std::fmt;
 
 use globset::{GlobBuilder, GlobMatcher};
 
-use crate::filter::{FilterDecision, ImageFilter};
-use crate::image_ref::{
+use crate::image::filter::{FilterDecision, ImageFilter};
+use crate::image::reference::{
     is_reference_char, meaningful_lines, split_tag, ImageRef, ImageRefError, LineError,
 };
 
@@ -525,7 +525,7 @@ pub struct SelectorList {
 }
 
 /// Parses one selector per line, ignoring blank lines and `# comments` like
-/// [`crate::image_ref::parse_image_list`].
+/// [`crate::image::reference::parse_image_list`].
 pub fn parse_selector_list(text: &str) -> SelectorList {
     collect(text.lines())
 }
