@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use docker_sync_common::config::stored::StoreError;
-use docker_sync_common::image::reference::LineError;
+use docker_sync_common::image::selection::LineError;
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]

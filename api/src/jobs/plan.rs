@@ -12,12 +12,10 @@ use std::collections::HashMap;
 use docker_sync_common::config::{Config, RegistryType};
 use docker_sync_common::image::mapping::{map_target, ReplaceLevel};
 use docker_sync_common::image::naming::check_target;
-use docker_sync_common::image::reference::{ImageRef, LineError};
 use docker_sync_common::image::selection::{
-    parse_selector_lines, parse_selector_list, Repository, SelectorList,
+    parse_selector_lines, parse_selector_list, LineError, Repository, SelectorList,
 };
-use docker_sync_common::image::FilterDecision;
-use docker_sync_common::image::Platform;
+use docker_sync_common::image::{FilterDecision, ImageRef, Platform};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 

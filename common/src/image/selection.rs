@@ -28,11 +28,10 @@ use std::cmp::{Ordering, Reverse};
 use std::fmt;
 
 use globset::{GlobBuilder, GlobMatcher};
+use serde::Serialize;
 
 use crate::image::filter::{FilterDecision, ImageFilter};
-use crate::image::reference::{
-    is_reference_char, meaningful_lines, split_tag, ImageRef, ImageRefError, LineError,
-};
+use crate::image::reference::{is_reference_char, split_tag, ImageRef, ImageRefError};
 
 /// Most tags one line may expand to.
 pub const MAX_TAGS_PER_LINE: usize = 1000;
@@ -509,6 +508,22 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// A line of a pasted list that is neither an image reference nor a valid selector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineError {
+    pub line: usize,
+    pub input: String,
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {:?}: {}", self.line, self.input, self.message)
+    }
+}
+
+impl std::error::Error for LineError {}
+
 /// One selector of a pasted list, with its 1-based line and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedSelector {
@@ -524,8 +539,8 @@ pub struct SelectorList {
     pub errors: Vec<LineError>,
 }
 
-/// Parses one selector per line, ignoring blank lines and `# comments` like
-/// [`crate::image::reference::parse_image_list`].
+/// Parses one selector per line, ignoring blank lines, `# comment` lines and trailing
+/// ` # comments`.
 pub fn parse_selector_list(text: &str) -> SelectorList {
     collect(text.lines())
 }
@@ -552,6 +567,29 @@ fn collect<'a>(lines: impl Iterator<Item = &'a str>) -> SelectorList {
         }
     }
     list
+}
+
+/// The 1-based number and trimmed text of every line that is not blank or a comment.
+fn meaningful_lines<'a>(
+    lines: impl Iterator<Item = &'a str>,
+) -> impl Iterator<Item = (usize, &'a str)> {
+    lines
+        .enumerate()
+        .map(|(index, raw)| (index + 1, strip_comment(raw.trim())))
+        .filter(|(_, input)| !input.is_empty())
+}
+
+/// Drops a whole-line `#` comment or one that follows whitespace; a `#` glued to a name is
+/// left in place so the user hears about it instead of having half the line silently ignored.
+fn strip_comment(line: &str) -> &str {
+    if line.starts_with('#') {
+        return "";
+    }
+    let cut = line
+        .char_indices()
+        .find(|&(i, c)| c == '#' && line[..i].ends_with(char::is_whitespace))
+        .map_or(line.len(), |(i, _)| i);
+    line[..cut].trim_end()
 }
 
 #[cfg(test)]
@@ -933,5 +971,14 @@ mod tests {
         let lines = parse_selector_lines(&["a:1*".into(), String::new(), "b:@latest".into()]);
         assert_eq!(lines.selectors[0].line, 1);
         assert_eq!(lines.errors[0].line, 3);
+    }
+
+    #[test]
+    fn list_keeps_a_glued_hash() {
+        let list = parse_selector_list("nginx#x");
+        assert_eq!(
+            list.errors[0].message,
+            "invalid character '#' in \"nginx#x\""
+        );
     }
 }
