@@ -5,9 +5,9 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use docker_sync_common::image_ref::LineError;
+use docker_sync_common::config::stored::StoreError;
+use docker_sync_common::image::selection::LineError;
 use docker_sync_common::queue::QueueError;
-use docker_sync_common::registry_store::StoreError;
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]

@@ -489,7 +489,7 @@ mod tests {
     use std::path::Path;
     use std::process::Command;
 
-    use docker_sync_common::mapping::ReplaceLevel;
+    use docker_sync_common::image::mapping::ReplaceLevel;
 
     use super::*;
     use crate::jobs::plan::{Images, JobRequest};

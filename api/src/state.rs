@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
+use docker_sync_common::config::stored::Catalog;
 use docker_sync_common::config::Config;
 use docker_sync_common::redis::deadpool_redis::Pool;
 use docker_sync_common::redis::Keys;
-use docker_sync_common::registry_store::Catalog;
 
 use crate::auth::AuthConfig;
 use crate::events::Hub;

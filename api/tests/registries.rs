@@ -19,7 +19,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
 use docker_sync_common::config::Config;
-use docker_sync_common::harbor::{ensure_harbor_project, HarborClient, ProjectStatus};
+use docker_sync_common::registry::harbor::{ensure_harbor_project, HarborClient, ProjectStatus};
 use docker_sync_tests::{free_port, Registry};
 use serde_json::{json, Value};
 

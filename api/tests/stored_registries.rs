@@ -5,8 +5,8 @@
 mod support;
 
 use axum::http::StatusCode;
-use docker_sync_common::registry_store::RegistryStore;
-use docker_sync_common::sealing::SealingKeys;
+use docker_sync_common::config::sealing::SealingKeys;
+use docker_sync_common::config::stored::RegistryStore;
 use docker_sync_tests::{dump_keys, Registry};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::config::sealing::{KeyError, SealingKeys};
 use crate::redis::Keys;
-use crate::sealing::{KeyError, SealingKeys};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SharedArgs {

@@ -1,22 +1,21 @@
-//! Types shared by the api and the worker: image references and tag selection, name mapping,
-//! filters, configuration, task and event types, the Redis key names, the registry HTTP client
-//! and the wording of registry failures.
+//! Types shared by the api and the worker, grouped by what they are about:
+//!
+//! - [`image`]: image references, tag selection, name mapping, naming rules, filters, platforms;
+//! - [`registry`]: registry access: the HTTP client, how a registry is reached, Harbor's project
+//!   API and the wording of registry failures;
+//! - [`config`]: `registries.yaml`, the registries added through the api (stored in Redis) and
+//!   the key that seals their passwords;
+//! - [`queue`]: the queue's records, the contract between the api and the workers (stream
+//!   entries, job and task fields, statuses, events, the lease and the task transitions);
+//! - [`redis`]: connections and every key name;
+//! - the command line shared by both binaries ([`cli`]) and logging ([`logging`]).
 pub mod cli;
 pub mod config;
-pub mod explain;
-pub mod filter;
-pub mod harbor;
-pub mod image_ref;
+pub mod image;
 pub mod logging;
-pub mod mapping;
-pub mod naming;
-pub mod platform;
 pub mod queue;
 pub mod redis;
 pub mod registry;
-pub mod registry_store;
-pub mod sealing;
-pub mod selection;
 
 /// Milliseconds since the Unix epoch: the unit of every `*_ms` field the records keep.
 pub fn now_ms() -> u64 {

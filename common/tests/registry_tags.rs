@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use docker_sync_common::explain::{Party, Problem, Side};
+use docker_sync_common::registry::explain::{Party, Problem, Side};
 use docker_sync_common::registry::{Reach, RegistryClient, RegistryError, Transport};
 use secrecy::SecretString;
 

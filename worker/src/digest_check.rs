@@ -9,9 +9,9 @@
 
 use std::time::Duration;
 
-use docker_sync_common::explain::{Party, Problem, Side};
-use docker_sync_common::image_ref::ImageRef;
-use docker_sync_common::platform::Platform;
+use docker_sync_common::image::ImageRef;
+use docker_sync_common::image::Platform;
+use docker_sync_common::registry::explain::{Party, Problem, Side};
 use docker_sync_common::registry::{IndexEntry, ManifestKind, RegistryError};
 
 use docker_sync_common::redis::client::AsyncCommands;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use docker_sync_common::config::Config;
-use docker_sync_common::explain::{explain_copy_failure, Party, Side};
+use docker_sync_common::registry::explain::{explain_copy_failure, Party, Side};
 
 use crate::skopeo::{CopyError, CopyRequest};
 
@@ -62,7 +62,7 @@ pub(crate) fn copy_error(
 /// the registry refuses the credentials or denies access, the index has no such platform, or
 /// the copy cannot be set up at all. Timeouts, 5xx, 429 and dropped connections are retried.
 pub(crate) fn is_permanent(e: &CopyError) -> bool {
-    use docker_sync_common::explain::Problem;
+    use docker_sync_common::registry::explain::Problem;
     match e {
         CopyError::Failed { summary, tail, .. } => {
             let text = format!("{summary}\n{tail}");
@@ -93,8 +93,8 @@ pub(crate) fn is_rate_limited(e: &CopyError) -> bool {
         CopyError::Failed { summary, tail, .. } => format!("{summary}\n{tail}"),
         _ => return false,
     };
-    docker_sync_common::explain::Problem::classify(&text)
-        == Some(docker_sync_common::explain::Problem::RateLimited)
+    docker_sync_common::registry::explain::Problem::classify(&text)
+        == Some(docker_sync_common::registry::explain::Problem::RateLimited)
 }
 
 pub(crate) fn round_to_ms(d: Duration) -> Duration {
@@ -111,7 +111,7 @@ mod tests {
     use std::path::Path;
     use std::time::Duration;
 
-    use docker_sync_common::image_ref::ImageRef;
+    use docker_sync_common::image::ImageRef;
     use secrecy::SecretString;
 
     use super::*;

@@ -16,9 +16,9 @@ pub mod step;
 use std::sync::Arc;
 use std::time::Duration;
 
+use docker_sync_common::config::sealing::SealingKeys;
 use docker_sync_common::config::Config;
 use docker_sync_common::queue::{Entry, QueueError};
-use docker_sync_common::sealing::SealingKeys;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;

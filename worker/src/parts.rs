@@ -5,14 +5,14 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use docker_sync_common::config::sealing::SealingKeys;
+use docker_sync_common::config::stored::{Catalog, RegistryStore};
 use docker_sync_common::config::Config;
-use docker_sync_common::harbor::HarborClient;
 use docker_sync_common::queue::Consumer;
 use docker_sync_common::redis::deadpool_redis::Pool;
 use docker_sync_common::redis::Keys;
+use docker_sync_common::registry::harbor::HarborClient;
 use docker_sync_common::registry::RegistryClient;
-use docker_sync_common::registry_store::{Catalog, RegistryStore};
-use docker_sync_common::sealing::SealingKeys;
 use tokio::sync::Semaphore;
 
 use crate::settings::Settings;

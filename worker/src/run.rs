@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use docker_sync_common::explain::Side;
-use docker_sync_common::harbor;
-use docker_sync_common::image_ref::ImageRef;
+use docker_sync_common::image::ImageRef;
 use docker_sync_common::queue::event::{Event, EventKind};
 use docker_sync_common::queue::task::{TaskField, TaskMessage};
 use docker_sync_common::queue::Entry;
+use docker_sync_common::registry::explain::Side;
+use docker_sync_common::registry::harbor;
 use docker_sync_common::registry::Reach;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use docker_sync_common::config::ProxyConfig;
-use docker_sync_common::image_ref::ImageRef;
-use docker_sync_common::platform::Platform;
+use docker_sync_common::image::ImageRef;
+use docker_sync_common::image::Platform;
 use docker_sync_common::registry::Reach;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncBufReadExt, BufReader};

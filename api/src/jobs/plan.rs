@@ -10,14 +10,12 @@
 use std::collections::HashMap;
 
 use docker_sync_common::config::{Config, RegistryType};
-use docker_sync_common::filter::FilterDecision;
-use docker_sync_common::image_ref::{ImageRef, LineError};
-use docker_sync_common::mapping::{map_target, ReplaceLevel};
-use docker_sync_common::naming::check_target;
-use docker_sync_common::platform::Platform;
-use docker_sync_common::selection::{
-    parse_selector_lines, parse_selector_list, Repository, SelectorList,
+use docker_sync_common::image::mapping::{map_target, ReplaceLevel};
+use docker_sync_common::image::naming::check_target;
+use docker_sync_common::image::selection::{
+    parse_selector_lines, parse_selector_list, LineError, Repository, SelectorList,
 };
+use docker_sync_common::image::{FilterDecision, ImageRef, Platform};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 

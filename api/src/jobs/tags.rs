@@ -8,9 +8,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use docker_sync_common::config::Config;
-use docker_sync_common::explain::{Party, Side};
+use docker_sync_common::image::selection::{Repository, MAX_LISTED_TAGS};
+use docker_sync_common::registry::explain::{Party, Side};
 use docker_sync_common::registry::{Reach, RegistryClient};
-use docker_sync_common::selection::{Repository, MAX_LISTED_TAGS};
 
 use crate::state::AppState;
 

@@ -10,7 +10,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use docker_sync_common::platform::Platform;
+use docker_sync_common::image::Platform;
 use serde::Serialize;
 
 use crate::error::AppError;

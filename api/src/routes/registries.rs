@@ -4,8 +4,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use docker_sync_common::config::stored::{Password, Record, Stored};
 use docker_sync_common::config::{RegistryConfig, RegistryFields, RegistryType};
-use docker_sync_common::registry_store::{Password, Record, Stored};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

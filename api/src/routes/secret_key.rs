@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::{Extension, Json};
-use docker_sync_common::registry_store::KeyUsage;
+use docker_sync_common::config::stored::KeyUsage;
 use serde::Serialize;
 use serde_json::json;
 

@@ -42,7 +42,7 @@ fn the_example_file_parses() {
     assert_eq!(config.sync.retry_count, 3);
     assert!(!config
         .filter
-        .check(&crate::image_ref::ImageRef::parse("nginx:debug").unwrap())
+        .check(&crate::image::reference::ImageRef::parse("nginx:debug").unwrap())
         .is_allowed());
 }
 

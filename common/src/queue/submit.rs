@@ -9,8 +9,8 @@ use super::limits::{job_ttl_secs, EVENTS_PER_JOB};
 use super::task::{TaskField, TaskMessage, TaskRecord, TaskStatus};
 use super::QueueError;
 use super::EVENT_FIELD;
+use crate::image::Platform;
 use crate::now_ms;
-use crate::platform::Platform;
 use crate::redis::Keys;
 
 /// A job as the api planned it.

@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::platform::Platform;
+use crate::image::Platform;
 
 use super::fields::{num, opt_num, opt_text, text};
 

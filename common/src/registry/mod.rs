@@ -10,9 +10,11 @@
 //!
 //! Handles both auth flows of the spec: `Basic` and `Bearer` (a token fetched from the realm named
 //! in `WWW-Authenticate`). Tokens are cached per host and repository. Errors say what went wrong in
-//! the words of [`crate::explain`].
+//! the words of [`crate::registry::explain`].
 
 mod challenge;
+pub mod explain;
+pub mod harbor;
 pub mod reach;
 pub mod token;
 
@@ -29,8 +31,8 @@ use reqwest::{Client, Method, Response, StatusCode};
 use self::reach::{ClientOptions, Sent};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::explain::{describe, Party, Problem};
-use crate::platform::Platform;
+use crate::image::platform::Platform;
+use crate::registry::explain::{describe, Party, Problem};
 
 /// Every manifest type we copy: without the OCI types distribution 2.8 answers 404 for OCI
 /// images, and without the list types it converts an index into one platform's manifest.

@@ -20,7 +20,7 @@ use reqwest::{Client, RequestBuilder, Response};
 use secrecy::SecretString;
 
 use crate::config::{ProxyConfig, RegistryConfig};
-use crate::explain::Problem;
+use crate::registry::explain::Problem;
 
 /// How a registry is spoken to, from its `url` and `insecure`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

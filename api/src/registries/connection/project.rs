@@ -1,6 +1,6 @@
 //! Step 5 (Harbor only), `project`: the project exists, or `create_project` will create it.
 
-use docker_sync_common::harbor::HarborClient;
+use docker_sync_common::registry::harbor::HarborClient;
 
 use super::{Run, Stopped};
 

@@ -2,8 +2,8 @@
 //! order every other request tries them. Says which one answered (the report's `transport`),
 //! and for a failure, what to change.
 
-use docker_sync_common::explain::{Problem, TlsProblem};
 use docker_sync_common::registry::error_chain;
+use docker_sync_common::registry::explain::{Problem, TlsProblem};
 use docker_sync_common::registry::reach::{Scheme, Transport};
 use reqwest::{Client, Response};
 

@@ -14,9 +14,9 @@ use redis::AsyncCommands;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::config::sealing::{Sealed, SealingKeys};
 use crate::config::{Config, RegistryConfig, RegistryFields, RegistryType};
 use crate::redis::Keys;
-use crate::sealing::{Sealed, SealingKeys};
 
 /// A record changed by someone else between our read and our write is read again; after this
 /// many tries the edit gives up rather than spin.

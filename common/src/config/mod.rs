@@ -11,10 +11,13 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::filter::ImageFilter;
+use crate::image::filter::ImageFilter;
 use crate::registry::reach::Transport;
 
 mod proxy;
+pub mod sealing;
+pub mod stored;
+
 pub use proxy::ProxyConfig;
 
 pub const REGISTRIES_FILE: &str = "registries.yaml";
@@ -466,7 +469,7 @@ impl LoggingConfig {
 }
 
 /// Everything the api and the workers need from `registries.yaml`, checked; see
-/// [`crate::registry_store::Catalog`] for the view that adds the registries stored in Redis.
+/// [`crate::config::stored::Catalog`] for the view that adds the registries stored in Redis.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub registries: BTreeMap<String, RegistryConfig>,

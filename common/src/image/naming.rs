@@ -13,8 +13,8 @@
 use std::fmt;
 
 use crate::config::{type_name, RegistryType};
-use crate::image_ref::ImageRef;
-use crate::mapping::{mapped_path, ReplaceLevel};
+use crate::image::mapping::{mapped_path, ReplaceLevel};
+use crate::image::reference::ImageRef;
 
 /// How many path parts (after the host) a registry type accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,7 +199,7 @@ impl fmt::Display for PathRule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::map_target;
+    use crate::image::mapping::map_target;
 
     /// Maps `source` like a job would and checks it.
     fn check(

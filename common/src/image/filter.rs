@@ -19,7 +19,7 @@ use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 use std::fmt;
 
-use crate::image_ref::ImageRef;
+use crate::image::reference::ImageRef;
 
 /// Compiled include and exclude patterns. The default allows every image.
 #[derive(Debug, Clone)]

@@ -432,84 +432,6 @@ fn validate_digest(digest: &str) -> Result<(), ImageRefError> {
     }
 }
 
-/// One image from a pasted list, with the 1-based line it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ListedImage {
-    pub line: usize,
-    pub image: ImageRef,
-}
-
-/// A line of a pasted list that is not a valid image reference.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LineError {
-    pub line: usize,
-    pub input: String,
-    pub message: String,
-}
-
-impl fmt::Display for LineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {:?}: {}", self.line, self.input, self.message)
-    }
-}
-
-impl std::error::Error for LineError {}
-
-/// Every valid image of a list and every bad line; parsing never stops at the first error.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ParsedList {
-    pub images: Vec<ListedImage>,
-    pub errors: Vec<LineError>,
-}
-
-/// Parses one image per line, ignoring blank lines, `# comment` lines and trailing ` # comments`.
-pub fn parse_image_list(text: &str) -> ParsedList {
-    collect(text.lines())
-}
-
-/// Like [`parse_image_list`] for a JSON array of strings; entry `i` is reported as line `i + 1`.
-pub fn parse_image_lines(lines: &[String]) -> ParsedList {
-    collect(lines.iter().map(String::as_str))
-}
-
-fn collect<'a>(lines: impl Iterator<Item = &'a str>) -> ParsedList {
-    let mut list = ParsedList::default();
-    for (line, input) in meaningful_lines(lines) {
-        match ImageRef::parse(input) {
-            Ok(image) => list.images.push(ListedImage { line, image }),
-            Err(err) => list.errors.push(LineError {
-                line,
-                input: input.to_owned(),
-                message: err.to_string(),
-            }),
-        }
-    }
-    list
-}
-
-/// The 1-based number and trimmed text of every line that is not blank or a comment.
-pub(crate) fn meaningful_lines<'a>(
-    lines: impl Iterator<Item = &'a str>,
-) -> impl Iterator<Item = (usize, &'a str)> {
-    lines
-        .enumerate()
-        .map(|(index, raw)| (index + 1, strip_comment(raw.trim())))
-        .filter(|(_, input)| !input.is_empty())
-}
-
-/// Drops a whole-line `#` comment or one that follows whitespace; a `#` glued to a name is
-/// left in place so the user hears about it instead of having half the line silently ignored.
-fn strip_comment(line: &str) -> &str {
-    if line.starts_with('#') {
-        return "";
-    }
-    let cut = line
-        .char_indices()
-        .find(|&(i, c)| c == '#' && line[..i].ends_with(char::is_whitespace))
-        .map_or(line.len(), |(i, _)| i);
-    line[..cut].trim_end()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -814,53 +736,6 @@ mod tests {
         let id = "0123456789abcdef".repeat(4);
         assert!(err(&id).contains("is an image ID"));
         assert!(ImageRef::parse(&format!("{id}:1")).is_ok());
-    }
-
-    #[test]
-    fn list_collects_every_error_with_line_numbers() {
-        let text = "# mirrors\n\nnginx:1.25\n  bitnami/redis:7.2   # cache\nNginx\nbad tag\r\ngcr.io/a/b:c\n";
-        let list = parse_image_list(text);
-        let images: Vec<_> = list
-            .images
-            .iter()
-            .map(|i| (i.line, i.image.to_string()))
-            .collect();
-        assert_eq!(
-            images,
-            [
-                (3, "docker.io/library/nginx:1.25".to_owned()),
-                (4, "docker.io/bitnami/redis:7.2".to_owned()),
-                (7, "gcr.io/a/b:c".to_owned()),
-            ]
-        );
-        let errors: Vec<_> = list.errors.iter().map(ToString::to_string).collect();
-        assert_eq!(
-            errors,
-            [
-                "line 5: \"Nginx\": repository name must be lowercase: \"Nginx\"",
-                "line 6: \"bad tag\": invalid character ' ' in \"bad tag\"",
-            ]
-        );
-    }
-
-    #[test]
-    fn list_keeps_a_glued_hash() {
-        let list = parse_image_list("nginx#x");
-        assert_eq!(
-            list.errors[0].message,
-            "invalid character '#' in \"nginx#x\""
-        );
-    }
-
-    #[test]
-    fn json_lines_use_index_plus_one() {
-        let lines = vec!["nginx".to_owned(), String::new(), "UP".to_owned()];
-        let list = parse_image_lines(&lines);
-        assert_eq!(list.images[0].line, 1);
-        assert_eq!(list.errors[0].line, 3);
-        let json = serde_json::to_value(&list).unwrap();
-        assert_eq!(json["images"][0]["image"], "docker.io/library/nginx:latest");
-        assert_eq!(json["errors"][0]["input"], "UP");
     }
 
     fn registry() -> impl Strategy<Value = String> {

@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::image_ref::{validate_registry, validate_repository, ImageRef, ImageRefError};
+use crate::image::reference::{validate_registry, validate_repository, ImageRef, ImageRefError};
 
 const VALID_LEVELS: &str = "skip, all, 1, 2, 3, 4, 5, 6, 7, 8, 9";
 
