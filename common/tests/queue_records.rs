@@ -193,3 +193,55 @@ async fn the_script_ends_a_job_with_the_status_the_rule_derives() {
         assert!(job.contains_key(JobField::FinishedAtMs.as_str()));
     }
 }
+
+/// The names between backticks in the third column of the README's key-table row for `key`.
+fn readme_fields(key: &str) -> Vec<String> {
+    let readme = include_str!("../../README.md");
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{key}` |")))
+        .unwrap_or_else(|| panic!("README has no key-table row for `{key}`"));
+    let contents = row.split(" | ").nth(2).expect("three columns");
+    contents
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+#[test]
+fn the_readme_key_table_names_every_field_and_no_other() {
+    let task: Vec<String> = TaskField::ALL.iter().map(|f| f.as_str().into()).collect();
+    assert_eq!(sorted(readme_fields("dsync:task:<id>")), sorted(task));
+
+    let mut job: Vec<String> = JobField::ALL.iter().map(|f| f.as_str().into()).collect();
+    job.extend(
+        TaskStatus::ALL
+            .iter()
+            .filter(|s| s.is_terminal())
+            .map(|s| s.as_str().to_owned()),
+    );
+    assert_eq!(sorted(readme_fields("dsync:job:<id>")), sorted(job));
+
+    let message = docker_sync_common::queue::task::TaskMessage {
+        task: "t".into(),
+        job: "j".into(),
+        source: "s".into(),
+        target: "t".into(),
+        registry: "r".into(),
+        platform: Some("linux/arm64".parse().unwrap()),
+    };
+    let entry: Vec<String> = message
+        .to_fields()
+        .into_iter()
+        .map(|(k, _)| k.to_owned())
+        .collect();
+    assert_eq!(sorted(readme_fields("dsync:tasks")), sorted(entry));
+}
