@@ -1,7 +1,8 @@
 // docker-image-sync web UI: the wiring. The router, the top bar (theme, language, account
-// menu) and the start-up live here; each page lives in its own module: sync-form.js and
-// recent-jobs.js (home), job-view.js, auth-pages.js, tokens.js, users.js, registries.js,
-// audit.js. No framework: views are static markup in index.html that the code fills in.
+// menu) and the start-up live here; each page lives in its own module: sync-form.js (its
+// preview in sync-preview.js) and recent-jobs.js (home), job-view.js, auth-pages.js,
+// tokens.js, users.js, registries.js, audit.js. No framework: views are static markup in
+// index.html that the code fills in.
 // All dynamic text goes through textContent (never innerHTML), so nothing the server or
 // the user sends can become markup; the CSP would block inline code anyway.
 

@@ -1,13 +1,16 @@
 // The sync form on the home page: the image list with its line numbers, target, level,
 // namespace and platform, remembered across reloads; "Start sync", the preview of what it
-// would copy, and the same copies as a downloadable script. All three send one body.
+// would copy (sync-preview.js), and the same copies as a downloadable script. All three
+// send one body.
 
 import { t } from "./i18n.js";
 import { api, ApiError } from "./api.js";
 import { $, h, store, errorText, roleLabel, toast, navigate } from "./ui.js";
 import { session, onUserChange, canSubmit } from "./session.js";
-import { setRef } from "./format.js";
 import { handOffJob } from "./job-view.js";
+import {
+  initPreview, isPreviewing, previewErrorLines, updatePreviewStale, renderPreview, clearPreview,
+} from "./sync-preview.js";
 
 const form = $("sync-form");
 const imagesEl = $("images");
@@ -49,12 +52,9 @@ function selectedPlatform() {
 let registries = null; // null while loading
 let registriesError = null;
 let submitting = false;
-let previewing = false;
 let downloading = false;
 /** Per-line errors from the last rejected submit (or script), for the gutter marks. */
 let lineErrors = [];
-/** Lines the shown preview found bad ({line, input}), marked in the gutter too. */
-let previewLineErrors = [];
 
 const LEVEL_EXAMPLES = {
   skip: "a/b/c/img",
@@ -153,13 +153,13 @@ function renderFormDynamic() {
   $("images-count").textContent = n ? t("imagesCount", { n }) : "";
 
   $("submit-text").textContent = t(submitting ? "submitting" : "submit");
-  $("preview-text").textContent = t(previewing ? "previewing" : "preview");
+  $("preview-text").textContent = t(isPreviewing() ? "previewing" : "preview");
   $("script-text").textContent = t(downloading ? "scriptDownloading" : "scriptDownload");
   // A viewer may watch jobs but not start them: say so instead of letting the submit fail.
   // Preview and scripts need the same role as a submit.
   const allowed = canSubmit();
   $("submit").disabled = submitting || !allowed;
-  $("preview-btn").disabled = previewing || !allowed;
+  $("preview-btn").disabled = isPreviewing() || !allowed;
   $("script-btn").disabled = downloading || !allowed;
   const note = $("submit-note");
   note.hidden = allowed || !session.user;
@@ -196,7 +196,7 @@ function renderGutter() {
  */
 function markedLines(lines) {
   const marked = new Set();
-  for (const e of [...lineErrors, ...previewLineErrors]) {
+  for (const e of [...lineErrors, ...previewErrorLines()]) {
     const input = String(e.input ?? "").trim();
     const at = Number(e.line);
     if (lines[at - 1] !== undefined && (input === "" || lines[at - 1].trim() === input)) {
@@ -390,204 +390,9 @@ form.addEventListener("submit", async (e) => {
 });
 
 // ---------------------------------------------------------------------------------------
-// Preview: what the form would copy, line by line. Kept as data so a language switch can
-// redraw it; `key` is the body it answered, so any later change of the form marks it stale.
+// Preview: in sync-preview.js; it calls back into the form through these.
 
-/** {key, data} or {key, error}, or null when no preview is shown. */
-let previewState = null;
-/** Images beyond this many per line (copies or drops) fold into "Show n more". */
-const PREVIEW_FOLD = 8;
-
-$("preview-btn").addEventListener("click", runPreview);
-$("preview-again").addEventListener("click", runPreview);
-$("preview-close").addEventListener("click", () => {
-  clearPreview();
-  $("preview-btn").focus();
-});
-
-async function runPreview() {
-  if (previewing || !canSubmit()) return;
-  clearFormError();
-  const payload = validPayload();
-  if (!payload) return;
-  const key = JSON.stringify(payload);
-  previewing = true;
-  setBusy("preview-btn", "preview-text", true, "preview", "previewing");
-  try {
-    const data = await api.previewJob(payload);
-    if (!data || !Array.isArray(data.lines)) throw new ApiError(200, t("errBadResponse"), { error: t("errBadResponse") });
-    previewState = { key, data };
-  } catch (err) {
-    if (err.handled) return; // on the way to /login or /password
-    previewState = { key, error: err };
-  } finally {
-    previewing = false;
-    setBusy("preview-btn", "preview-text", false, "preview", "previewing");
-  }
-  previewLineErrors = (previewState.data?.lines ?? [])
-    .filter((l) => l && l.error)
-    .map((l) => ({ line: l.line, input: l.input }));
-  renderGutter();
-  renderPreview();
-  revealPreview();
-}
-
-function clearPreview() {
-  previewState = null;
-  previewLineErrors = [];
-  renderGutter();
-  renderPreview();
-}
-
-/** Bring a fresh preview into view and put focus on its heading, so it is read next. */
-function revealPreview() {
-  const card = $("preview-card");
-  if (card.hidden) return;
-  $("preview-title").focus({ preventScroll: true });
-  const top = card.getBoundingClientRect().top;
-  if (top < 0 || top > window.innerHeight - 120) {
-    const smooth = !matchMedia("(prefers-reduced-motion: reduce)").matches;
-    card.scrollIntoView({ block: "start", behavior: smooth ? "smooth" : "auto" });
-  }
-}
-
-function updatePreviewStale() {
-  const card = $("preview-card");
-  const stale = !!previewState && previewState.key !== JSON.stringify(currentPayload());
-  card.classList.toggle("is-stale", stale);
-  $("preview-stale").hidden = !stale;
-}
-
-function renderPreview() {
-  const card = $("preview-card");
-  card.hidden = !previewState;
-  if (!previewState) {
-    $("preview-rows").replaceChildren();
-    return;
-  }
-  const { data, error } = previewState;
-  const errBox = $("preview-error");
-  errBox.hidden = !error;
-  errBox.textContent = error ? t("previewFailed", { error: errorText(error) }) : "";
-  $("preview-body").hidden = !data;
-  if (data) renderPreviewData(data);
-  updatePreviewStale();
-}
-
-function renderPreviewData(data) {
-  const lines = data.lines.filter((l) => l && typeof l === "object");
-  const count = (list) => (Array.isArray(list) ? list.length : 0);
-  const total = typeof data.total === "number" ? data.total : lines.reduce((n, l) => n + count(l.images), 0);
-  const errors = typeof data.errors === "number" ? data.errors : lines.filter((l) => l.error).length;
-  const dropped = lines.reduce((n, l) => n + count(l.dropped), 0);
-
-  const level = data.replace_level;
-  $("preview-meta").textContent = t("previewMeta", {
-    target: data.target ?? "—",
-    namespace: data.namespace || "—",
-    level: ["skip", "all", "1", "2", "3"].includes(level) ? t(`level_${level}`) : String(level ?? "—"),
-  });
-  // One platform: the target digests of multi-arch images will not be the source's.
-  let platformNote = $("preview-platform-note");
-  if (!platformNote) {
-    platformNote = h("p", { id: "preview-platform-note", class: "alert alert-info preview-platform-note" });
-    $("preview-meta").after(platformNote);
-  }
-  const platform = data.platform_note && typeof data.platform === "string" ? data.platform : "";
-  platformNote.hidden = !platform;
-  platformNote.textContent = platform ? t("previewPlatformNote", { platform }) : "";
-  const summary = $("preview-summary");
-  summary.textContent = t("previewSummary", {
-    images: t("previewSumImages", { n: total }),
-    dropped: t("previewSumDropped", { n: dropped }),
-    errors: t("previewSumErrors", { n: errors }),
-  });
-  const next = $("preview-next");
-  const state = errors > 0 ? "errors" : total > 0 ? "ready" : "empty";
-  next.dataset.state = state;
-  next.textContent = t(state === "errors" ? "previewHasErrors" : state === "ready" ? "previewReady" : "previewNothing");
-
-  const rows = document.createDocumentFragment();
-  for (const l of lines) rows.append(previewRow(l));
-  $("preview-rows").replaceChildren(rows);
-}
-
-function previewRow(l) {
-  const lineNo = Number(l.line);
-  const jump = h("button", {
-    type: "button",
-    class: "line-link",
-    text: String(l.line ?? "?"),
-    "aria-label": t("errLineJump", { line: l.line }),
-    title: t("errLineJump", { line: l.line }),
-  });
-  jump.addEventListener("click", () => focusLine(lineNo));
-
-  const result = h("td", { class: "preview-result", role: "cell" });
-  if (l.error) {
-    result.append(h("p", { class: "preview-line-error" },
-      h("span", { class: "preview-error-label", text: t("previewErrorPrefix") }), String(l.error)));
-  }
-  const images = Array.isArray(l.images) ? l.images : [];
-  const drops = Array.isArray(l.dropped) ? l.dropped : [];
-  if (images.length) {
-    result.append(foldedList("preview-copies", images.map((img) =>
-      h("li", { class: "preview-copy" },
-        refEl(String(img?.source ?? "")),
-        h("span", { class: "ref-to" },
-          h("span", { class: "arrow", "aria-hidden": "true", text: "→ " }),
-          h("span", { class: "sr-only", text: `${t("previewTo")} ` }),
-          refEl(String(img?.target ?? "")))))));
-  }
-  if (drops.length) {
-    result.append(foldedList("preview-drops", drops.map((d) =>
-      h("li", { class: "preview-drop" },
-        h("span", { class: "tag preview-drop-tag", text: t("previewDropped") }), " ",
-        refEl(String(d?.image ?? "")),
-        h("span", { class: "preview-drop-reason", text: ` — ${dropReason(d)}` })))));
-  }
-  if (!l.error && !images.length && !drops.length) {
-    result.append(h("p", { class: "muted preview-nothing", text: t("previewLineNothing") }));
-  }
-
-  return h("tr", { class: l.error ? "preview-row has-error" : "preview-row", role: "row" },
-    h("td", { class: "col-line", role: "cell" }, jump),
-    h("td", { class: "col-input", role: "cell" }, h("code", { class: "line-input", text: String(l.input ?? "") })),
-    result);
-}
-
-/** A monospace image reference that may break after each "/" (see setRef). */
-function refEl(text) {
-  const el = h("code", { class: "ref" });
-  setRef(el, text);
-  return el;
-}
-
-/** A list whose items past PREVIEW_FOLD hide behind a "Show n more" disclosure. */
-function foldedList(cls, items) {
-  const head = h("ul", { class: `preview-list ${cls}` }, ...items.slice(0, PREVIEW_FOLD));
-  // Folding one item would save nothing.
-  if (items.length <= PREVIEW_FOLD + 1) {
-    head.append(...items.slice(PREVIEW_FOLD));
-    return head;
-  }
-  const rest = items.slice(PREVIEW_FOLD);
-  return h("div", {},
-    head,
-    h("details", { class: "preview-more" },
-      h("summary", { text: t("previewMore", { n: rest.length }) }),
-      h("ul", { class: `preview-list ${cls}` }, ...rest)));
-}
-
-/** The server's reasons are English sentences; the known ones are said in the page's language. */
-function dropReason(d) {
-  const reason = String(d?.reason ?? "");
-  if (d?.pattern) return t("dropExcluded", { pattern: d.pattern });
-  if (reason === "matches no include pattern") return t("dropNotIncluded");
-  const dup = /^duplicate of line (\d+)$/.exec(reason);
-  if (dup) return t("dropDuplicate", { line: dup[1] });
-  return reason;
-}
+initPreview({ validPayload, currentPayload, clearFormError, focusLine, renderGutter, setBusy });
 
 // ---------------------------------------------------------------------------------------
 // Script: the same copies as a shell script, saved as a file.

@@ -46,3 +46,33 @@ fn file_response(path: &str, file: rust_embed::EmbeddedFile) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Assets;
+
+    /// The page loads a couple of dozen files by absolute path. One that is missing from the
+    /// binary is only a 404 in the browser, and the page carries on unstyled or half-wired.
+    #[test]
+    fn every_file_index_html_links_is_embedded() {
+        let page = Assets::get("index.html").expect("index.html is embedded");
+        let page = std::str::from_utf8(&page.data).expect("index.html is UTF-8");
+        let mut checked = 0;
+        for attr in ["href=\"/", "src=\"/"] {
+            for (at, _) in page.match_indices(attr) {
+                let rest = &page[at + attr.len()..];
+                let path = &rest[..rest.find('"').expect("a closing quote")];
+                // Page routes ("/", "/tokens") are not files.
+                if !path.contains('.') {
+                    continue;
+                }
+                assert!(
+                    Assets::get(path).is_some(),
+                    "index.html links /{path}, which is not embedded"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "found no linked files in index.html");
+    }
+}
