@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write;
 
 use docker_sync_common::config::{Config, RegistryConfig};
+use docker_sync_common::registry::copy::{Arg, CopySpec};
 
 use crate::jobs::plan::Plan;
 
@@ -398,25 +399,17 @@ fi
     );
 }
 
-/// The `skopeo ... copy` of every image: `--all`, or a platform's global overrides.
+/// The `skopeo ... copy` of every image: `--all`, or a platform's global overrides, with the
+/// platform's parts quoted.
 fn skopeo_copy(plan: &Plan) -> String {
-    match &plan.platform {
-        None => "skopeo copy --all".to_owned(),
-        Some(platform) => {
-            let args: Vec<String> = platform
-                .skopeo_args()
-                .iter()
-                .map(|a| {
-                    if a.starts_with("--") {
-                        a.clone()
-                    } else {
-                        quote(a)
-                    }
-                })
-                .collect();
-            format!("skopeo {} copy", args.join(" "))
-        }
-    }
+    let words: Vec<String> = CopySpec::command(plan.platform.as_ref())
+        .iter()
+        .map(|arg| match arg {
+            Arg::Word(word) => word.clone(),
+            Arg::Value(value) => quote(value),
+        })
+        .collect();
+    format!("skopeo {}", words.join(" "))
 }
 
 fn copies(s: &mut String, plan: &Plan, config: &Config, target_tls: bool) {

@@ -14,10 +14,12 @@
 //! ([`RegistryError`]) say what went wrong in the words of [`explain`].
 //!
 //! Beside it: how a registry is reached (scheme, certificate checks, proxy: [`reach`]), the
-//! manifest types and index entries, pull limits, and Harbor's project API ([`harbor`]).
+//! manifest types and index entries, pull limits, Harbor's project API ([`harbor`]) and the
+//! arguments of a `skopeo copy` ([`copy`]).
 
 mod challenge;
 mod client;
+pub mod copy;
 mod error;
 pub mod explain;
 pub mod harbor;
