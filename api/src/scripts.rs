@@ -1,8 +1,8 @@
 //! Batch scripts: the copies of a [`Plan`] as a POSIX shell script that runs `skopeo copy` once
 //! per image, for people who cannot (or would rather not) run the service.
 //!
-//! The script uses the same target names and the same skopeo flags as the workers
-//! (`worker/src/skopeo.rs`). It holds no password: every registry with credentials in the config
+//! The script uses the same target names and the same skopeo arguments as the workers: both are
+//! a [`CopySpec`]. It holds no password: every registry with credentials in the config
 //! takes them from environment variables (`DSYNC_<REGISTRY>_USERNAME`, defaulting to the
 //! configured user, and `DSYNC_<REGISTRY>_PASSWORD`), and `skopeo login --password-stdin` writes
 //! them into a private authfile that lives as long as the run. Every value that comes from the
@@ -13,8 +13,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write;
 
 use docker_sync_common::config::{Config, RegistryConfig};
+use docker_sync_common::registry::copy::{
+    image_arg, login_tls_option, Arg, CopyEnd, CopySpec, AUTHFILE_OPTION,
+};
+use docker_sync_common::registry::Transport;
 
-use crate::jobs::plan::Plan;
+use crate::jobs::plan::{Plan, PlannedTask};
 
 /// `Content-Type` of a script response.
 pub const CONTENT_TYPE: &str = "text/x-shellscript; charset=utf-8";
@@ -106,7 +110,7 @@ struct Login<'a> {
     /// the authfile (the worker keys its authfile the same way).
     hosts: Vec<String>,
     default_user: &'a str,
-    tls_verify: bool,
+    transport: Transport,
     vars: CredentialVars,
 }
 
@@ -121,7 +125,7 @@ pub fn render(plan: &Plan, config: &Config) -> String {
         .map(|t| t.target.registry())
         .or(target.map(|r| r.host.as_str()))
         .unwrap_or("");
-    let target_tls = target.is_none_or(|r| r.transport().tls_verify());
+    let target_transport = Transport::for_registry(target, config.tls_verify_disabled);
 
     // Registries with credentials, the sources' first, then the target's. A source on the
     // target's host is read with the target's credentials: the worker's authfile holds one entry
@@ -158,7 +162,7 @@ pub fn render(plan: &Plan, config: &Config) -> String {
         plan.tasks.len()
     );
     logins_section(&mut s, &logins);
-    copies(&mut s, plan, config, target_tls);
+    copies(&mut s, plan, config, target_transport);
     s
 }
 
@@ -184,7 +188,7 @@ fn push_login<'a>(
             name,
             hosts: vec![host.to_owned()],
             default_user: user,
-            tls_verify: reg.transport().tls_verify(),
+            transport: reg.transport(),
             vars: vars.clone(),
         }),
     }
@@ -375,8 +379,9 @@ login() {
                 login.vars.username,
                 login.vars.password
             );
-            if !login.tls_verify {
-                line.push_str(" --tls-verify=false");
+            if let Some(option) = login_tls_option(login.transport) {
+                line.push(' ');
+                line.push_str(option);
             }
             s.push_str(&line);
             s.push('\n');
@@ -398,28 +403,51 @@ fi
     );
 }
 
-/// The `skopeo ... copy` of every image: `--all`, or a platform's global overrides.
+/// The copy function's `skopeo` command: [`CopySpec::args`] with the platform's parts quoted and
+/// the shell's `$AUTHFILE`, the options (`"$@"`: each copy's [`CopySpec::tls_args`]), `$src`
+/// and `$dst` in place of the authfile, the options and the two names.
 fn skopeo_copy(plan: &Plan) -> String {
-    match &plan.platform {
-        None => "skopeo copy --all".to_owned(),
-        Some(platform) => {
-            let args: Vec<String> = platform
-                .skopeo_args()
-                .iter()
-                .map(|a| {
-                    if a.starts_with("--") {
-                        a.clone()
-                    } else {
-                        quote(a)
-                    }
-                })
-                .collect();
-            format!("skopeo {} copy", args.join(" "))
-        }
+    let words: Vec<String> = CopySpec::command(plan.platform.as_ref())
+        .iter()
+        .map(|arg| match arg {
+            Arg::Word(word) => word.clone(),
+            Arg::Value(value) => quote(value),
+        })
+        .collect();
+    format!(
+        "skopeo {} {AUTHFILE_OPTION} \"$AUTHFILE\" \"$@\" \"{}\" \"{}\"",
+        words.join(" "),
+        image_arg("$src"),
+        image_arg("$dst")
+    )
+}
+
+/// The copy of `task`, its ends reached as the worker reaches them: the source by its entry in
+/// the config, if any (else verified HTTPS, unless SSL verification is off), the target as its
+/// registry says.
+fn copy_spec<'a>(
+    task: &'a PlannedTask,
+    plan: &'a Plan,
+    config: &Config,
+    target_transport: Transport,
+) -> CopySpec<'a> {
+    let source = config
+        .registry_for_host(task.source.registry())
+        .map(|(_, r)| r);
+    CopySpec {
+        source: CopyEnd {
+            image: &task.source,
+            transport: Transport::for_registry(source, config.tls_verify_disabled),
+        },
+        target: CopyEnd {
+            image: &task.target,
+            transport: target_transport,
+        },
+        platform: plan.platform.as_ref(),
     }
 }
 
-fn copies(s: &mut String, plan: &Plan, config: &Config, target_tls: bool) {
+fn copies(s: &mut String, plan: &Plan, config: &Config, target_transport: Transport) {
     match &plan.platform {
         None => s.push_str(
             "# copy_image SOURCE TARGET [OPTION...]: one `skopeo copy --all` (every platform of a multi-arch\n\
@@ -442,7 +470,7 @@ fn copies(s: &mut String, plan: &Plan, config: &Config, target_tls: bool) {
     dst=$2
     shift 2
     printf '[%d/%d] %s -> %s\n' "$((copied + failed + 1))" "$total" "$src" "$dst"
-    if @SKOPEO_COPY@ --authfile "$AUTHFILE" "$@" "docker://$src" "docker://$dst" </dev/null; then
+    if @SKOPEO_COPY@ </dev/null; then
         copied=$((copied + 1))
     else
         failed=$((failed + 1))
@@ -456,14 +484,13 @@ fn copies(s: &mut String, plan: &Plan, config: &Config, target_tls: bool) {
         .replace("@SKOPEO_COPY@", &skopeo_copy(plan)),
     );
     for task in &plan.tasks {
-        let src_tls = config
-            .registry_for_host(task.source.registry())
-            .is_none_or(|(_, r)| r.transport().tls_verify());
+        let spec = copy_spec(task, plan, config, target_transport);
         let _ = writeln!(
             s,
-            "copy_image {} {} --src-tls-verify={src_tls} --dest-tls-verify={target_tls}",
-            quote(&task.source.copy_source()),
-            quote(&task.target.copy_target()),
+            "copy_image {} {} {}",
+            quote(&spec.source_name()),
+            quote(&spec.target_name()),
+            spec.tls_args().join(" ")
         );
     }
     s.push_str(
@@ -530,7 +557,10 @@ mod tests {
     }
 
     fn script_for(images: &str, target: &str, level: ReplaceLevel) -> String {
-        let config = config();
+        script_with(&config(), images, target, level)
+    }
+
+    fn script_with(config: &Config, images: &str, target: &str, level: ReplaceLevel) -> String {
         let req = JobRequest {
             images: Images::Text(images.into()),
             target: target.into(),
@@ -538,7 +568,7 @@ mod tests {
             namespace: None,
             platform: None,
         };
-        render(&plan_of(&req, &config), &config)
+        render(&plan_of(&req, config), config)
     }
 
     fn copy_lines(script: &str) -> Vec<&str> {
@@ -722,6 +752,94 @@ mod tests {
             copy_lines(&script),
             ["copy_image 'docker.io/library/nginx:latest' 'harbor.example.com/mirror/library/nginx:latest' --src-tls-verify=true --dest-tls-verify=true"]
         );
+    }
+
+    #[test]
+    fn with_ssl_verification_off_an_unconfigured_source_is_not_verified_like_the_worker() {
+        // SKOPEO_DISABLE_SSL_VERIFY makes every registry insecure, and the worker reaches a
+        // host without an entry insecurely too (Transport::for_registry).
+        let config = Config::parse(
+            "registries:\n  target:\n    url: harbor.example.com\n    project: p\n",
+            Path::new("r.yaml"),
+            true,
+        )
+        .unwrap();
+        let script = script_with(&config, "gcr.io/w:1", "target", ReplaceLevel::Skip);
+        assert_eq!(
+            copy_lines(&script),
+            ["copy_image 'gcr.io/w:1' 'harbor.example.com/p/w:1' --src-tls-verify=false --dest-tls-verify=false"]
+        );
+    }
+
+    /// Runs `script` with a `skopeo` on PATH that writes down its arguments: one line per copy.
+    fn skopeo_calls(script: &str) -> Vec<Vec<String>> {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let log = dir.path().join("calls");
+        std::fs::write(
+            bin.join("skopeo"),
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\036' \"$a\"; done >>\"$CALLS\"\necho >>\"$CALLS\"\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            bin.join("skopeo"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let out = Command::new("sh")
+            .args(["-c", script])
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .env("CALLS", &log)
+            .env("TMPDIR", dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|l| l.split_terminator('\u{1e}').map(str::to_owned).collect())
+            .collect()
+    }
+
+    #[test]
+    fn the_script_runs_skopeo_with_the_workers_arguments() {
+        // Anonymous copies only: no login to answer.
+        let config = Config::parse(
+            "registries:\n  lab:\n    url: http://10.0.0.5:5000\n  \
+             selfsigned:\n    url: reg.lab.example\n    insecure: true\n",
+            Path::new("r.yaml"),
+            false,
+        )
+        .unwrap();
+        let digest = format!("sha256:{}", "a".repeat(64));
+        for platform in [None, Some("linux/arm/v7")] {
+            let req = JobRequest {
+                images: Images::Text(format!(
+                    "reg.lab.example/x:1\nquay.io/z:1\ngcr.io/w:2@{digest}"
+                )),
+                target: "lab".into(),
+                replace_level: ReplaceLevel::Skip,
+                namespace: None,
+                platform: platform.map(str::to_owned),
+            };
+            let plan = plan_of(&req, &config);
+            let calls = skopeo_calls(&render(&plan, &config));
+            assert_eq!(calls.len(), plan.tasks.len());
+            let target = Transport::for_registry(config.registries.get("lab"), false);
+            for (call, task) in calls.iter().zip(&plan.tasks) {
+                let at = call.iter().position(|a| a == AUTHFILE_OPTION).unwrap();
+                let spec = copy_spec(task, &plan, &config, target);
+                assert_eq!(*call, spec.args(Path::new(&call[at + 1])), "{platform:?}");
+            }
+        }
     }
 
     #[test]

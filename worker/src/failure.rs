@@ -112,6 +112,7 @@ mod tests {
     use std::time::Duration;
 
     use docker_sync_common::image::ImageRef;
+    use docker_sync_common::registry::Transport;
     use secrecy::SecretString;
 
     use super::*;
@@ -130,13 +131,13 @@ mod tests {
         CopyRequest {
             source: Endpoint {
                 image: ImageRef::parse("127.0.0.1:39161/x:nope").unwrap(),
-                tls_verify: false,
+                transport: Transport::PlainHttp,
                 credentials: None,
                 proxy: None,
             },
             target: Endpoint {
                 image: ImageRef::parse("127.0.0.1:39162/mirror/x:nope").unwrap(),
-                tls_verify: false,
+                transport: Transport::PlainHttp,
                 credentials: Some(("u".into(), SecretString::from("p".to_owned()))),
                 proxy: None,
             },

@@ -1,4 +1,5 @@
-//! The one seam around the outside world that does the copying: a `skopeo copy` child process.
+//! The one seam around the outside world that does the copying: a `skopeo copy` child process,
+//! its arguments those of [`CopySpec`] (the same the api's scripts write).
 //!
 //! Credentials go into a temporary authfile (mode 0600, removed afterwards), never onto the
 //! command line where `ps` would show them. The child is started from argv, never a shell, and is
@@ -14,7 +15,8 @@ use base64::Engine;
 use docker_sync_common::config::ProxyConfig;
 use docker_sync_common::image::ImageRef;
 use docker_sync_common::image::Platform;
-use docker_sync_common::registry::Reach;
+use docker_sync_common::registry::copy::{CopyEnd, CopySpec};
+use docker_sync_common::registry::{Reach, Transport};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -36,8 +38,8 @@ pub struct Skopeo {
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     pub image: ImageRef,
-    /// `--src-tls-verify` / `--dest-tls-verify`: [`docker_sync_common::registry::Transport::tls_verify`] of the registry.
-    pub tls_verify: bool,
+    /// How the registry is spoken to: skopeo's certificate checks follow it ([`CopySpec`]).
+    pub transport: Transport,
     pub credentials: Option<(String, SecretString)>,
     /// The registry's own proxy, given to skopeo as `HTTPS_PROXY` (never in argv).
     pub proxy: Option<ProxyConfig>,
@@ -48,9 +50,16 @@ impl Endpoint {
     pub fn new(image: ImageRef, reach: &Reach) -> Endpoint {
         Endpoint {
             image,
-            tls_verify: reach.transport.tls_verify(),
+            transport: reach.transport,
             credentials: reach.credentials.clone(),
             proxy: reach.proxy.clone(),
+        }
+    }
+
+    fn end(&self) -> CopyEnd<'_> {
+        CopyEnd {
+            image: &self.image,
+            transport: self.transport,
         }
     }
 }
@@ -64,6 +73,17 @@ pub struct CopyRequest {
     /// which the target gets unchanged, so with that manifest's digest.
     pub platform: Option<Platform>,
     pub timeout: Duration,
+}
+
+impl CopyRequest {
+    /// What skopeo is told: the same [`CopySpec`] the api's scripts write.
+    pub fn spec(&self) -> CopySpec<'_> {
+        CopySpec {
+            source: self.source.end(),
+            target: self.target.end(),
+            platform: self.platform.as_ref(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,22 +135,7 @@ impl Skopeo {
 
     /// The argv of a copy (without the program), for tests and logs: it holds no secret.
     pub fn copy_args(req: &CopyRequest, authfile: &Path) -> Vec<String> {
-        // The overrides are global options of skopeo 1.9: before the command.
-        let mut args = req
-            .platform
-            .as_ref()
-            .map(Platform::skopeo_args)
-            .unwrap_or_default();
-        args.push("copy".to_owned());
-        if req.platform.is_none() {
-            args.push("--all".into());
-        }
-        args.push(format!("--authfile={}", authfile.display()));
-        args.push(format!("--src-tls-verify={}", req.source.tls_verify));
-        args.push(format!("--dest-tls-verify={}", req.target.tls_verify));
-        args.push(format!("docker://{}", req.source.image.copy_source()));
-        args.push(format!("docker://{}", req.target.image.copy_target()));
-        args
+        req.spec().args(authfile)
     }
 
     /// Runs the copy, sending progress as skopeo reports it.
@@ -323,10 +328,10 @@ fn restrict(path: &Path, mode: u32) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    fn endpoint(s: &str, verify: bool) -> Endpoint {
+    fn endpoint(s: &str, transport: Transport) -> Endpoint {
         Endpoint {
             image: ImageRef::parse(s).unwrap(),
-            tls_verify: verify,
+            transport,
             credentials: Some(("user".into(), SecretString::from("hunter2".to_owned()))),
             proxy: None,
         }
@@ -336,8 +341,8 @@ mod tests {
     fn a_proxy_reaches_skopeo_through_its_environment_only() {
         let proxy = |url: &str| Some(ProxyConfig::parse(url, Some("auth.corp".into())).unwrap());
         let mut req = CopyRequest {
-            source: endpoint("mirror-source.test:5000/a/b:1", false),
-            target: endpoint("127.0.0.1:5000/ns/b:1", false),
+            source: endpoint("mirror-source.test:5000/a/b:1", Transport::Insecure),
+            target: endpoint("127.0.0.1:5000/ns/b:1", Transport::PlainHttp),
             platform: None,
             timeout: Duration::from_secs(1),
         };
@@ -374,8 +379,8 @@ mod tests {
     fn argv_carries_no_secret_and_pins_digests() {
         let digest = format!("sha256:{}", "a".repeat(64));
         let req = CopyRequest {
-            source: endpoint(&format!("quay.io/a/b:1@{digest}"), true),
-            target: endpoint("127.0.0.1:5000/ns/b:1", false),
+            source: endpoint(&format!("quay.io/a/b:1@{digest}"), Transport::Https),
+            target: endpoint("127.0.0.1:5000/ns/b:1", Transport::PlainHttp),
             platform: None,
             timeout: Duration::from_secs(1),
         };
@@ -388,28 +393,29 @@ mod tests {
     }
 
     #[test]
-    fn one_platform_is_selected_with_global_overrides_instead_of_all() {
-        let req = CopyRequest {
-            source: endpoint("quay.io/a/b:1", true),
-            target: endpoint("127.0.0.1:5000/ns/b:1", false),
-            platform: Some("linux/arm/v7".parse().unwrap()),
+    fn the_authfile_holds_the_credentials_of_each_side_that_has_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let skopeo = Skopeo::new("skopeo".into(), dir.path().join("auth")).unwrap();
+        let mut req = CopyRequest {
+            source: endpoint("quay.io/a/b:1", Transport::Https),
+            target: endpoint("127.0.0.1:5000/ns/b:1", Transport::PlainHttp),
+            platform: None,
             timeout: Duration::from_secs(1),
         };
-        let args = Skopeo::copy_args(&req, Path::new("/tmp/auth.json"));
-        assert_eq!(
-            args[..7],
-            [
-                "--override-os",
-                "linux",
-                "--override-arch",
-                "arm",
-                "--override-variant",
-                "v7",
-                "copy"
-            ]
-        );
-        assert!(!args.contains(&"--all".to_owned()), "{args:?}");
-        assert_eq!(args[7], "--authfile=/tmp/auth.json");
+        req.target.credentials = None;
+        let auths = |req: &CopyRequest| {
+            let file = skopeo.write_authfile(req).unwrap();
+            let json: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(file.path()).unwrap()).unwrap();
+            json["auths"].as_object().unwrap().clone()
+        };
+        let with = auths(&req);
+        assert_eq!(with.keys().collect::<Vec<_>>(), ["quay.io"]);
+        let token = base64::engine::general_purpose::STANDARD.encode("user:hunter2");
+        assert_eq!(with["quay.io"]["auth"], token.as_str());
+        // Without credentials the copy still reads this authfile, empty, and nothing else.
+        req.source.credentials = None;
+        assert!(auths(&req).is_empty());
     }
 
     #[test]

@@ -92,21 +92,6 @@ impl Platform {
             })
         })
     }
-
-    /// The skopeo 1.9 global options that select this platform; they go before `copy`.
-    pub fn skopeo_args(&self) -> Vec<String> {
-        let mut args = vec![
-            "--override-os".to_owned(),
-            self.os.clone(),
-            "--override-arch".to_owned(),
-            self.arch.clone(),
-        ];
-        if let Some(v) = &self.variant {
-            args.push("--override-variant".to_owned());
-            args.push(v.clone());
-        }
-        args
-    }
 }
 
 impl fmt::Display for Platform {
@@ -230,25 +215,6 @@ mod tests {
             p("linux/arm/v7")
         );
         assert!(serde_json::from_str::<Platform>("\"linux\"").is_err());
-    }
-
-    #[test]
-    fn skopeo_options_select_the_platform() {
-        assert_eq!(
-            p("linux/arm64").skopeo_args(),
-            ["--override-os", "linux", "--override-arch", "arm64"]
-        );
-        assert_eq!(
-            p("linux/arm/v7").skopeo_args(),
-            [
-                "--override-os",
-                "linux",
-                "--override-arch",
-                "arm",
-                "--override-variant",
-                "v7"
-            ]
-        );
     }
 
     /// Index entries as (platform, name); the cases were checked against skopeo 1.9.3 copying

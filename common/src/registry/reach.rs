@@ -48,6 +48,16 @@ impl Transport {
     pub fn tls_verify(self) -> bool {
         self == Transport::Https
     }
+
+    /// How a registry is spoken to: as its entry says, or for a host without one verified HTTPS
+    /// (`insecure_default`: `SKOPEO_DISABLE_SSL_VERIFY` was set, and it is insecure).
+    pub fn for_registry(config: Option<&RegistryConfig>, insecure_default: bool) -> Transport {
+        match config {
+            Some(r) => r.transport(),
+            None if insecure_default => Transport::Insecure,
+            None => Transport::Https,
+        }
+    }
 }
 
 /// One way of sending a request.
@@ -106,11 +116,7 @@ impl Reach {
             },
             None => Reach {
                 host: api_host(host).to_owned(),
-                transport: if insecure_default {
-                    Transport::Insecure
-                } else {
-                    Transport::Https
-                },
+                transport: Transport::for_registry(None, insecure_default),
                 credentials: None,
                 proxy: None,
             },

@@ -13,163 +13,11 @@
 //! The same words serve the registry HTTP client ([`crate::registry`]), so listing a source's
 //! tags fails with the same sentences as copying from it.
 
-use std::fmt;
+mod problem;
+#[cfg(test)]
+mod samples;
 
-/// Which end of a copy a failure happened on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Source,
-    Target,
-}
-
-impl fmt::Display for Side {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Side::Source => "source",
-            Side::Target => "target",
-        })
-    }
-}
-
-/// What went wrong with a certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TlsProblem {
-    UnknownAuthority,
-    WrongName,
-    Expired,
-    /// Anything else, in the TLS library's words.
-    Other(String),
-}
-
-/// A failure recognised in skopeo's, Go's or the HTTP client's wording.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
-    /// 401: no credentials, or wrong ones.
-    Unauthorized,
-    /// 403 / `denied:`; carries the registry's own words when they say more than the generic
-    /// "requested access to the resource is denied" (ACR, Harbor and SWR name the namespace).
-    Denied(Option<String>),
-    /// The tag or digest is not in the repository.
-    ManifestUnknown,
-    /// The repository itself does not exist.
-    NameUnknown,
-    Tls(TlsProblem),
-    /// HTTPS was spoken to a plain-HTTP registry.
-    PlainHttp,
-    Timeout,
-    /// 429 `toomanyrequests` (Docker Hub's pull limit, ACR's rate limits).
-    RateLimited,
-    ConnectionRefused,
-    NoSuchHost,
-}
-
-impl Problem {
-    /// Recognises the problem in a message (case-insensitive), or None for anything else.
-    pub fn classify(message: &str) -> Option<Problem> {
-        let t = message.to_ascii_lowercase();
-        let has = |needles: &[&str]| needles.iter().any(|n| t.contains(n));
-        // Most specific first: "TLS handshake timeout" is a timeout, not a certificate problem.
-        if has(&[
-            "toomanyrequests",
-            "too many requests",
-            "status code 429",
-            "http 429",
-        ]) {
-            return Some(Problem::RateLimited);
-        }
-        if has(&[
-            "i/o timeout",
-            "tls handshake timeout",
-            "context deadline exceeded",
-            "timeout awaiting response headers",
-            "client.timeout exceeded",
-            "operation timed out",
-            "timed out",
-        ]) {
-            return Some(Problem::Timeout);
-        }
-        if has(&[
-            "server gave http response to https client",
-            "invalidcontenttype",
-            "received corrupt message",
-        ]) {
-            return Some(Problem::PlainHttp);
-        }
-        if has(&[
-            "x509:",
-            "tls:",
-            "certificate",
-            "unknownissuer",
-            "notvalidforname",
-        ]) {
-            let kind = if has(&[
-                "unknown authority",
-                "unknownissuer",
-                "self signed",
-                "self-signed",
-            ]) {
-                TlsProblem::UnknownAuthority
-            } else if has(&[
-                "is valid for",
-                "not valid for",
-                "notvalidforname",
-                "ip sans",
-            ]) {
-                TlsProblem::WrongName
-            } else if has(&["expired", "not yet valid"]) {
-                TlsProblem::Expired
-            } else {
-                TlsProblem::Other(last_clause(message).to_owned())
-            };
-            return Some(Problem::Tls(kind));
-        }
-        if has(&["connection refused"]) {
-            return Some(Problem::ConnectionRefused);
-        }
-        if has(&[
-            "no such host",
-            "failed to lookup address",
-            "name or service not known",
-            "dns error",
-        ]) {
-            return Some(Problem::NoSuchHost);
-        }
-        if has(&[
-            "unauthorized",
-            "authentication required",
-            "incorrect username or password",
-            "not authorized",
-        ]) {
-            return Some(Problem::Unauthorized);
-        }
-        if has(&["denied"]) {
-            return Some(Problem::Denied(denied_detail(message)));
-        }
-        if has(&["manifest unknown", "manifest_unknown"]) {
-            return Some(Problem::ManifestUnknown);
-        }
-        if has(&["name unknown", "name_unknown", "repository name not known"]) {
-            return Some(Problem::NameUnknown);
-        }
-        None
-    }
-
-    /// The short code shown in parentheses, e.g. `manifest unknown`.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Problem::Unauthorized => "unauthorized",
-            Problem::Denied(_) => "denied",
-            Problem::ManifestUnknown => "manifest unknown",
-            Problem::NameUnknown => "name unknown",
-            Problem::Tls(_) => "TLS",
-            Problem::PlainHttp => "plain HTTP",
-            Problem::Timeout => "timeout",
-            Problem::RateLimited => "429 toomanyrequests",
-            Problem::ConnectionRefused => "connection refused",
-            Problem::NoSuchHost => "no such host",
-        }
-    }
-}
+pub use problem::{side_of, Problem, Side, TlsProblem};
 
 /// One end of a copy (or the registry a listing asks), as the user configured it.
 #[derive(Debug, Clone)]
@@ -324,30 +172,6 @@ fn detail_suffix(detail: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// Which side a skopeo message is about: its wording first (`initializing source`, `at
-/// destination`, `writing`, `reading`), then which of the two hosts it names.
-pub fn side_of(message: &str, source_host: &str, target_host: &str) -> Option<Side> {
-    let t = message.to_ascii_lowercase();
-    if t.contains("initializing source") {
-        return Some(Side::Source);
-    }
-    if ["destination", "writing", "uploading", "pushing"]
-        .iter()
-        .any(|w| t.contains(w))
-    {
-        return Some(Side::Target);
-    }
-    if t.contains("reading") || t.contains("fetching") {
-        return Some(Side::Source);
-    }
-    let (s, d) = (message.contains(source_host), message.contains(target_host));
-    match (s, d) {
-        (true, false) => Some(Side::Source),
-        (false, true) => Some(Side::Target),
-        _ => None,
-    }
-}
-
 /// The friendly sentence for skopeo's fatal message of a copy between `source` and `target`,
 /// or None when the message is not recognised (the caller keeps skopeo's words then).
 pub fn explain_copy_failure(
@@ -368,61 +192,10 @@ pub fn explain_copy_failure(
     Some(describe(&problem, party))
 }
 
-/// What a registry adds after `denied:`, unless it is the generic sentence.
-fn denied_detail(message: &str) -> Option<String> {
-    let lower = message.to_ascii_lowercase();
-    let at = lower.find("denied:")?;
-    let detail = message[at + "denied:".len()..]
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim()
-        .trim_end_matches(['"', ')'])
-        .trim();
-    let generic = detail.is_empty()
-        || detail
-            .to_ascii_lowercase()
-            .contains("requested access to the resource is denied");
-    (!generic).then(|| detail.to_owned())
-}
-
-/// The part after the last `: `, where Go puts the innermost cause.
-fn last_clause(message: &str) -> &str {
-    message
-        .rsplit(": ")
-        .next()
-        .unwrap_or(message)
-        .trim()
-        .trim_matches('"')
-}
-
 #[cfg(test)]
 mod tests {
+    use super::samples::*;
     use super::*;
-
-    // Fatal messages as skopeo 1.9.3 printed them against docker-registry 2.8 on loopback (the
-    // first ten), and as users reported them from Docker Hub, quay.io and Azure.
-    const MANIFEST_UNKNOWN: &str = "initializing source docker://127.0.0.1:39161/x:nope: reading manifest nope in 127.0.0.1:39161/x: manifest unknown: manifest unknown";
-    const TARGET_UNAUTHORIZED: &str = "trying to reuse blob sha256:bd126ade3e87303b23f3d193725ebef69671d527f10d5aa949b926e97eb20a62 at destination: checking whether a blob sha256:bd126ade3e87303b23f3d193725ebef69671d527f10d5aa949b926e97eb20a62 exists in 127.0.0.1:39162/y: unauthorized: authentication required";
-    const SOURCE_UNAUTHORIZED: &str = "initializing source docker://127.0.0.1:39162/x:1: reading manifest 1 in 127.0.0.1:39162/x: unauthorized: authentication required";
-    const SOURCE_PLAIN_HTTP: &str = "initializing source docker://127.0.0.1:39161/x:1: pinging container registry 127.0.0.1:39161: Get \"https://127.0.0.1:39161/v2/\": http: server gave HTTP response to HTTPS client";
-    const TARGET_PLAIN_HTTP: &str = "trying to reuse blob sha256:bd126ade3e87303b23f3d193725ebef69671d527f10d5aa949b926e97eb20a62 at destination: pinging container registry 127.0.0.1:39161: Get \"https://127.0.0.1:39161/v2/\": http: server gave HTTP response to HTTPS client";
-    const SOURCE_REFUSED: &str = "initializing source docker://127.0.0.1:1/x:1: pinging container registry 127.0.0.1:1: Get \"http://127.0.0.1:1/v2/\": dial tcp 127.0.0.1:1: connect: connection refused";
-    const TARGET_REFUSED: &str = "trying to reuse blob sha256:bd126ade3e87303b23f3d193725ebef69671d527f10d5aa949b926e97eb20a62 at destination: pinging container registry 127.0.0.1:1: Get \"http://127.0.0.1:1/v2/\": dial tcp 127.0.0.1:1: connect: connection refused";
-    const SOURCE_X509: &str = "initializing source docker://127.0.0.1:39163/x:1: pinging container registry 127.0.0.1:39163: Get \"https://127.0.0.1:39163/v2/\": x509: certificate signed by unknown authority (possibly because of \"x509: invalid signature: parent certificate cannot sign this kind of certificate\" while trying to verify candidate authority certificate \"localhost\")";
-    const TARGET_X509: &str = "trying to reuse blob sha256:bd126ade3e87303b23f3d193725ebef69671d527f10d5aa949b926e97eb20a62 at destination: pinging container registry 127.0.0.1:39163: Get \"https://127.0.0.1:39163/v2/\": x509: certificate signed by unknown authority (possibly because of \"x509: invalid signature: parent certificate cannot sign this kind of certificate\" while trying to verify candidate authority certificate \"localhost\")";
-    const SOURCE_TLS_TIMEOUT: &str = "initializing source docker://127.0.0.1:39164/x:1: pinging container registry 127.0.0.1:39164: Get \"https://127.0.0.1:39164/v2/\": net/http: TLS handshake timeout";
-    const HUB_RATE_LIMIT: &str = "initializing source docker://datawiseio/fio:latest: reading manifest latest in docker.io/datawiseio/fio: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit";
-    const ACR_RATE_LIMIT: &str = "Uploading manifest list failed, attempted the following formats: application/vnd.docker.distribution.manifest.list.v2+json(uploading manifest 3.10.18-r0 to myregistry.azurecr.io/python: toomanyrequests: Rate exceeded)";
-    const HUB_DENIED: &str = "initializing source docker://tagless:test: reading manifest test in docker.io/library/tagless: requested access to the resource is denied";
-    const QUAY_UNAUTHORIZED: &str = "initializing source docker://quay.io/image reading manifest v1.7.0 in quay.io/image: unauthorized: access to the requested resource is not authorized";
-    const TARGET_DENIED_NAMESPACE: &str = "trying to reuse blob sha256:bd126ade3e87303b23f3d193725ebef69671d527f10d5aa949b926e97eb20a62 at destination: checking whether a blob sha256:bd126ade3e87303b23f3d193725ebef69671d527f10d5aa949b926e97eb20a62 exists in registry.cn-hangzhou.aliyuncs.com/mirror/nginx: denied: namespace `mirror` does not exist in this ACR instance";
-    const TARGET_DENIED_GENERIC: &str = "writing manifest: uploading manifest 1.25 to harbor.example.com/mirror/nginx: denied: requested access to the resource is denied";
-    const SOURCE_WRONG_NAME: &str = "initializing source docker://reg.example.com/a:1: pinging container registry reg.example.com: Get \"https://reg.example.com/v2/\": x509: certificate is valid for other.example.com, not reg.example.com";
-    const SOURCE_EXPIRED: &str = "initializing source docker://reg.example.com/a:1: pinging container registry reg.example.com: Get \"https://reg.example.com/v2/\": x509: certificate has expired or is not yet valid: current time 2026-01-01T00:00:00Z is after 2025-01-01T00:00:00Z";
-    const SOURCE_NO_HOST: &str = "initializing source docker://nope.invalid/a:1: pinging container registry nope.invalid: Get \"https://nope.invalid/v2/\": dial tcp: lookup nope.invalid: no such host";
-    const SOURCE_IO_TIMEOUT: &str = "initializing source docker://gcr.io/a/b:1: pinging container registry gcr.io: Get \"https://gcr.io/v2/\": dial tcp 142.250.0.1:443: i/o timeout";
-    const NAME_UNKNOWN: &str = "initializing source docker://ghcr.io/a/nope:1: reading manifest 1 in ghcr.io/a/nope: name unknown: repository name not known to registry";
 
     fn source() -> Party<'static> {
         Party {
@@ -679,45 +452,5 @@ mod tests {
         );
         // Hex digests contain "429" often; that alone is no rate limit.
         assert_eq!(Problem::classify("blob sha256:429abc: something odd"), None);
-    }
-
-    #[test]
-    fn side_from_wording_then_hosts() {
-        assert_eq!(side_of(MANIFEST_UNKNOWN, "a", "b"), Some(Side::Source));
-        assert_eq!(side_of(TARGET_UNAUTHORIZED, "a", "b"), Some(Side::Target));
-        assert_eq!(side_of("writing blob: x", "a", "b"), Some(Side::Target));
-        assert_eq!(
-            side_of("reading blob sha256:1: x", "a", "b"),
-            Some(Side::Source)
-        );
-        assert_eq!(
-            side_of("pinging h.io: refused", "g.io", "h.io"),
-            Some(Side::Target)
-        );
-        assert_eq!(
-            side_of("pinging g.io: refused", "g.io", "h.io"),
-            Some(Side::Source)
-        );
-        assert_eq!(side_of("something", "g.io", "h.io"), None);
-    }
-
-    #[test]
-    fn every_problem_has_a_code() {
-        assert_eq!(
-            Problem::classify(MANIFEST_UNKNOWN).unwrap().code(),
-            "manifest unknown"
-        );
-        assert_eq!(
-            Problem::classify(HUB_RATE_LIMIT).unwrap().code(),
-            "429 toomanyrequests"
-        );
-        assert_eq!(
-            Problem::classify(SOURCE_X509),
-            Some(Problem::Tls(TlsProblem::UnknownAuthority))
-        );
-        assert_eq!(
-            Problem::classify("tls: handshake failure"),
-            Some(Problem::Tls(TlsProblem::Other("handshake failure".into())))
-        );
     }
 }
