@@ -7,8 +7,8 @@ use std::path::Path;
 
 use docker_sync_common::config::Config;
 use docker_sync_common::image::mapping::ReplaceLevel;
-use docker_sync_common::image::selection::parse_selector_list;
 use docker_sync_common::image::selection::natural_cmp;
+use docker_sync_common::image::selection::parse_selector_list;
 use docker_sync_common::image::selection::TagSelector;
 use docker_sync_common::image::{ImageFilter, ImageRef, Platform};
 use proptest::prelude::*;
@@ -67,7 +67,8 @@ fn yaml_text() -> impl Strategy<Value = String> {
         "[a-z0-9:/._-]{0,20}",
         texty().prop_map(|t| t.replace('\n', " ")),
     ];
-    let line = (0usize..4, key, value).prop_map(|(depth, k, v)| format!("{}{k}: {v}", "  ".repeat(depth)));
+    let line =
+        (0usize..4, key, value).prop_map(|(depth, k, v)| format!("{}{k}: {v}", "  ".repeat(depth)));
     prop_oneof![
         4 => prop::collection::vec(line, 0..16).prop_map(|l| l.join("\n")),
         1 => texty(),
