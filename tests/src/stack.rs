@@ -186,6 +186,25 @@ pub struct Stack {
     dir: tempfile::TempDir,
 }
 
+/// A test that fails leaves what it needs to be understood: the api's and the workers' logs on
+/// stderr, and the stack's folder (config, logs, work dirs) on disk.
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        eprintln!("---- logs of the failed test's stack ----\n{}", self.logs());
+        let dir = std::mem::replace(
+            &mut self.dir,
+            tempfile::tempdir().expect("a temp dir to swap in"),
+        );
+        eprintln!(
+            "---- kept the stack's folder: {} ----",
+            dir.keep().display()
+        );
+    }
+}
+
 impl Stack {
     pub fn start(options: StackOptions) -> Stack {
         let bins = binaries();
@@ -416,6 +435,12 @@ impl Stack {
         response_json(req.call())
     }
 
+    /// Issues the helpers a new API token, e.g. after Redis came back empty (the old one was in
+    /// it).
+    pub fn renew_token(&mut self) {
+        self.token = admin_token(self.api_port);
+    }
+
     /// The stack's admin API token.
     pub fn token(&self) -> &str {
         &self.token
@@ -437,9 +462,15 @@ impl Stack {
                 .parse()
                 .expect("header value"),
         );
-        tungstenite::connect(req)
+        let socket = tungstenite::connect(req)
             .expect("connect the events socket")
-            .0
+            .0;
+        // A read that never returns would hang the test instead of failing it.
+        if let tungstenite::stream::MaybeTlsStream::Plain(tcp) = socket.get_ref() {
+            tcp.set_read_timeout(Some(Duration::from_secs(30)))
+                .expect("set the socket's read timeout");
+        }
+        socket
     }
 
     /// Submits images (one per line) to the `target` registry; panics unless 202.

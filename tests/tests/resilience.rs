@@ -5,10 +5,10 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{push_images, slow_stack, submit_one, task_hash, wait_copying, LAYER};
-use docker_sync_tests::{StackOptions, KEY_PREFIX, TARGET_PASSWORD};
+use docker_sync_tests::{Stack, StackOptions, KEY_PREFIX, TARGET_PASSWORD};
 use nix::sys::signal::Signal;
 use redis::Commands;
 use serde_json::Value;
@@ -203,4 +203,44 @@ fn a_late_websocket_receives_every_event_once_in_order() {
             "no {kind} event"
         );
     }
+}
+
+#[test]
+fn while_redis_is_down_health_says_so_and_the_workers_come_back_with_it() {
+    let mut stack = Stack::start(StackOptions::default());
+    // As a probe asks: no credentials.
+    let health = |stack: &Stack| match ureq::get(&format!("{}/health", stack.api_url())).call() {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("/health: {e}"),
+    };
+    let wait_health = |stack: &Stack, want: u16| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while health(stack) != want {
+            assert!(Instant::now() < deadline, "/health never answered {want}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    assert_eq!(health(&stack), 200);
+
+    // Redis goes away without saving: it comes back empty, without the workers' group.
+    let _: redis::RedisResult<()> = redis::cmd("SHUTDOWN")
+        .arg("NOSAVE")
+        .query(&mut stack.redis());
+    wait_health(&stack, 503);
+    // Long enough for every worker to fail a few reads.
+    std::thread::sleep(Duration::from_secs(2));
+    stack.redis.restart();
+    wait_health(&stack, 200);
+    stack.renew_token();
+
+    let pushed = push_images(&stack.source, &[("after/outage", "1")], 4096);
+    let job = stack.submit(&[pushed[0].reference(&stack.source_host())], "skip");
+    let done = stack.wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60));
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    assert_eq!(
+        done["tasks"][0]["digest"],
+        pushed[0].digest.as_str(),
+        "{done:#}"
+    );
 }

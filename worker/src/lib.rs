@@ -124,6 +124,21 @@ impl Worker {
                         {
                             reader = conn;
                         }
+                        // A Redis that came back without its data (no AOF) has no group: make
+                        // it again, or no worker would ever read the new jobs.
+                        if matches!(&e, QueueError::Redis(r) if r.code() == Some("NOGROUP")) {
+                            if let Ok(mut conn) = parts.pool.get().await {
+                                let made = docker_sync_common::queue::lease::ensure_group(
+                                    &mut *conn,
+                                    &parts.keys,
+                                )
+                                .await;
+                                tracing::warn!(
+                                    ok = made.is_ok(),
+                                    "the consumer group was gone: made it again"
+                                );
+                            }
+                        }
                         continue;
                     }
                 }
