@@ -98,8 +98,13 @@ impl IntoResponse for AppError {
                 )
                     .into_response();
             }
+            // A body that parses but breaks a field's rule is as much a client mistake as any
+            // other: one status (400) for every "your input is wrong".
             AppError::Json(rejection) => (
-                rejection.status(),
+                match rejection.status() {
+                    StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+                    other => other,
+                },
                 json!({ "error": format!("invalid request body: {}", rejection.body_text()) }),
             ),
             AppError::Redis(_) | AppError::Pool(_) | AppError::Internal(_) => {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod lang;
+pub mod limits;
 pub mod metrics;
 pub mod registries;
 pub mod routes;

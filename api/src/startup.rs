@@ -322,7 +322,8 @@ pub fn assemble(state: AppState, api: ApiRoutes, others: Router<AppState>) -> Ro
 }
 
 /// Fails closed: an `/api` route that was added without a declared access answers 403 to
-/// everyone instead of running unguarded.
+/// everyone instead of running unguarded. A declared path asked with a method it does not
+/// declare is the client's mistake (405 with `Allow`), not a missing rule, so it logs nothing.
 async fn refuse_undeclared(
     known: Arc<HashSet<(Method, &'static str)>>,
     req: Request,
@@ -332,17 +333,59 @@ async fn refuse_undeclared(
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
-    let api = req.uri().path().starts_with("/api/");
-    let declared = path.as_deref().is_some_and(|p| {
-        known.iter().any(|(m, k)| {
-            *k == p && (*m == req.method() || req.method() == Method::HEAD && *m == Method::GET)
-        })
-    });
-    if api && path.is_some() && !declared {
-        tracing::error!(path = ?path, method = %req.method(), "refused: this api route declares no access");
+    let (Some(path), true) = (path, req.uri().path().starts_with("/api/")) else {
+        return next.run(req).await;
+    };
+    let allowed: Vec<&Method> = known
+        .iter()
+        .filter(|(_, k)| *k == path)
+        .map(|(m, _)| m)
+        .collect();
+    let method = req.method();
+    let declared = allowed
+        .iter()
+        .any(|m| *m == method || method == Method::HEAD && **m == Method::GET);
+    if declared {
+        return next.run(req).await;
+    }
+    if allowed.is_empty() {
+        tracing::error!(path, method = %method, "refused: this api route declares no access");
         return AppError::forbidden("this route declares no access rule").into_response();
     }
-    next.run(req).await
+    method_not_allowed(method, &allowed)
+}
+
+fn method_not_allowed(method: &Method, allowed: &[&Method]) -> Response {
+    let mut names: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+    if names.contains(&"GET") {
+        names.push("HEAD");
+    }
+    names.sort_unstable();
+    let allow = names.join(", ");
+    let body = serde_json::json!({
+        "error": format!("method {} is not allowed here; use {allow}", metric_method(method))
+    });
+    (
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, allow)],
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+/// The method as a metric label or in a message: a fixed set, so a client inventing methods
+/// can neither add series nor put its own text there.
+pub fn metric_method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 fn header_layer(
@@ -358,15 +401,15 @@ async fn record_metrics(State(state): State<AppState>, req: Request, next: Next)
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "(fallback)".into());
-    let method = req.method().to_string();
+    let method = metric_method(req.method());
     let started = Instant::now();
     let response = next.run(req).await;
     let m = &state.metrics;
     m.http_requests
-        .with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()])
+        .with_label_values(&[method, route.as_str(), response.status().as_str()])
         .inc();
     m.http_duration
-        .with_label_values(&[method.as_str(), route.as_str()])
+        .with_label_values(&[method, route.as_str()])
         .observe(started.elapsed().as_secs_f64());
     response
 }

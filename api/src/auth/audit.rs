@@ -78,6 +78,11 @@ pub struct Page {
 /// Newest first, filtered; scans at most a few thousand entries per page.
 pub async fn page(state: &AppState, q: &Query) -> Result<Page, AppError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    if let Some(b) = q.before.as_deref().filter(|b| !is_entry_id(b)) {
+        return Err(AppError::BadRequest(format!(
+            "before must be an entry id (`<ms>-<seq>`, a page's `next`), not {b:?}"
+        )));
+    }
     let mut conn = state.pool.get().await?;
     let mut end = q
         .before
@@ -131,4 +136,14 @@ pub async fn page(state: &AppState, q: &Query) -> Result<Page, AppError> {
     // Scanned as far as one page may: the client goes on from where the scan stopped.
     let next = (!exhausted).then(|| end.trim_start_matches('(').to_owned());
     Ok(Page { entries, next })
+}
+
+/// A stream entry id as Redis writes it (`1700000000000-0`); checked here so a client's text
+/// never reaches XREVRANGE as anything else.
+fn is_entry_id(s: &str) -> bool {
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u64>().is_ok();
+    match s.split_once('-') {
+        Some((ms, seq)) => digits(ms) && digits(seq),
+        None => digits(s),
+    }
 }

@@ -44,7 +44,9 @@ pub async fn create(
     let d = digest(&token, state.auth.secret_key());
     let id = Uuid::new_v4().to_string();
     let created = now_ms();
-    let expires = expires_in_days.map(|days| created + days * 86_400_000);
+    // The route bounds the days (at most ten years), so neither sum can overflow.
+    let ttl_ms = expires_in_days.map(|days| days * 86_400_000);
+    let expires = ttl_ms.map(|ttl| created + ttl);
     let k = &state.keys;
     let mut pipe = redis::pipe();
     pipe.atomic()
@@ -63,8 +65,9 @@ pub async fn create(
             ],
         )
         .hset(k.user_tokens(user), &id, &d);
-    if let Some(e) = expires {
-        pipe.cmd("PEXPIREAT").arg(k.token(&d)).arg(e);
+    // In the same MULTI as the record: a token never exists without its expiry.
+    if let Some(ttl) = ttl_ms {
+        pipe.pexpire(k.token(&d), ttl as i64);
     }
     let mut conn = state.pool.get().await?;
     pipe.query_async::<()>(&mut *conn).await?;

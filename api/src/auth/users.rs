@@ -86,6 +86,11 @@ pub async fn find(state: &AppState, name: &str) -> Result<Option<User>, AppError
             password_hash: f.password_hash.clone(),
         }));
     }
+    // Every user, in the file or in Redis, has a name of this grammar; anything else (`a:logins`)
+    // would name another key of another type, so it is no user, without asking Redis.
+    if crate::auth::password::check_username(name).is_err() {
+        return Ok(None);
+    }
     let mut conn = state.pool.get().await?;
     let h: HashMap<String, String> = conn.hgetall(state.keys.user(name)).await?;
     Ok(from_hash(name, &h))

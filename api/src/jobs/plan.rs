@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::jobs::tags::ListTags;
+use crate::limits;
 
 /// Repositories listed at once while expanding one request.
 const LISTINGS_AT_ONCE: usize = 4;
@@ -124,6 +125,7 @@ pub async fn expand(
     config: &Config,
     tags: &impl ListTags,
 ) -> Result<Expanded, AppError> {
+    check_bounds(req)?;
     let platform = Platform::parse_option(req.platform.as_deref())
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let (host, namespace) = target_of(req, config)?;
@@ -132,6 +134,26 @@ pub async fn expand(
     Ok(outcome(
         req, config, host, namespace, platform, parsed, &listings,
     ))
+}
+
+/// The request's sizes within `crate::limits`, before any line is parsed or any tag listed.
+fn check_bounds(req: &JobRequest) -> Result<(), AppError> {
+    limits::check_opt("namespace", req.namespace.as_deref(), limits::JOB_NAMESPACE)?;
+    let lines: Vec<&str> = match &req.images {
+        Images::Text(text) => text.lines().collect(),
+        Images::List(lines) => lines.iter().flat_map(|l| l.lines()).collect(),
+    };
+    if lines.len() > limits::IMAGE_LINES {
+        return Err(AppError::BadRequest(format!(
+            "images has {} lines, at most {}; split the list into several jobs",
+            lines.len(),
+            limits::IMAGE_LINES
+        )));
+    }
+    for (n, line) in lines.iter().enumerate() {
+        limits::check_len(&format!("images line {}", n + 1), line, limits::IMAGE_LINE)?;
+    }
+    Ok(())
 }
 
 fn outcome(

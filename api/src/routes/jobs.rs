@@ -11,6 +11,7 @@ use crate::events;
 use crate::jobs::plan::{plan, JobRequest};
 use crate::jobs::store::{self, JobView};
 use crate::jobs::tags;
+use crate::jobs::JobId;
 use crate::state::AppState;
 
 /// `Json` whose rejections come out as our JSON errors.
@@ -47,10 +48,11 @@ pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, AppError> {
-    store::get(&state, &id)
+    let id = JobId::parse(&id)?;
+    store::get(&state, id.as_str())
         .await?
         .map(Json)
-        .ok_or_else(|| AppError::NotFound(format!("no job `{id}`")))
+        .ok_or_else(|| AppError::NotFound(format!("no job `{}`", id.as_str())))
 }
 
 #[derive(Deserialize)]
@@ -72,6 +74,7 @@ pub async fn events(
     Path(id): Path<String>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
+    let id = JobId::parse(&id)?.as_str().to_owned();
     if !store::exists(&state, &id).await? {
         return Err(AppError::NotFound(format!("no job `{id}`")));
     }

@@ -164,6 +164,35 @@ pub struct Form {
 }
 
 impl Form {
+    /// Every free-text field within its bound (`crate::limits`), before any is stored or logged.
+    fn check_lengths(&self) -> Result<(), AppError> {
+        use crate::limits::{self, check_len, check_opt};
+        check_opt("name", self.name.as_deref(), limits::REGISTRY_NAME)?;
+        let text = [
+            (
+                "display_name",
+                &self.display_name,
+                limits::REGISTRY_DISPLAY_NAME,
+            ),
+            ("username", &self.username, limits::REGISTRY_USERNAME),
+            ("namespace", &self.namespace, limits::REGISTRY_NAMESPACE),
+            ("project", &self.project, limits::REGISTRY_NAMESPACE),
+            ("repository", &self.repository, limits::REGISTRY_NAMESPACE),
+            (
+                "description",
+                &self.description,
+                limits::REGISTRY_DESCRIPTION,
+            ),
+            ("no_proxy", &self.no_proxy, limits::REGISTRY_NO_PROXY),
+        ];
+        for (field, value, max) in text {
+            check_opt(field, value.as_deref(), max)?;
+        }
+        check_len("url", &self.url, limits::REGISTRY_URL)?;
+        let proxy = self.proxy.as_ref().map(|p| p.expose_secret());
+        check_opt("proxy", proxy, limits::REGISTRY_PROXY)
+    }
+
     /// The fields and what to do with the password; an empty password counts as none given.
     fn split(self) -> (RegistryFields, Password) {
         let password = self.password.filter(|p| !p.expose_secret().is_empty());
@@ -199,6 +228,7 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     ApiJson(form): ApiJson<Form>,
 ) -> Result<(StatusCode, Json<RegistryView>), AppError> {
+    form.check_lengths()?;
     let Some(name) = form.name.clone().map(|n| n.trim().to_owned()) else {
         return Err(AppError::BadRequest("`name` is required".into()));
     };
@@ -239,6 +269,7 @@ pub async fn update(
     Path(name): Path<String>,
     ApiJson(form): ApiJson<Form>,
 ) -> Result<Json<RegistryView>, AppError> {
+    form.check_lengths()?;
     refuse_file(&state, &name)?;
     if form.name.as_deref().is_some_and(|n| n.trim() != name) {
         return Err(AppError::BadRequest(

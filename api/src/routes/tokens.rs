@@ -11,6 +11,7 @@ use crate::auth::principal::{Caller, Via};
 use crate::auth::role::Role;
 use crate::auth::tokens::{self, TokenView};
 use crate::error::AppError;
+use crate::limits;
 use crate::routes::jobs::ApiJson;
 use crate::state::AppState;
 
@@ -47,15 +48,17 @@ pub async fn create(
         )));
     }
     let name = form.name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(AppError::BadRequest(
-            "a token needs a name of 1 to 100 characters".into(),
-        ));
+    if name.is_empty() {
+        return Err(AppError::BadRequest("a token needs a name".into()));
     }
-    if form.expires_in_days == Some(0) {
-        return Err(AppError::BadRequest(
-            "expires_in_days must be at least 1 (or null for never)".into(),
-        ));
+    limits::check_len("name", name, limits::TOKEN_NAME)?;
+    if let Some(days) = form.expires_in_days {
+        if !(1..=limits::TOKEN_EXPIRY_DAYS).contains(&days) {
+            return Err(AppError::BadRequest(format!(
+                "expires_in_days must be 1 to {} (or null for never), not {days}",
+                limits::TOKEN_EXPIRY_DAYS
+            )));
+        }
     }
     let (token, view) =
         tokens::create(&state, &p.username, name, form.role, form.expires_in_days).await?;

@@ -12,6 +12,7 @@ use crate::auth::role::Role;
 use crate::auth::users::{self, LoginRecord, ManagedBy, NewUser, User, UserView};
 use crate::auth::{audit, password, sessions};
 use crate::error::AppError;
+use crate::limits;
 use crate::routes::jobs::ApiJson;
 use crate::state::AppState;
 
@@ -41,6 +42,7 @@ pub async fn create(
     ApiJson(form): ApiJson<Create>,
 ) -> Result<(StatusCode, Json<UserView>), AppError> {
     password::check_username(&form.username).map_err(AppError::BadRequest)?;
+    check_profile(form.display_name.as_deref(), form.email.as_deref())?;
     password::check_policy(
         form.password.expose_secret(),
         state.auth.file.security.password_min_length,
@@ -87,6 +89,7 @@ pub async fn update(
     Path(name): Path<String>,
     ApiJson(form): ApiJson<Update>,
 ) -> Result<Json<UserView>, AppError> {
+    check_profile(form.display_name.as_deref(), form.email.as_deref())?;
     let user = api_user(&state, &name).await?;
     let demoted = form.role.is_some_and(|r| r != Role::Admin) || form.active == Some(false);
     if demoted && user.role == Role::Admin && user.active {
@@ -212,4 +215,9 @@ async fn keep_an_admin(state: &AppState, leaving: &str) -> Result<(), AppError> 
         ));
     }
     Ok(())
+}
+
+fn check_profile(display_name: Option<&str>, email: Option<&str>) -> Result<(), AppError> {
+    limits::check_opt("display_name", display_name, limits::DISPLAY_NAME)?;
+    limits::check_opt("email", email, limits::EMAIL)
 }

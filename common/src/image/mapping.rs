@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::image::reference::{validate_registry, validate_repository, ImageRef, ImageRefError};
 
-const VALID_LEVELS: &str = "skip, all, 1, 2, 3, 4, 5, 6, 7, 8, 9";
+/// The levels the user's spec names; deeper paths are rare and `all` covers them.
+const VALID_LEVELS: &str = "skip, all, 1, 2, 3";
 
 /// How many leading path parts of the source repository to drop.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -56,11 +57,11 @@ impl FromStr for ReplaceLevel {
     type Err = MappingError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        // Exactly one digit 1..=9; `parse::<u8>` would also take "+3" or "03".
+        // Exactly one digit 1..=3; `parse::<u8>` would also take "+3" or "03".
         match (s, s.as_bytes()) {
             ("skip", _) => Ok(Self::Skip),
             ("all", _) => Ok(Self::All),
-            (_, &[d @ b'1'..=b'9']) => Ok(Self::Drop(d - b'0')),
+            (_, &[d @ b'1'..=b'3']) => Ok(Self::Drop(d - b'0')),
             _ => Err(MappingError::InvalidLevel(s.to_owned())),
         }
     }
@@ -199,7 +200,7 @@ mod tests {
             "harbor.local:5000/ns/img:1"
         );
         assert_eq!(
-            target("registry.k8s.io/pause:3.9", "ns", "9"),
+            target("registry.k8s.io/pause:3.9", "ns", "3"),
             "harbor.local:5000/ns/pause:3.9"
         );
     }
@@ -294,14 +295,14 @@ mod tests {
 
     #[test]
     fn levels_parse_and_print() {
-        for s in ["skip", "all", "1", "2", "3", "9"] {
+        for s in ["skip", "all", "1", "2", "3"] {
             assert_eq!(s.parse::<ReplaceLevel>().unwrap().to_string(), s);
         }
         assert_eq!("3".parse::<ReplaceLevel>().unwrap(), ReplaceLevel::Drop(3));
-        for s in ["0", "10", "03", "+3", "Skip", " all", ""] {
+        for s in ["0", "4", "9", "10", "03", "+3", "Skip", " all", ""] {
             assert_eq!(
                 s.parse::<ReplaceLevel>().unwrap_err().to_string(),
-                format!("invalid replacement level {s:?}: expected one of skip, all, 1, 2, 3, 4, 5, 6, 7, 8, 9")
+                format!("invalid replacement level {s:?}: expected one of skip, all, 1, 2, 3")
             );
         }
         assert_eq!(ReplaceLevel::default(), ReplaceLevel::Skip);
@@ -324,7 +325,7 @@ mod tests {
         prop_oneof![
             Just(ReplaceLevel::Skip),
             Just(ReplaceLevel::All),
-            (1u8..=9).prop_map(ReplaceLevel::Drop),
+            (1u8..=3).prop_map(ReplaceLevel::Drop),
         ]
     }
 

@@ -175,7 +175,7 @@ fn fitting_level(
     } else if keep == source_parts {
         ReplaceLevel::Skip
     } else {
-        let drop = u8::try_from(source_parts - keep).ok().filter(|d| *d <= 9)?;
+        let drop = u8::try_from(source_parts - keep).ok().filter(|d| *d <= 3)?;
         ReplaceLevel::Drop(drop)
     };
     let mapped = mapped_path(repository, level);
