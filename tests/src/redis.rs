@@ -11,11 +11,14 @@ use tempfile::TempDir;
 use crate::process::ManagedChild;
 use crate::{require_tool, start_with_retries, wait_ready};
 
-/// A real `redis-server` bound to 127.0.0.1 on its own port, without persistence.
+/// A real `redis-server` bound to 127.0.0.1 on its own port, without persistence unless
+/// [`RedisServer::start_durable`].
 ///
 /// Killed and reaped on drop.
 pub struct RedisServer {
     port: u16,
+    /// `--appendonly yes --appendfsync everysec`: survives a SIGKILL, losing at most ~1 s.
+    aof: bool,
     // Field order: the child is killed before its directory is removed.
     child: ManagedChild,
     dir: TempDir,
@@ -25,14 +28,29 @@ impl RedisServer {
     /// Starts redis-server and waits until it answers `PING`. Panics (with the server's log) if
     /// it does not come up after 5 ports, or if `redis-server` is not installed.
     pub fn start() -> RedisServer {
+        Self::start_with(false)
+    }
+
+    /// [`Self::start`] with an append-only file fsynced every second, as a production Redis
+    /// that must survive a crash runs.
+    pub fn start_durable() -> RedisServer {
+        Self::start_with(true)
+    }
+
+    fn start_with(aof: bool) -> RedisServer {
         let binary = require_tool("redis-server", "redis-server");
         start_with_retries("redis-server", |port| {
             let dir = tempfile::Builder::new()
                 .prefix("test-redis-")
                 .tempdir()
                 .expect("cannot create temp dir for redis");
-            let child = spawn(&binary, port, dir.path())?;
-            Ok(RedisServer { port, child, dir })
+            let child = spawn(&binary, port, dir.path(), aof)?;
+            Ok(RedisServer {
+                port,
+                aof,
+                child,
+                dir,
+            })
         })
     }
 
@@ -56,7 +74,18 @@ impl RedisServer {
     pub fn restart(&mut self) {
         self.child.kill();
         let binary = require_tool("redis-server", "redis-server");
-        self.child = spawn(&binary, self.port, self.dir.path())
+        self.child = spawn(&binary, self.port, self.dir.path(), false)
+            .unwrap_or_else(|e| panic!("redis-server restart on port {} failed: {e}", self.port));
+    }
+
+    /// SIGKILLs the server (no shutdown save) and starts it again on the same port and data
+    /// directory, so a [`Self::start_durable`] server comes back with what its AOF holds.
+    pub fn kill_and_restart_keeping_data(&mut self) {
+        assert!(self.aof, "only a durable server keeps data over a kill");
+        // ManagedChild::kill is SIGKILL: Redis gets no chance to flush or save.
+        self.child.kill();
+        let binary = require_tool("redis-server", "redis-server");
+        self.child = spawn(&binary, self.port, self.dir.path(), true)
             .unwrap_or_else(|e| panic!("redis-server restart on port {} failed: {e}", self.port));
     }
 
@@ -64,14 +93,18 @@ impl RedisServer {
     pub fn stop(self) {}
 }
 
-fn spawn(binary: &Path, port: u16, dir: &Path) -> Result<ManagedChild, String> {
+fn spawn(binary: &Path, port: u16, dir: &Path, aof: bool) -> Result<ManagedChild, String> {
     let mut cmd = Command::new(binary);
     cmd.arg("--port")
         .arg(port.to_string())
         .args(["--bind", "127.0.0.1"])
-        .args(["--save", ""])
-        .args(["--appendonly", "no"])
-        .arg("--dir")
+        .args(["--save", ""]);
+    if aof {
+        cmd.args(["--appendonly", "yes", "--appendfsync", "everysec"]);
+    } else {
+        cmd.args(["--appendonly", "no"]);
+    }
+    cmd.arg("--dir")
         .arg(dir)
         .args(["--daemonize", "no"])
         .args(["--maxmemory-policy", "noeviction"])

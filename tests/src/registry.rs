@@ -126,7 +126,17 @@ impl Registry {
     /// Kills the registry and starts it again on the same port with the same storage and
     /// credentials (e.g. to test a registry outage). Panics if it cannot come back.
     pub fn restart(&mut self) {
+        self.halt();
+        self.resume();
+    }
+
+    /// Kills the registry, keeping its storage and port for [`Self::resume`]: an outage.
+    pub fn halt(&mut self) {
         self.child.kill();
+    }
+
+    /// Starts a [`Self::halt`]ed registry again on its port and storage.
+    pub fn resume(&mut self) {
         let binary = require_tool("docker-registry", "docker-registry");
         self.child = spawn(
             &binary,

@@ -7,6 +7,8 @@ use std::process::{Command, ExitStatus};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+use base64::Engine;
 use serde_json::Value;
 
 use crate::process::ManagedChild;
@@ -114,6 +116,8 @@ pub struct StackOptions {
     pub target_spelling: TargetSpelling,
     /// Extra environment for every worker (`DOCKER_SYNC_RATE_LIMIT_FLOOR`, ...).
     pub worker_env: Vec<(String, String)>,
+    /// Run Redis with an AOF fsynced every second ([`RedisServer::start_durable`]).
+    pub redis_aof: bool,
 }
 
 impl Default for StackOptions {
@@ -135,6 +139,7 @@ impl Default for StackOptions {
             source_url: None,
             target_spelling: TargetSpelling::HttpUrl,
             worker_env: Vec::new(),
+            redis_aof: false,
         }
     }
 }
@@ -183,6 +188,8 @@ pub struct Stack {
     api_port: u16,
     /// An admin API token every helper request carries.
     token: String,
+    /// The id of the session the admin token was created in (a secret like the token).
+    session: String,
     dir: tempfile::TempDir,
 }
 
@@ -208,7 +215,11 @@ impl Drop for Stack {
 impl Stack {
     pub fn start(options: StackOptions) -> Stack {
         let bins = binaries();
-        let redis = RedisServer::start();
+        let redis = if options.redis_aof {
+            RedisServer::start_durable()
+        } else {
+            RedisServer::start()
+        };
         let source = Registry::start();
         let target = Registry::start_with_auth(TARGET_USER, TARGET_PASSWORD);
         let dir = tempfile::tempdir().expect("tempdir");
@@ -282,7 +293,7 @@ impl Stack {
         cmd.envs(process_proxy_env(&options, forward_proxy.as_ref()));
         let mut api = ManagedChild::spawn("docker-sync-api", cmd, &dir.path().join("api.log"));
         wait_http_ok(&mut api, &format!("http://127.0.0.1:{api_port}/health"));
-        let token = admin_token(api_port);
+        let (token, session) = admin_token(api_port);
 
         let mut stack = Stack {
             redis,
@@ -295,6 +306,7 @@ impl Stack {
             api,
             api_port,
             token,
+            session,
             dir,
         };
         for i in 0..stack.options.workers {
@@ -402,14 +414,53 @@ impl Stack {
         response_json(resp)
     }
 
-    /// Panics unless `secret` is absent from every Redis key of the stack and every log line.
+    /// Panics unless `secret`, and every secret the stack itself holds (the target's password,
+    /// the sealing key, the admin's API token and session id), is absent from every Redis key
+    /// (stream entries included), every log line and the api's listings, as given or encoded:
+    /// base64 (standard and URL-safe), and for the target's credentials `user:pass` and a
+    /// `Basic ` header's value.
     pub fn assert_secret_nowhere(&self, secret: &str, what: &str) {
+        let mut secrets = vec![(secret.to_owned(), what.to_owned())];
+        let basic = B64.encode(format!("{TARGET_USER}:{TARGET_PASSWORD}"));
+        secrets.push((TARGET_PASSWORD.to_owned(), "target's password".into()));
+        secrets.push((format!("Basic {basic}"), "target's Basic header".into()));
+        secrets.push((ADMIN_PASSWORD.to_owned(), "admin's password".into()));
+        secrets.push((SECRET_KEY.to_owned(), "sealing key".into()));
+        secrets.push((self.token.clone(), "API token".into()));
+        secrets.push((self.session.clone(), "admin session id".into()));
+        let mut needles: Vec<(String, String)> = Vec::new();
+        for (plain, name) in secrets {
+            needles.push((B64.encode(&plain), format!("base64 of the {name}")));
+            needles.push((
+                B64URL.encode(&plain),
+                format!("URL-safe base64 of the {name}"),
+            ));
+            needles.push((plain, format!("the {name}")));
+        }
+        needles.push((basic, "base64 of the target's user:password".into()));
+
         let keys = crate::dump_keys(&self.redis.url(), KEY_PREFIX);
         assert!(!keys.is_empty(), "the stack's Redis holds no key at all");
-        for (key, dump) in keys {
-            assert!(!dump.contains(secret), "{key} holds the {what}");
+        let logs = self.logs();
+        let answers: Vec<(String, String)> = [
+            "/api/registries",
+            "/api/jobs",
+            "/api/audit",
+            "/api/tokens",
+            "/api/users",
+        ]
+        .iter()
+        .map(|path| (path.to_string(), self.get(path).1.to_string()))
+        .collect();
+        for (needle, name) in &needles {
+            for (key, dump) in &keys {
+                assert!(!dump.contains(needle.as_str()), "{key} holds {name}");
+            }
+            assert!(!logs.contains(needle.as_str()), "a log line holds {name}");
+            for (path, body) in &answers {
+                assert!(!body.contains(needle.as_str()), "GET {path} answers {name}");
+            }
         }
-        assert!(!self.logs().contains(secret), "a log line holds the {what}");
     }
 
     /// PUT as the stack's admin (Bearer token).
@@ -624,8 +675,9 @@ pub fn bcrypt_hash(password: &str) -> String {
     hash.replacen("$2y$", "$2b$", 1)
 }
 
-/// Logs in as the users.yaml admin and creates an API token for the helpers.
-fn admin_token(port: u16) -> String {
+/// Logs in as the users.yaml admin and creates an API token for the helpers: the token and the
+/// session id.
+fn admin_token(port: u16) -> (String, String) {
     let base = format!("http://127.0.0.1:{port}");
     let login = ureq::post(&format!("{base}/api/auth/login"))
         .set("Origin", &base)
@@ -643,7 +695,11 @@ fn admin_token(port: u16) -> String {
         .expect("the stack's admin creates a token")
         .into_json()
         .expect("json");
-    created["token"].as_str().expect("a token").to_owned()
+    let session = cookie.split_once('=').map_or("", |(_, v)| v).to_owned();
+    (
+        created["token"].as_str().expect("a token").to_owned(),
+        session,
+    )
 }
 
 fn wait_http_ok(child: &mut ManagedChild, url: &str) {

@@ -52,7 +52,7 @@ pub(crate) fn copy_error(
             source_image.familiar(),
             humantime::format_duration(*limit)
         ),
-        CopyError::Spawn { .. } | CopyError::AuthFile(_) | CopyError::TwoProxies { .. } => {
+        CopyError::Spawn { .. } | CopyError::AuthFile { .. } | CopyError::TwoProxies { .. } => {
             error.to_string()
         }
     }
@@ -83,7 +83,7 @@ pub(crate) fn is_permanent(e: &CopyError) -> bool {
             )
         }
         CopyError::TwoProxies { .. } | CopyError::Spawn { .. } => true,
-        CopyError::Timeout(..) | CopyError::AuthFile(_) => false,
+        CopyError::Timeout(..) | CopyError::AuthFile { .. } => false,
     }
 }
 

@@ -50,7 +50,7 @@ impl Parts {
             docker_sync_common::redis::pool(&settings.redis_url, 4 + 3 * settings.concurrency)?;
         let config = Arc::new(config);
         let store = RegistryStore::new(pool.clone(), settings.keys.clone(), sealing.map(Arc::new));
-        let skopeo = Skopeo::new(settings.skopeo.clone(), settings.work_dir.join("auth"))?;
+        let skopeo = Skopeo::new(settings.skopeo.clone(), &settings.work_dir)?;
         Ok(Parts {
             consumer: Consumer::new(pool.clone(), settings.keys.clone(), &settings.consumer),
             keys: settings.keys.clone(),

@@ -4,6 +4,10 @@
 //! Credentials go into a temporary authfile (mode 0600, removed afterwards), never onto the
 //! command line where `ps` would show them. The child is started from argv, never a shell, and is
 //! killed when the copy future is dropped (timeout, lost lease, shutdown).
+//!
+//! skopeo starts from an empty environment ([`child_env`]): the worker's own holds the sealing
+//! key, the Redis URL with its password and whatever else the operator set, none of which a copy
+//! needs and all of which `/proc/<pid>/environ` would show to anything running as that user.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -32,6 +36,9 @@ pub struct Skopeo {
     binary: PathBuf,
     /// Private folder for authfiles (cleared at start: a killed worker may have left some).
     auth_dir: PathBuf,
+    /// skopeo's HOME: private, so no `~/.docker/config.json` or `~/.config/containers/auth.json`
+    /// of the worker's user adds credentials the task did not name.
+    home: PathBuf,
 }
 
 /// One side of a copy.
@@ -93,8 +100,8 @@ pub enum CopyError {
         binary: String,
         source: std::io::Error,
     },
-    #[error("cannot write the authfile: {0}")]
-    AuthFile(std::io::Error),
+    #[error("cannot write the authfile in {dir}: {source}")]
+    AuthFile { dir: String, source: std::io::Error },
     /// The two sides name different proxies: skopeo reads one `HTTPS_PROXY`.
     #[error("the source `{source_host}` is reached through proxy {source_proxy} and the target `{target_host}` through proxy {target_proxy}, but one skopeo copy takes one proxy (HTTPS_PROXY): give both registries the same `proxy`, or reach one of them directly")]
     TwoProxies {
@@ -124,13 +131,21 @@ impl CopyError {
 }
 
 impl Skopeo {
-    pub fn new(binary: PathBuf, auth_dir: PathBuf) -> std::io::Result<Self> {
+    /// authfiles go to `<work_dir>/auth`, skopeo's HOME is `<work_dir>/home`.
+    pub fn new(binary: PathBuf, work_dir: &Path) -> std::io::Result<Self> {
+        let (auth_dir, home) = (work_dir.join("auth"), work_dir.join("home"));
         if auth_dir.exists() {
             std::fs::remove_dir_all(&auth_dir)?;
         }
-        std::fs::create_dir_all(&auth_dir)?;
-        restrict(&auth_dir, 0o700)?;
-        Ok(Self { binary, auth_dir })
+        for dir in [&auth_dir, &home] {
+            std::fs::create_dir_all(dir)?;
+            restrict(dir, 0o700)?;
+        }
+        Ok(Self {
+            binary,
+            auth_dir,
+            home,
+        })
     }
 
     /// The argv of a copy (without the program), for tests and logs: it holds no secret.
@@ -145,15 +160,18 @@ impl Skopeo {
         progress: mpsc::UnboundedSender<Progress>,
     ) -> Result<(), CopyError> {
         let proxy_env = proxy_env(req, std::env::var("NO_PROXY").ok())?;
-        let authfile = self.write_authfile(req).map_err(CopyError::AuthFile)?;
+        let authfile = self
+            .write_authfile(req)
+            .map_err(|source| CopyError::AuthFile {
+                dir: self.auth_dir.display().to_string(),
+                source,
+            })?;
         let mut command = Command::new(&self.binary);
-        if !proxy_env.is_empty() {
-            // Go reads the upper-case names first; the lower-case ones would only confuse.
-            for name in ["https_proxy", "http_proxy", "no_proxy"] {
-                command.env_remove(name);
-            }
-            command.envs(proxy_env);
-        }
+        command
+            .env_clear()
+            .envs(child_env(proxy_env, &self.home, |name| {
+                std::env::var(name).ok()
+            }));
         let mut child = command
             .args(Self::copy_args(req, authfile.path()))
             .stdin(Stdio::null())
@@ -285,6 +303,42 @@ fn proxy_env(
     Ok(env)
 }
 
+/// Proxy variables a registry without a proxy of its own takes from the worker's environment, as
+/// the README's "How a registry is reached" says.
+const PROCESS_PROXY_VARS: [&str; 6] = [
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+];
+
+/// skopeo's whole environment: PATH, HOME, TMPDIR (when the worker has one: otherwise skopeo's
+/// default, /var/tmp) and the proxy variables, the registry's own (`registry_proxy`, from
+/// [`proxy_env`]) or else the worker's. Credentials come from `--authfile`, not from here.
+fn child_env(
+    registry_proxy: Vec<(&'static str, String)>,
+    home: &Path,
+    process: impl Fn(&str) -> Option<String>,
+) -> Vec<(String, String)> {
+    let path = process("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".to_owned());
+    let mut env = vec![
+        ("PATH".to_owned(), path),
+        ("HOME".to_owned(), home.display().to_string()),
+    ];
+    env.extend(process("TMPDIR").map(|t| ("TMPDIR".to_owned(), t)));
+    if registry_proxy.is_empty() {
+        for name in PROCESS_PROXY_VARS {
+            env.extend(process(name).map(|v| (name.to_owned(), v)));
+        }
+    } else {
+        // Only the upper-case names: Go reads them first, lower-case ones would only confuse.
+        env.extend(registry_proxy.into_iter().map(|(k, v)| (k.to_owned(), v)));
+    }
+    env
+}
+
 async fn next<R: tokio::io::AsyncBufRead + Unpin>(
     lines: &mut Option<tokio::io::Lines<R>>,
 ) -> Option<String> {
@@ -395,7 +449,7 @@ mod tests {
     #[test]
     fn the_authfile_holds_the_credentials_of_each_side_that_has_them() {
         let dir = tempfile::tempdir().unwrap();
-        let skopeo = Skopeo::new("skopeo".into(), dir.path().join("auth")).unwrap();
+        let skopeo = Skopeo::new("skopeo".into(), dir.path()).unwrap();
         let mut req = CopyRequest {
             source: endpoint("quay.io/a/b:1", Transport::Https),
             target: endpoint("127.0.0.1:5000/ns/b:1", Transport::PlainHttp),
@@ -416,6 +470,41 @@ mod tests {
         // Without credentials the copy still reads this authfile, empty, and nothing else.
         req.source.credentials = None;
         assert!(auths(&req).is_empty());
+    }
+
+    #[test]
+    fn skopeo_gets_path_home_tmpdir_and_proxies_only() {
+        let worker = |name: &str| {
+            Some(match name {
+                "PATH" => "/usr/bin".to_owned(),
+                "TMPDIR" => "/scratch".to_owned(),
+                "DOCKER_SYNC_SECRET_KEY" => "sealing".to_owned(),
+                "REDIS_URL" => "redis://:pw@127.0.0.1:6379".to_owned(),
+                "HTTPS_PROXY" | "https_proxy" => "http://corp:3128".to_owned(),
+                "NO_PROXY" => "127.0.0.1".to_owned(),
+                _ => return None,
+            })
+        };
+        let names =
+            |env: &[(String, String)]| env.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        let home = Path::new("/work/home");
+        let env = child_env(Vec::new(), home, worker);
+        assert_eq!(
+            names(&env),
+            [
+                "PATH",
+                "HOME",
+                "TMPDIR",
+                "HTTPS_PROXY",
+                "NO_PROXY",
+                "https_proxy"
+            ]
+        );
+        assert!(env.contains(&("HOME".into(), "/work/home".into())));
+        let own = vec![("HTTPS_PROXY", "http://own:3128".to_owned())];
+        let env = child_env(own, home, worker);
+        assert_eq!(names(&env), ["PATH", "HOME", "TMPDIR", "HTTPS_PROXY"]);
+        assert_eq!(env[3].1, "http://own:3128");
     }
 
     #[test]
