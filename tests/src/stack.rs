@@ -489,7 +489,7 @@ impl Stack {
     /// Issues the helpers a new API token, e.g. after Redis came back empty (the old one was in
     /// it).
     pub fn renew_token(&mut self) {
-        self.token = admin_token(self.api_port);
+        (self.token, self.session) = admin_token(self.api_port);
     }
 
     /// The stack's admin API token.
