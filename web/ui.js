@@ -63,6 +63,9 @@ export function safeNext(raw) {
     return null;
   }
   if (url.origin !== location.origin) return null;
+  // Normalising can leave a path like "//evil.example" (from "/.//evil.example"), which
+  // history.replaceState reads as another host and refuses with an exception.
+  if (/^\/[\/\\]/.test(url.pathname)) return null;
   if (url.pathname.startsWith("/api/") || /^\/login\/?$/.test(url.pathname)) return null;
   return url.pathname + url.search + url.hash;
 }

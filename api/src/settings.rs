@@ -25,6 +25,11 @@ pub struct Args {
     /// Behind a reverse proxy: take the client address from X-Forwarded-For.
     #[arg(long, env = "DOCKER_SYNC_TRUST_PROXY")]
     pub trust_proxy: bool,
+    /// With `--trust-proxy`: how many proxies in front of the api append to X-Forwarded-For. The
+    /// client is the entry this many places from the right (what the outermost trusted proxy
+    /// saw); entries further left are the client's own claims.
+    #[arg(long, env = "DOCKER_SYNC_TRUSTED_PROXY_HOPS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub trusted_proxy_hops: u16,
     /// Further origins (`https://host[:port]`, comma-separated) allowed to send state-changing
     /// requests with the session cookie; the api's own host always is.
     #[arg(long, env = "DOCKER_SYNC_ALLOWED_ORIGINS", value_delimiter = ',')]

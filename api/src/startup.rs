@@ -53,7 +53,7 @@ pub async fn state(
     let store = RegistryStore::new(pool.clone(), args.shared.keys(), sealing.map(Arc::new));
     let dummy = crate::auth::password::hash(
         SecretString::from("no such user".to_owned()),
-        args.bcrypt_cost,
+        crate::auth::password::dummy_cost(&users, args.bcrypt_cost),
     )
     .await;
     Ok(AppState {
@@ -67,6 +67,7 @@ pub async fn state(
             bcrypt_cost: args.bcrypt_cost,
             data_dir: args.data_dir.clone(),
             trust_proxy: args.trust_proxy,
+            trusted_proxy_hops: args.trusted_proxy_hops.into(),
             allowed_origins: args.allowed_origins.clone(),
             dummy_hash: SecretString::from(dummy),
         }),

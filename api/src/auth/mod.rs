@@ -6,6 +6,7 @@
 //! all sessions and tokens, live in Redis so every api replica sees the same ones.
 pub mod audit;
 pub mod bootstrap;
+pub mod devices;
 pub mod lockout;
 pub mod password;
 pub mod principal;
@@ -29,9 +30,13 @@ pub struct AuthConfig {
     pub data_dir: PathBuf,
     /// Take the client address from `X-Forwarded-For` (behind a reverse proxy).
     pub trust_proxy: bool,
+    /// Proxies appending to `X-Forwarded-For` (with `trust_proxy`); the client is counted from
+    /// the right.
+    pub trusted_proxy_hops: usize,
     /// Origins besides the request's own host allowed to make state-changing cookie requests.
     pub allowed_origins: Vec<String>,
-    /// Checked against when a user does not exist, so the answer takes as long either way.
+    /// Checked against when a user does not exist, so the answer takes as long either way: its
+    /// cost is the highest of the file users' hashes and `bcrypt_cost`.
     pub dummy_hash: SecretString,
 }
 

@@ -19,6 +19,20 @@ pub fn is_bcrypt(hash: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'/')
 }
 
+/// The cost (log2 of the rounds) a bcrypt hash was made with.
+pub fn cost_of(hash: &str) -> Option<u32> {
+    is_bcrypt(hash).then(|| hash[4..6].parse().ok()).flatten()
+}
+
+/// The cost of the hash checked for unknown users: as high as any real user's, or an unknown
+/// name would answer faster than a file user hashed at a higher cost (user enumeration).
+pub fn dummy_cost(file: &crate::auth::users_file::UsersFile, configured: u32) -> u32 {
+    file.users
+        .values()
+        .filter_map(|u| cost_of(u.password_hash.expose_secret()))
+        .fold(configured, u32::max)
+}
+
 pub fn check_username(name: &str) -> Result<(), String> {
     let ok = (1..=64).contains(&name.len())
         && name
@@ -142,6 +156,8 @@ mod tests {
         assert!(check_username("ann.lee@corp").is_ok());
         assert!(check_username("ann lee").is_err());
         assert!(!is_bcrypt("admin123"));
+        assert_eq!(cost_of(&bcrypt::hash("x", 5).unwrap()), Some(5));
+        assert_eq!(cost_of("admin123"), None);
     }
 
     #[test]

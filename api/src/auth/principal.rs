@@ -54,6 +54,9 @@ pub struct Caller {
     pub bearer: bool,
     pub client: String,
     pub user_agent: String,
+    /// A Bearer credential that matched no live token: refused by guarded routes only, so a
+    /// stale header never breaks `/health`, `/metrics` or the pages.
+    pub bad_token: bool,
     /// The request arrived over HTTPS (directly or as the proxy says).
     pub https: bool,
     /// Why the request is not same-origin, if it is not (checked by the guard for writes).
@@ -65,7 +68,10 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let client = client_address(
         headers,
         req.extensions().get::<ConnectInfo<SocketAddr>>(),
-        state.auth.trust_proxy,
+        state
+            .auth
+            .trust_proxy
+            .then_some(state.auth.trusted_proxy_hops),
     );
     let user_agent = headers
         .get(header::USER_AGENT)
@@ -89,11 +95,13 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         .and_then(sessions::from_header)
         .map(str::to_owned);
 
+    let mut bad_token = false;
     let principal = match (&bearer, cookie) {
         (Some(token), _) => match from_token(&state, token).await {
             Ok(Some(p)) => Some(p),
             Ok(None) => {
-                return AppError::Unauthorized("invalid or expired token".into()).into_response()
+                bad_token = true;
+                None
             }
             Err(e) => return e.into_response(),
         },
@@ -103,12 +111,19 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         },
         (None, None) => None,
     };
-    let cross_origin = same_origin(req.headers(), &state.auth.allowed_origins).err();
+    let cross_origin = same_origin(
+        req.headers(),
+        https,
+        state.auth.trust_proxy,
+        &state.auth.allowed_origins,
+    )
+    .err();
     req.extensions_mut().insert(Caller {
         principal,
         bearer: bearer.is_some(),
         client,
         user_agent,
+        bad_token,
         https,
         cross_origin,
     });
@@ -156,8 +171,20 @@ pub async fn guard(access: Access, req: Request, next: Next) -> Response {
         return AppError::Internal("authentication did not run".into()).into_response();
     };
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if let (true, false, Some(why)) = (unsafe_method, caller.bearer, &caller.cross_origin) {
+    // A WebSocket handshake is a GET, but the socket it opens reads data with the cookie: a
+    // page of another origin could otherwise read a job's events (cross-site WebSocket
+    // hijacking), so it passes the same Origin check as a write.
+    let websocket = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let checked = unsafe_method || websocket;
+    if let (true, false, Some(why)) = (checked, caller.bearer, &caller.cross_origin) {
         return AppError::forbidden(format!("cross-origin request refused: {why}")).into_response();
+    }
+    if caller.bad_token && access != Access::Public {
+        return AppError::Unauthorized("invalid or expired token".into()).into_response();
     }
     if let Err(e) = check(access, caller.principal.as_ref()) {
         return e.into_response();
@@ -192,12 +219,22 @@ pub fn check(access: Access, principal: Option<&Principal>) -> Result<(), AppErr
 }
 
 /// A state-changing request with cookies must come from a page of this site: its `Origin` (or,
-/// lacking one, `Referer`) must name the host the request was sent to.
+/// lacking one, `Referer`) must name the scheme and host the request was sent to.
+/// `X-Forwarded-Host` names that host only behind a trusted proxy: otherwise any client could
+/// declare its own origin to be this site. `https` may come from `X-Forwarded-Proto` either
+/// way: it only chooses between `http://<Host>` and `https://<Host>`, never another host.
 /// `extra` lists further allowed origins (`https://host[:port]`).
-fn same_origin(headers: &HeaderMap, extra: &[String]) -> Result<(), String> {
+fn same_origin(
+    headers: &HeaderMap,
+    https: bool,
+    trust_proxy: bool,
+    extra: &[String],
+) -> Result<(), String> {
     let refuse = |why: &str| Err(why.to_owned());
-    let host = headers
-        .get("x-forwarded-host")
+    let forwarded = trust_proxy
+        .then(|| headers.get("x-forwarded-host"))
+        .flatten();
+    let host = forwarded
         .or_else(|| headers.get(header::HOST))
         .and_then(|v| v.to_str().ok());
     let origin = headers
@@ -207,36 +244,48 @@ fn same_origin(headers: &HeaderMap, extra: &[String]) -> Result<(), String> {
     let Some(origin) = origin else {
         return refuse("no Origin or Referer header (use a Bearer token for scripts)");
     };
-    let authority = origin
-        .split_once("://")
-        .map(|(_, rest)| rest.split('/').next().unwrap_or(""))
-        .unwrap_or("");
-    if host.is_some_and(|h| h.eq_ignore_ascii_case(authority)) {
-        return Ok(());
-    }
     let origin_only = origin.split('/').take(3).collect::<Vec<_>>().join("/");
+    let scheme = if https { "https" } else { "http" };
+    if let Some(host) = host {
+        if origin_only.eq_ignore_ascii_case(&format!("{scheme}://{host}")) {
+            return Ok(());
+        }
+    }
     if extra.iter().any(|o| o.trim_end_matches('/') == origin_only) {
         return Ok(());
     }
     refuse(&format!("origin {origin_only} is not this site"))
 }
 
+/// The client's address. Behind `hops` trusted proxies it is the `hops`-th `X-Forwarded-For`
+/// entry from the right: each proxy appends the address it saw, so entries further left were
+/// written by the client and prove nothing. A missing or malformed entry means the request did
+/// not come through the proxies as configured: the socket address is used.
 fn client_address(
     headers: &HeaderMap,
     peer: Option<&ConnectInfo<SocketAddr>>,
-    trust_proxy: bool,
+    hops: Option<usize>,
 ) -> String {
-    if trust_proxy {
-        if let Some(first) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-        {
-            return first.trim().to_owned();
-        }
+    let socket = || {
+        peer.map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into())
+    };
+    let Some(hops) = hops.filter(|h| *h > 0) else {
+        return socket();
+    };
+    // Several X-Forwarded-For headers are one list, in order.
+    let mut entries = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let Ok(value) = value.to_str() else {
+            return socket();
+        };
+        entries.extend(value.split(',').map(str::trim));
     }
-    peer.map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    entries
+        .len()
+        .checked_sub(hops)
+        .and_then(|i| entries[i].parse::<std::net::IpAddr>().ok())
+        .map_or_else(socket, |ip| ip.to_string())
 }
 
 #[cfg(test)]
@@ -278,25 +327,79 @@ mod tests {
 
     #[test]
     fn origins() {
+        let ok = |h: &HeaderMap, extra: &[String]| same_origin(h, false, false, extra).is_ok();
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("sync.example.com"));
-        assert!(same_origin(&h, &[]).is_err(), "no origin at all");
+        assert!(!ok(&h, &[]), "no origin at all");
         h.insert(
             header::ORIGIN,
-            HeaderValue::from_static("https://evil.example"),
+            HeaderValue::from_static("http://evil.example"),
         );
-        assert!(same_origin(&h, &[]).is_err());
-        assert!(same_origin(&h, &["https://evil.example".into()]).is_ok());
+        assert!(!ok(&h, &[]));
+        assert!(ok(&h, &["http://evil.example".into()]));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://sync.example.com"),
+        );
+        assert!(ok(&h, &[]));
+        h.remove(header::ORIGIN);
+        h.insert(
+            header::REFERER,
+            HeaderValue::from_static("http://sync.example.com/jobs/1"),
+        );
+        assert!(ok(&h, &[]));
+    }
+
+    #[test]
+    fn the_origin_must_match_the_scheme_and_a_forwarded_host_needs_trust() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("sync.example.com"));
         h.insert(
             header::ORIGIN,
             HeaderValue::from_static("https://sync.example.com"),
         );
-        assert!(same_origin(&h, &[]).is_ok());
-        h.remove(header::ORIGIN);
-        h.insert(
-            header::REFERER,
-            HeaderValue::from_static("https://sync.example.com/jobs/1"),
+        assert!(same_origin(&h, true, false, &[]).is_ok());
+        assert!(
+            same_origin(&h, false, false, &[]).is_err(),
+            "an https origin on a plain http request"
         );
-        assert!(same_origin(&h, &[]).is_ok());
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://sync.example.com"),
+        );
+        assert!(
+            same_origin(&h, true, false, &[]).is_err(),
+            "an http page writing to the https site"
+        );
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
+        h.insert("x-forwarded-host", HeaderValue::from_static("evil.example"));
+        assert!(same_origin(&h, false, false, &[]).is_err());
+        assert!(same_origin(&h, false, true, &[]).is_ok());
+    }
+
+    #[test]
+    fn the_client_is_counted_from_the_right_of_x_forwarded_for() {
+        let peer = ConnectInfo("10.0.0.1:4000".parse::<SocketAddr>().unwrap());
+        let with = |xff: &[&'static str], hops| {
+            let mut h = HeaderMap::new();
+            for v in xff {
+                h.append("x-forwarded-for", HeaderValue::from_static(v));
+            }
+            client_address(&h, Some(&peer), hops)
+        };
+        assert_eq!(with(&["6.6.6.6, 1.2.3.4"], None), "10.0.0.1");
+        assert_eq!(with(&["6.6.6.6, 1.2.3.4"], Some(1)), "1.2.3.4");
+        assert_eq!(with(&["6.6.6.6", "1.2.3.4, 5.6.7.8"], Some(2)), "1.2.3.4");
+        assert_eq!(
+            with(&["1.2.3.4"], Some(2)),
+            "10.0.0.1",
+            "fewer hops than set"
+        );
+        assert_eq!(with(&["6.6.6.6, not-an-ip"], Some(1)), "10.0.0.1");
+        assert_eq!(with(&[], Some(1)), "10.0.0.1");
+        assert_eq!(with(&["1.2.3.4, 2001:db8::1"], Some(1)), "2001:db8::1");
     }
 }

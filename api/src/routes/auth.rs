@@ -1,8 +1,8 @@
 //! Logging in and out, who am I, changing one's own password.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::{Extension, Json};
 use docker_sync_common::now_ms;
 use secrecy::{ExposeSecret, SecretString};
@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::auth::principal::{Caller, Via};
 use crate::auth::users::{self, LoginRecord, ManagedBy};
-use crate::auth::{audit, lockout, password, sessions};
+use crate::auth::{audit, devices, lockout, password, sessions};
 use crate::error::AppError;
 use crate::routes::jobs::ApiJson;
 use crate::state::AppState;
@@ -27,13 +27,41 @@ pub struct Login {
 
 const BAD_LOGIN: &str = "invalid username or password";
 
+/// Longer passwords are refused before bcrypt (which reads 72 bytes) or anything else sees them.
+pub const PASSWORD_MAX_BYTES: usize = 1024;
+const USERNAME_MAX: usize = 64;
+
+/// Refuses what no account can have before the name reaches Redis keys, the audit or the log:
+/// an unauthenticated caller could otherwise store megabytes per request, or reach keys of
+/// other types with a `:`. The value itself is never echoed.
+fn check_login_fields(name: &str, password: &SecretString) -> Result<(), AppError> {
+    let bad = |m: String| Err(AppError::BadRequest(m));
+    if name.is_empty() {
+        return bad("username: required".into());
+    }
+    if name.chars().count() > USERNAME_MAX {
+        return bad(format!("username: at most {USERNAME_MAX} characters"));
+    }
+    if password::check_username(name).is_err() {
+        return bad("username: only letters, digits, '.', '_', '-' and '@'".into());
+    }
+    if password.expose_secret().len() > PASSWORD_MAX_BYTES {
+        return bad(format!("password: at most {PASSWORD_MAX_BYTES} bytes"));
+    }
+    Ok(())
+}
+
 pub async fn login(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
     ApiJson(form): ApiJson<Login>,
 ) -> Result<Response, AppError> {
     let name = form.username.trim().to_owned();
-    lockout::check(&state, &name, &caller.client).await?;
+    check_login_fields(&name, &form.password)?;
+    let device = devices::known(&state, &name, &headers).await?;
+    let device = device.as_deref();
+    lockout::check(&state, &name, &caller.client, device).await?;
     let user = users::find(&state, &name).await?;
     // A missing user is checked against a dummy hash: the answer takes as long either way.
     let hash = user.as_ref().map_or_else(
@@ -50,7 +78,7 @@ pub async fn login(
     let user = match user {
         Some(u) if matches && u.active => u,
         found => {
-            lockout::failed(&state, &name, &caller.client).await?;
+            lockout::failed(&state, &name, &caller.client, device).await?;
             if found.is_some() {
                 users::record_login(&state, &name, &record(false)).await?;
             }
@@ -68,7 +96,8 @@ pub async fn login(
             return Err(AppError::Unauthorized(BAD_LOGIN.into()));
         }
     };
-    lockout::succeeded(&state, &name).await?;
+    lockout::succeeded(&state, &name, device).await?;
+    let device_cookie = devices::remember(&state, &name, device).await?;
     // A new session id at every login: a cookie planted before login is worth nothing after.
     if let Some(p) = &caller.principal {
         if let Via::Session(old) = &p.via {
@@ -90,10 +119,17 @@ pub async fn login(
     let secure = cookie_secure(&state, &caller);
     let max_age = form.remember_me.then_some(ttl);
     Ok((
-        [(
-            header::SET_COOKIE,
-            sessions::set_cookie(&cookie, max_age, secure),
-        )],
+        // The session cookie first: clients reading one Set-Cookie want that one.
+        AppendHeaders([
+            (
+                header::SET_COOKIE,
+                sessions::set_cookie(&cookie, max_age, secure),
+            ),
+            (
+                header::SET_COOKIE,
+                devices::set_cookie(&device_cookie, secure),
+            ),
+        ]),
         Json(json!({ "user": user.view(Some(now_ms())) })),
     )
         .into_response())

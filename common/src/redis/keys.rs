@@ -120,6 +120,12 @@ impl Keys {
         format!("{}:user:{name}:logins", self.prefix)
     }
 
+    /// Sorted set of the digests of a user's known devices (browsers that signed in), scored by
+    /// when each is forgotten (ms).
+    pub fn user_devices(&self, name: &str) -> String {
+        format!("{}:user:{name}:devices", self.prefix)
+    }
+
     /// Hash of one session, keyed by the digest of its cookie value.
     pub fn session(&self, digest: &str) -> String {
         format!("{}:session:{digest}", self.prefix)
@@ -130,7 +136,8 @@ impl Keys {
         format!("{}:token:{digest}", self.prefix)
     }
 
-    /// Counter of failed logins for a user name or a client address (`kind` is `user` or `client`).
+    /// Counter of failed logins for a user name or a client address (`kind` is `user` or
+    /// `client`), or for a user's known device (`device`, `who` is `<user>:<device digest>`).
     pub fn login_failures(&self, kind: &str, who: &str) -> String {
         format!("{}:login:failures:{kind}:{who}", self.prefix)
     }
