@@ -463,3 +463,72 @@ async fn a_stored_registrys_proxy_password_is_sealed_shown_never_and_kept_on_edi
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     assert!(r.text.contains("no_proxy"), "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_stored_password_never_follows_the_registry_to_a_new_host() {
+    let keyed = keyed_app(Some(KEY_ONE)).await;
+    let app = &keyed.app;
+    let admin = app.login("boss").await;
+    let r = app
+        .post(
+            "/api/registries",
+            &admin,
+            vault("http://127.0.0.1:5999", Some(SECRET)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    // The url moves to another host and the form gives no password: refused, nothing changed.
+    let moved = app
+        .put(
+            "/api/registries/vault",
+            &admin,
+            vault("127.0.0.2:5999", None),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::BAD_REQUEST, "{}", moved.body);
+    assert!(
+        moved.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("give the password again"),
+        "{}",
+        moved.body
+    );
+    let now = app.get("/api/registries/vault", &admin).await;
+    assert_eq!(now.body["url"], "http://127.0.0.1:5999");
+    assert_eq!(opened_password(app, "vault").await.as_deref(), Some(SECRET));
+
+    // The same host (another scheme) keeps it; a new host with the password given is fine.
+    let same = app
+        .put(
+            "/api/registries/vault",
+            &admin,
+            vault("127.0.0.1:5999", None),
+        )
+        .await;
+    assert_eq!(same.status, StatusCode::OK, "{}", same.body);
+    assert_eq!(opened_password(app, "vault").await.as_deref(), Some(SECRET));
+    let given = app
+        .put(
+            "/api/registries/vault",
+            &admin,
+            vault("127.0.0.2:5999", Some(NEW_SECRET)),
+        )
+        .await;
+    assert_eq!(given.status, StatusCode::OK, "{}", given.body);
+    assert_eq!(
+        opened_password(app, "vault").await.as_deref(),
+        Some(NEW_SECRET)
+    );
+    let audit = app.get("/api/audit?action=registry.update", &admin).await;
+    let details: Vec<&Value> = audit.body["entries"]
+        .as_array()
+        .map(|e| e.iter().map(|x| &x["detail"]).collect())
+        .unwrap_or_default();
+    assert!(
+        details.iter().any(|d| d["url_host_changed"] == true),
+        "the audit says the host changed: {}",
+        audit.body
+    );
+}

@@ -277,6 +277,7 @@ pub async fn update(
         ));
     }
     let (fields, password) = form.split();
+    let before = state.catalog.store().get(&name).await?;
     let password_detail = match &password {
         Password::Keep => "kept",
         Password::Set(_) => "changed",
@@ -288,7 +289,14 @@ pub async fn update(
         .update(&name, fields, password, caller.actor())
         .await?;
     tracing::info!(registry = %name, user = caller.actor(), password = password_detail, "registry changed");
-    let detail = json!({ "type": stored.record.kind, "url": stored.record.url, "password": password_detail });
+    let host = |url: &str| url.trim_start_matches("http://").to_owned();
+    let host_changed = before.is_some_and(|b| host(&b.record.url) != host(&stored.record.url));
+    let detail = json!({
+        "type": stored.record.kind,
+        "url": stored.record.url,
+        "url_host_changed": host_changed,
+        "password": password_detail,
+    });
     audit::record(
         &state,
         caller.actor(),

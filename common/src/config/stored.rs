@@ -337,9 +337,23 @@ impl RegistryStore {
                 None => (None, None),
             },
         };
+        let kept =
+            sealed.is_some() && sealed.as_ref() == previous.and_then(|r| r.password.as_ref());
         fields.password = plain;
         let (proxy, proxy_password) = self.build_proxy(name, &mut fields, previous)?;
         let config = RegistryConfig::try_from(fields).map_err(StoreError::Invalid)?;
+        // A kept password was given for the old host: sending it to a new one would hand the
+        // credentials to whoever answers there (the connection test would do it at once).
+        if let Some(old) = previous.filter(|_| kept) {
+            let old_host = old.url.strip_prefix("http://").unwrap_or(&old.url);
+            if old_host != config.host {
+                return Err(StoreError::Invalid(format!(
+                    "the url's host changed from `{old_host}` to `{}`: give the password again \
+                     (a stored password never follows a registry to a new host)",
+                    config.host
+                )));
+            }
+        }
         let record = Record {
             display_name: config.display_name.clone(),
             kind: config.kind,
