@@ -86,10 +86,6 @@ impl Consumer {
         &self.name
     }
 
-    pub fn keys(&self) -> &Keys {
-        &self.keys
-    }
-
     /// Runs `op` of `transitions.lua` on the entry of `task` (of `job`).
     pub(super) async fn invoke(
         &self,
