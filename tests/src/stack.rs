@@ -32,6 +32,11 @@ pub struct Binaries {
 
 /// Builds the api and worker binaries once per test process, in the profile the tests were
 /// built with, and returns their paths. Tests always run the binaries of the current source.
+///
+/// In the test profile this is `cargo test --workspace --no-run`, the build the README's test
+/// command has just done: the same feature set, so under `cargo test --workspace` it is a no-op.
+/// `cargo build -p api -p worker` would unify features differently and compile reqwest, the
+/// api and the worker a second time in the middle of the run (a minute, and twice the disk).
 pub fn binaries() -> &'static Binaries {
     static BINS: OnceLock<Binaries> = OnceLock::new();
     BINS.get_or_init(|| {
@@ -43,17 +48,19 @@ pub fn binaries() -> &'static Binaries {
         let release = dir.ends_with("release");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "docker-sync-api",
-            "-p",
-            "docker-sync-worker",
-            "--bins",
-        ]);
         if release {
-            cmd.arg("--release");
+            cmd.args([
+                "build",
+                "--quiet",
+                "--release",
+                "-p",
+                "docker-sync-api",
+                "-p",
+                "docker-sync-worker",
+                "--bins",
+            ]);
+        } else {
+            cmd.args(["test", "--quiet", "--workspace", "--no-run"]);
         }
         let status = cmd.status().expect("cannot run cargo build");
         assert!(status.success(), "building the binaries failed: {status}");
