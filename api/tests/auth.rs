@@ -642,6 +642,14 @@ async fn admins_manage_users_but_never_remove_the_last_admin() {
         .call(Method::DELETE, "/api/users/ann", &boss, None, "127.0.0.1")
         .await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    // Nothing of ann is left to be inherited by a user later created under her name: not her
+    // tokens, not her login history, not the browsers that may skip the lockout as hers.
+    let left: Vec<String> = {
+        use redis::AsyncCommands;
+        let mut conn = app.state.pool.get().await.unwrap();
+        conn.keys(app.state.keys.user("ann") + "*").await.unwrap()
+    };
+    assert!(left.is_empty(), "keys left behind: {left:?}");
 
     let users = app.get("/api/users", &boss).await;
     let text = users.body.to_string();

@@ -112,6 +112,7 @@ async fn huge_or_foreign_login_names_are_refused_before_they_reach_redis() {
         StatusCode::OK
     );
     let before = app.dbsize().await;
+    let log = support::LogCapture::start();
     let huge = "a".repeat(1_900_000);
     for _ in 0..3 {
         let r = app.login(&huge, "whatever", "", None).await;
@@ -126,6 +127,12 @@ async fn huge_or_foreign_login_names_are_refused_before_they_reach_redis() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     assert!(r.body["error"].as_str().unwrap().contains("1024"));
     assert_eq!(app.dbsize().await, before, "no key was added");
+    let logged = log.text();
+    assert!(
+        logged.len() < 20_000 && !logged.contains(&"a".repeat(100)),
+        "the refused name reached the log ({} bytes)",
+        logged.len()
+    );
 }
 
 #[tokio::test]

@@ -4,9 +4,6 @@
 
 mod support;
 
-use std::io;
-use std::sync::{Arc, Mutex};
-
 use axum::http::{header, Method, StatusCode};
 use redis::AsyncCommands;
 use serde_json::{json, Value};
@@ -228,30 +225,11 @@ async fn replacement_levels_beyond_3_are_refused_naming_the_accepted_ones() {
     );
 }
 
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Log {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_wrong_method_is_405_with_allow_and_logs_no_error() {
     let app = app().await;
     let boss = app.login("boss").await;
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let log = support::LogCapture::start();
     let cases = [
         (Method::PATCH, "/api/jobs", "GET, HEAD, POST"),
         (Method::DELETE, "/api/audit", "GET, HEAD"),
@@ -275,8 +253,7 @@ async fn a_wrong_method_is_405_with_allow_and_logs_no_error() {
         .call(Method::PATCH, "/api/jobs", None, Value::Null)
         .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
-    drop(_guard);
-    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let text = log.text();
     assert!(!text.contains("ERROR"), "{text}");
 }
 

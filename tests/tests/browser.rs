@@ -153,5 +153,37 @@ async fn an_admin_adds_a_registry_tests_it_and_syncs_into_it_from_the_browser() 
 
     let digest = stack.target.manifest_digest("ui/web", "1.0");
     assert_eq!(digest.as_deref(), Some(pushed[0].digest.as_str()));
+
+    // The login page's `next` stays on this site however it is spelled: "/.//evil.example"
+    // normalises to "//evil.example", which history.replaceState used to throw on.
+    let hostile = [
+        "/.//evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/api/jobs",
+    ];
+    let verdicts = browser
+        .execute_async(
+            r#"const [nexts, done] = arguments;
+               import("/ui.js").then((ui) => done(nexts.map((n) => ui.safeNext(n))));"#,
+            vec![serde_json::json!(hostile)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        verdicts,
+        serde_json::json!(hostile.map(|_| serde_json::Value::Null)),
+        "{hostile:?}"
+    );
+    let kept = browser
+        .execute_async(
+            r#"const [done] = arguments;
+               import("/ui.js").then((ui) => done(ui.safeNext("/jobs/x?y=1#z")));"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, "/jobs/x?y=1#z");
     browser.close().await.unwrap();
 }

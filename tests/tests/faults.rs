@@ -1,10 +1,13 @@
 //! Faults of the parts around the workers, with real processes: Redis killed and restarted from
-//! its AOF, the target registry away for 20 s. Each job still finishes with every image copied
-//! once and nothing left pending.
+//! its AOF, the target registry away for 20 s: each job still finishes with every image copied
+//! once and nothing left pending. A worker whose disk is full for its authfiles fails the task
+//! with an error that says so, and serves the next job once there is room again.
 
 mod common;
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use common::{push_images, slow_stack, wait_copying, LAYER};
@@ -100,4 +103,108 @@ fn a_job_survives_its_target_registry_away_for_20_seconds() {
         std::thread::sleep(Duration::from_secs(20));
         stack.target.resume();
     });
+}
+
+/// A 256 KiB tmpfs, unmounted when dropped. Mounting needs root, which CI has: a run that cannot
+/// mount fails here rather than skip the check.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount() -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("cannot run mount(8)");
+        assert!(
+            out.status.success(),
+            "mounting a small tmpfs failed (the test needs root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file until the disk says it is full.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let path = self.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 4096];
+        loop {
+            match file.write_all(&chunk).and_then(|_| file.sync_all()) {
+                Ok(()) => continue,
+                Err(e) if e.raw_os_error() == Some(28) => return path,
+                Err(e) => panic!("filling the tmpfs: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        // Lazy: the worker may still have the folder open when the test ends.
+        let _ = Command::new("umount").arg("-l").arg(self.path()).status();
+    }
+}
+
+#[test]
+fn a_worker_whose_disk_is_full_fails_the_task_clearly_and_serves_the_next_job() {
+    let mut stack = Stack::start(StackOptions {
+        workers: 0,
+        ..StackOptions::default()
+    });
+    let disk = SmallDisk::mount();
+    let work = disk.path().join("work");
+    stack.start_worker_with(
+        "w-small",
+        &[("DOCKER_SYNC_WORK_DIR", work.display().to_string())],
+    );
+    // The worker clears and creates its folders at start; fill the disk only after that.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !work.join("auth").is_dir() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "worker never made its folders\n{}",
+            stack.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let filler = disk.fill();
+
+    let pushed = push_images(&stack.source, &[("full/one", "1")], LAYER);
+    let job = stack.submit(&[pushed[0].reference(&stack.source_host())], "skip");
+    let done = stack.wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60));
+    assert_eq!(done["status"], "failed", "{done:#}");
+    let error = done["tasks"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("cannot write the authfile") && error.contains("No space left on device"),
+        "the task error should say the disk is full: {done:#}"
+    );
+    // A full disk may clear up, so it is retried like a dropped connection: the stack's
+    // `retry_count: 1` makes two attempts, then the task fails with the disk's error.
+    assert_eq!(done["tasks"][0]["attempts"], 2, "{done:#}");
+
+    std::fs::remove_file(filler).unwrap();
+    let pushed = push_images(&stack.source, &[("full/two", "1")], LAYER);
+    let job = stack.submit(&[pushed[0].reference(&stack.source_host())], "skip");
+    let done = stack.wait_job(job["id"].as_str().unwrap(), Duration::from_secs(60));
+    assert_eq!(done["status"], "succeeded", "{done:#}\n{}", stack.logs());
+    assert!(
+        stack.workers[0]
+            .wait_exit(Duration::from_millis(300))
+            .is_none(),
+        "the worker should still be running"
+    );
+    assert_eq!(
+        stack.target.manifest_digest("mirror/full/two", "1"),
+        Some(pushed[0].digest.clone())
+    );
+    assert_eq!(pending(&stack), 0, "entries left pending");
 }

@@ -189,7 +189,8 @@ pub async fn delete(state: &AppState, name: &str) -> Result<(), AppError> {
         .srem(k.users(), name)
         .del(k.user(name))
         .del(k.user_tokens(name))
-        .del(k.user_logins(name));
+        .del(k.user_logins(name))
+        .del(k.user_devices(name));
     for digest in tokens.values() {
         pipe.del(k.token(digest));
     }
