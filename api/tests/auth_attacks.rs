@@ -198,14 +198,18 @@ async fn spraying_from_fifty_addresses_is_bounded_and_spares_the_admins_browser(
         .cookies
         .iter()
         .find(|c| c.starts_with("dsync_device="))
-        .expect("a device cookie")
-        .clone();
+        .cloned();
 
     let checked_before = app.state().metrics.login_failures.get();
     let mut refused = 0;
     for i in 0..50 {
         let r = app
-            .login("boss", "guess-{i}", &format!("198.51.100.{i}"), None)
+            .login(
+                "boss",
+                &format!("guess-{i}"),
+                &format!("198.51.100.{i}"),
+                None,
+            )
             .await;
         match r.status {
             StatusCode::UNAUTHORIZED => {}
@@ -224,7 +228,7 @@ async fn spraying_from_fifty_addresses_is_bounded_and_spares_the_admins_browser(
         "an unknown client stays locked, even with the right password"
     );
     let again = app
-        .login("boss", PASSWORD, "192.0.2.10", Some(&device))
+        .login("boss", PASSWORD, "192.0.2.10", device.as_deref())
         .await;
     assert_eq!(
         again.status,
@@ -232,6 +236,7 @@ async fn spraying_from_fifty_addresses_is_bounded_and_spares_the_admins_browser(
         "the known browser: {}",
         again.body
     );
+    assert!(device.is_some(), "the first login set a device cookie");
 }
 
 #[tokio::test]
@@ -295,7 +300,8 @@ async fn unknown_names_are_checked_against_a_hash_as_costly_as_the_file_users() 
     let started = support::start_with_args(REGISTRIES, &users, &[]).await;
     use secrecy::ExposeSecret;
     let dummy = started.state.auth.dummy_hash.expose_secret().to_owned();
-    assert_eq!(docker_sync_api::auth::password::cost_of(&dummy), Some(6));
+    // A bcrypt hash reads `$2b$<cost>$...`; read it here rather than with the code under test.
+    assert_eq!(&dummy[..7], "$2b$06$", "{dummy}");
 }
 
 #[tokio::test]
