@@ -50,6 +50,8 @@ if [ -z "${DOCKER_SYNC_SECRET_KEY:-}" ] && [ -z "${DOCKER_SYNC_SECRET_KEY_FILE:-
 fi
 
 cargo build --release -p docker-sync-api -p docker-sync-worker
+# Where cargo put them: a CARGO_TARGET_DIR set for every project moves them out of ./target.
+BIN="${CARGO_TARGET_DIR:-target}/release"
 
 pids=()
 redis_pid=
@@ -79,10 +81,10 @@ if [ -z "${REDIS_URL:-}" ]; then
   echo "redis on $REDIS_URL (data in $DATA_DIR/redis)"
 fi
 
-target/release/docker-sync-api &
+"$BIN/docker-sync-api" &
 pids+=($!)
 for i in $(seq 1 "$WORKERS"); do
-  DOCKER_SYNC_WORKER_NAME="$(hostname)-worker-$i" target/release/docker-sync-worker &
+  DOCKER_SYNC_WORKER_NAME="$(hostname)-worker-$i" "$BIN/docker-sync-worker" &
   pids+=($!)
 done
 echo "docker-image-sync: http://localhost:${DOCKER_SYNC_LISTEN##*:}  ($WORKERS workers; Ctrl-C stops)"
