@@ -111,3 +111,12 @@ pub fn task_hash(stack: &Stack, job: &Value) -> std::collections::HashMap<String
         .hgetall(format!("{KEY_PREFIX}:task:{id}"))
         .unwrap()
 }
+
+/// How many task-stream entries are pending in the workers' group (delivered, not acknowledged).
+pub fn pending(stack: &Stack) -> usize {
+    let reply: redis::streams::StreamPendingReply = stack
+        .redis()
+        .xpending(format!("{KEY_PREFIX}:tasks"), "workers")
+        .unwrap();
+    reply.count()
+}
