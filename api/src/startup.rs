@@ -175,6 +175,12 @@ pub fn api_routes() -> ApiRoutes {
         )
         .add(Method::GET, "/api/jobs/{id}", VIEWER, get(jobs::get))
         .add(
+            Method::POST,
+            "/api/jobs/{id}/cancel",
+            OPERATOR,
+            post(jobs::cancel),
+        )
+        .add(
             Method::GET,
             "/api/jobs/{id}/events",
             VIEWER,

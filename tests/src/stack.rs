@@ -549,7 +549,7 @@ impl Stack {
             assert_eq!(status, 200, "GET job: {job}");
             if matches!(
                 job["status"].as_str(),
-                Some("succeeded" | "failed" | "partial")
+                Some("succeeded" | "failed" | "partial" | "cancelled")
             ) {
                 return job;
             }

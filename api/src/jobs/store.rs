@@ -30,6 +30,11 @@ pub struct JobView {
     pub tasks: Option<Vec<TaskRecord>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtered: Option<Vec<serde_json::Value>>,
+    /// When an operator cancelled the job, and who.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_requested_at_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<String>,
 }
 
 impl JobView {
@@ -48,6 +53,8 @@ impl JobView {
             counts,
             tasks: None,
             filtered: None,
+            cancel_requested_at_ms: job.cancel_requested_at_ms,
+            cancelled_by: job.cancelled_by,
         }
     }
 }
@@ -95,6 +102,8 @@ pub async fn create(state: &AppState, plan: &Plan) -> Result<JobView, AppError> 
                 .map(|d| serde_json::to_value(d).expect("serialisable"))
                 .collect(),
         ),
+        cancel_requested_at_ms: None,
+        cancelled_by: None,
     })
 }
 

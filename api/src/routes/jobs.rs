@@ -44,6 +44,48 @@ pub async fn create(
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
+/// `POST /api/jobs/{id}/cancel`: 202 with the job as it is now (`cancel_requested_at_ms` set;
+/// `cancelled` once its running copies have stopped), 409 when it had finished.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<JobView>), AppError> {
+    use docker_sync_common::queue::cancel::{cancel, Cancel};
+    let id = JobId::parse(&id)?;
+    let id = id.as_str();
+    let (cancelled, running) = match cancel(&state.pool, &state.keys, id, caller.actor()).await? {
+        Cancel::NoSuchJob => return Err(AppError::NotFound(format!("no job `{id}`"))),
+        Cancel::AlreadyFinished(status) => {
+            return Err(AppError::Conflict(format!(
+                "job `{id}` has already finished ({status}): there is nothing left to cancel"
+            )))
+        }
+        Cancel::Requested { cancelled, running } => (cancelled, running),
+    };
+    tracing::info!(
+        job = id,
+        cancelled,
+        running,
+        user = caller.actor(),
+        "job cancelled"
+    );
+    let detail = serde_json::json!({ "cancelled": cancelled, "running": running });
+    audit::record(
+        &state,
+        caller.actor(),
+        "job.cancel",
+        id,
+        &caller.client,
+        detail,
+    )
+    .await;
+    let view = store::get(&state, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no job `{id}`")))?;
+    Ok((StatusCode::ACCEPTED, Json(view)))
+}
+
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -58,6 +58,15 @@ pub enum EventKind {
     Requeued {
         reason: String,
     },
+    /// Job event: an operator asked to cancel; queued tasks are cancelled at once, running
+    /// ones as soon as their worker has stopped skopeo.
+    CancelRequested {
+        by: String,
+    },
+    /// The task will not run, or was stopped while it ran.
+    Cancelled {
+        by: String,
+    },
     JobFinished {
         status: super::job::JobStatus,
     },

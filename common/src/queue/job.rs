@@ -19,6 +19,7 @@ pub struct Counts {
     pub succeeded: u32,
     pub skipped: u32,
     pub failed: u32,
+    pub cancelled: u32,
 }
 
 impl Counts {
@@ -29,6 +30,7 @@ impl Counts {
             TaskStatus::Succeeded => self.succeeded += 1,
             TaskStatus::Skipped => self.skipped += 1,
             TaskStatus::Failed => self.failed += 1,
+            TaskStatus::Cancelled => self.cancelled += 1,
         }
     }
 
@@ -37,7 +39,7 @@ impl Counts {
     }
 
     pub fn finished(&self) -> u32 {
-        self.succeeded + self.skipped + self.failed
+        self.succeeded + self.skipped + self.failed + self.cancelled
     }
 }
 
@@ -49,15 +51,20 @@ pub enum JobStatus {
     Succeeded,
     Failed,
     Partial,
+    Cancelled,
 }
 
 impl JobStatus {
-    /// A job is finished when every task is; it failed only if nothing got through, and is
-    /// partial when some images failed and some did not. `started` tells a job whose tasks went
+    /// A job is finished when every task is. It is cancelled when a cancel stopped any of its
+    /// tasks (a cancel that came after the last task ended changes nothing); otherwise it failed
+    /// only if nothing got through, and is partial when some images failed and some did not. `started` tells a job whose tasks went
     /// back to the queue (a worker stopped) from one no worker has touched yet.
     pub fn derive(counts: &Counts, started: bool) -> JobStatus {
         let total = counts.total();
         if total > 0 && counts.finished() == total {
+            if counts.cancelled > 0 {
+                return JobStatus::Cancelled;
+            }
             let ok = counts.succeeded + counts.skipped;
             return match (ok, counts.failed) {
                 (_, 0) => JobStatus::Succeeded,
@@ -79,7 +86,12 @@ impl JobStatus {
             JobStatus::Succeeded => "succeeded",
             JobStatus::Failed => "failed",
             JobStatus::Partial => "partial",
+            JobStatus::Cancelled => "cancelled",
         }
+    }
+
+    pub fn is_final(self) -> bool {
+        !matches!(self, JobStatus::Queued | JobStatus::Running)
     }
 }
 
@@ -105,6 +117,9 @@ pub enum JobField {
     /// Set with the final `status` by the last task that finishes.
     FinishedAtMs,
     Status,
+    /// When an operator asked to cancel the job, and who (user or token name).
+    CancelRequestedAtMs,
+    CancelledBy,
 }
 
 impl AsRef<str> for JobField {
@@ -128,10 +143,12 @@ impl JobField {
             JobField::Finished => "finished",
             JobField::FinishedAtMs => "finished_at_ms",
             JobField::Status => "status",
+            JobField::CancelRequestedAtMs => "cancel_requested_at_ms",
+            JobField::CancelledBy => "cancelled_by",
         }
     }
 
-    pub const ALL: [JobField; 12] = [
+    pub const ALL: [JobField; 14] = [
         JobField::Id,
         JobField::CreatedAtMs,
         JobField::Registry,
@@ -144,6 +161,8 @@ impl JobField {
         JobField::Finished,
         JobField::FinishedAtMs,
         JobField::Status,
+        JobField::CancelRequestedAtMs,
+        JobField::CancelledBy,
     ];
 
     /// Whether `name` is a field of the job hash (a named field or a per-status counter).
@@ -171,6 +190,9 @@ pub struct JobRecord {
     pub finished: Counts,
     /// The lines the filters dropped, as the api recorded them.
     pub dropped: Option<Vec<serde_json::Value>>,
+    /// Set when an operator cancelled the job: when, and who.
+    pub cancel_requested_at_ms: Option<u64>,
+    pub cancelled_by: Option<String>,
 }
 
 impl JobRecord {
@@ -194,11 +216,14 @@ impl JobRecord {
                 succeeded: counter(TaskStatus::Succeeded),
                 skipped: counter(TaskStatus::Skipped),
                 failed: counter(TaskStatus::Failed),
+                cancelled: counter(TaskStatus::Cancelled),
                 ..Counts::default()
             },
             dropped: f
                 .get(JobField::Dropped.as_str())
                 .and_then(|d| serde_json::from_str(d).ok()),
+            cancel_requested_at_ms: opt_num(f, JobField::CancelRequestedAtMs),
+            cancelled_by: opt_text(f, JobField::CancelledBy),
         })
     }
 
@@ -228,6 +253,7 @@ mod tests {
             succeeded: ok,
             skipped: sk,
             failed: f,
+            cancelled: 0,
         }
     }
 
@@ -260,6 +286,23 @@ mod tests {
         assert_eq!(
             JobStatus::derive(&counts(0, 0, 0, 1, 1), true),
             JobStatus::Partial
+        );
+        let cancelled = |c| Counts {
+            cancelled: c,
+            ..counts(0, 0, 1, 0, 1)
+        };
+        assert_eq!(JobStatus::derive(&cancelled(1), true), JobStatus::Cancelled);
+        assert_eq!(JobStatus::derive(&cancelled(0), true), JobStatus::Partial);
+        assert_eq!(
+            JobStatus::derive(
+                &Counts {
+                    queued: 1,
+                    ..cancelled(1)
+                },
+                true
+            ),
+            JobStatus::Running,
+            "cancelling: a task is still to end"
         );
     }
 }

@@ -9,10 +9,13 @@
 //! - [`lease`]: how a worker takes, keeps, loses and hands back a task;
 //! - [`transitions`]: how it records a task's start, progress and end, all through one script,
 //!   `transitions.lua`, which checks the caller still holds the entry;
+//! - [`cancel`]: an operator cancels a job (`cancel.lua`; `job_end.lua` is shared by both
+//!   scripts: it ends a job on its last task);
 //! - [`limits`] (TTL, caps) and [`stats`] (the counters behind `/metrics`).
 //!
 //! Key names are in [`crate::redis::keys`], with every other key.
 
+pub mod cancel;
 mod consumer;
 pub mod event;
 mod fields;

@@ -59,7 +59,8 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
     if let Some(platform) = new.platform {
         job_fields.push((JobField::Platform, platform.to_string()));
     }
-    pipe.hset_multiple(keys.job(&job), &named(&job_fields));
+    pipe.hset_multiple(keys.job(&job), &named(&job_fields))
+        .ignore();
     let mut tasks = Vec::with_capacity(new.tasks.len());
     for (index, planned) in new.tasks.iter().enumerate() {
         let task = uuid::Uuid::new_v4().to_string();
@@ -83,8 +84,11 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
             (TaskField::CreatedAtMs, now.to_string()),
         ];
         pipe.hset_multiple(keys.task(&task), &named(&fields))
+            .ignore()
             .expire(keys.task(&task), ttl)
-            .rpush(keys.job_tasks(&job), &task);
+            .ignore()
+            .rpush(keys.job_tasks(&job), &task)
+            .ignore();
         let event = Event {
             job: job.clone(),
             task: Some(task.clone()),
@@ -99,7 +103,9 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
             .arg(EVENTS_PER_JOB)
             .arg("*")
             .arg(EVENT_FIELD)
-            .arg(serde_json::to_string(&event).expect("events serialise"));
+            .arg(serde_json::to_string(&event).expect("events serialise"))
+            .ignore();
+        // The one reply kept: the entry's id, recorded on the task below.
         pipe.xadd(keys.tasks(), "*", &message.to_fields());
         tasks.push(TaskRecord::queued(
             task,
@@ -109,11 +115,24 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
         ));
     }
     pipe.expire(keys.job(&job), ttl)
+        .ignore()
         .expire(keys.job_tasks(&job), ttl)
+        .ignore()
         .expire(keys.job_events(&job), ttl)
+        .ignore()
         .zadd(keys.jobs(), &job, now)
-        .publish(keys.events_channel(&job), "queued");
-    pipe.query_async::<()>(&mut *conn).await?;
+        .ignore()
+        .publish(keys.events_channel(&job), "queued")
+        .ignore();
+    let entries: Vec<String> = pipe.query_async(&mut *conn).await?;
+    // Not in the transaction above (the ids are known only after it): a task whose entry id is
+    // missing is still cancelled, by the worker that reads it (transitions.lua, `start`).
+    let mut ids = redis::pipe();
+    for (task, entry) in tasks.iter().zip(&entries) {
+        ids.hset(keys.task(&task.id), TaskField::Entry.as_str(), entry)
+            .ignore();
+    }
+    ids.query_async::<()>(&mut *conn).await?;
     Ok(Submitted {
         job,
         created_at_ms: now,

@@ -55,6 +55,12 @@ impl Keys {
         format!("{}:task:{task}", self.prefix)
     }
 
+    /// Pub/sub channel on which the api names a cancelled job, so the workers holding its
+    /// tasks stop them at once (the lease refresh catches a lost message).
+    pub fn cancel_channel(&self) -> String {
+        format!("{}:cancel", self.prefix)
+    }
+
     /// Pub/sub channel that wakes WebSocket relays when the job has a new event.
     pub fn events_channel(&self, job: &str) -> String {
         format!("{}:events:{job}", self.prefix)

@@ -1,0 +1,26 @@
+-- Prepended to transitions.lua and cancel.lua: both may end a job's last task.
+--
+-- Counts a task's end in its job hash and, when it was the job's last task, sets the job's final
+-- status and publishes `job_finished`. The status rule is `JobStatus::derive` (job.rs), written
+-- again here because it must be set atomically with the last task's end; the records test
+-- (`common/tests/queue_records.rs`) keeps the two in step.
+local function count_task_end(job, job_id, final, now, emit)
+  redis.call('HINCRBY', job, final, 1)
+  local finished = redis.call('HINCRBY', job, 'finished', 1)
+  local total = tonumber(redis.call('HGET', job, 'total') or '0')
+  if finished ~= total then return end
+  local function n(field) return tonumber(redis.call('HGET', job, field) or '0') end
+  local status
+  if n('cancelled') > 0 then
+    status = 'cancelled'
+  elseif n('failed') == 0 then
+    status = 'succeeded'
+  elseif n('succeeded') + n('skipped') > 0 then
+    status = 'partial'
+  else
+    status = 'failed'
+  end
+  redis.call('HSET', job, 'status', status, 'finished_at_ms', now)
+  emit(cjson.encode({job = job_id, at_ms = tonumber(now), kind = 'job_finished', status = status}))
+end
+
