@@ -109,6 +109,12 @@ fn guard(op: &mut Operation, method: &Method, access: Access) {
     unique_id(op);
     let extensions = op.extensions.get_or_insert_with(Default::default);
     extensions.insert("x-required-role".into(), role_name(access).into());
+    // Writes, even the login, and WebSocket handshakes (101): the guard's Origin check.
+    let websocket = op.responses.responses.contains_key("101");
+    if *method != Method::GET || websocket {
+        let why = "From another origin, without a bearer token";
+        refusal(op, "403", why);
+    }
     if access == Access::Public {
         // Explicitly none, rather than absent: a reader need not wonder about a default.
         op.security = Some(Vec::new());
@@ -123,13 +129,6 @@ fn guard(op: &mut Operation, method: &Method, access: Access) {
     if let Access::Role(role) = access {
         let why = format!("The role is below {role}, or the password must be changed first");
         refusal(op, "403", &why);
-    }
-    if *method != Method::GET {
-        refusal(
-            op,
-            "403",
-            "A cookie-authenticated request from another origin",
-        );
     }
 }
 
