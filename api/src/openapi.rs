@@ -12,7 +12,7 @@ use utoipa::openapi::{Content, Ref, ResponseBuilder, SecurityRequirement};
 use utoipa::{Modify, OpenApi};
 
 use crate::auth::role::Access;
-use crate::auth::sessions;
+use crate::auth::{sessions, tokens as api_tokens};
 use crate::routes::{audit, auth, jobs, preview, registries, scripts, secret_key, tokens, users};
 use crate::startup::{api_routes, Declared};
 
@@ -58,7 +58,10 @@ impl Modify for SecuritySchemes {
             ))),
         );
         let mut bearer = Http::new(HttpAuthScheme::Bearer);
-        bearer.description = Some("An API token, `dsync_…`, from `POST /api/tokens`".into());
+        let prefix = api_tokens::PREFIX;
+        bearer.description = Some(format!(
+            "An API token, `{prefix}…`, from `POST /api/tokens`"
+        ));
         components.add_security_scheme(BEARER_TOKEN, SecurityScheme::Http(bearer));
     }
 }
