@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod lang;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod registries;
 pub mod routes;
 pub mod scripts;

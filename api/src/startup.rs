@@ -275,6 +275,12 @@ pub fn api_routes() -> ApiRoutes {
             get(users::logins),
         )
         .add(Method::GET, "/api/audit", ADMIN, get(audit::page))
+        .add(
+            Method::GET,
+            "/api/openapi.json",
+            Public,
+            get(crate::openapi::serve),
+        )
 }
 
 pub fn router(state: AppState) -> Router {

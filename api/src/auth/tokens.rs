@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 pub const PREFIX: &str = "dsync_";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     pub id: String,
     pub name: String,

@@ -26,13 +26,15 @@ use crate::limits;
 /// Repositories listed at once while expanding one request.
 const LISTINGS_AT_ONCE: usize = 4;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobRequest {
     pub images: Images,
     /// Name of a configured registry.
     pub target: String,
+    /// `skip` (keep the whole path), `all` (keep only the name) or how many leading parts to drop.
     #[serde(default)]
+    #[schema(value_type = String, example = "skip")]
     pub replace_level: ReplaceLevel,
     /// Defaults to the registry's namespace / project / repository.
     #[serde(default)]
@@ -44,7 +46,7 @@ pub struct JobRequest {
 }
 
 /// The image list as pasted text (one per line) or as a JSON array.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Images {
     Text(String),

@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::jobs::plan::Plan;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     pub id: String,
     pub status: JobStatus,

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::audit;
 use crate::auth::principal::Caller;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::events;
 use crate::jobs::plan::{plan, JobRequest};
 use crate::jobs::store::{self, JobView};
@@ -21,6 +21,12 @@ pub struct ApiJson<T>(pub T);
 
 /// `POST /api/jobs`: 202 with the job and its tasks, or 400 naming every bad line (nothing is
 /// queued then).
+#[utoipa::path(post, path = "/api/jobs", tag = "jobs",
+    request_body = JobRequest,
+    responses(
+        (status = 202, description = "Queued: the job and one task per image", body = JobView),
+        (status = 400, description = "Any bad line (each in `errors`), an unknown target or a bad platform; nothing is queued", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -46,6 +52,13 @@ pub async fn create(
 
 /// `POST /api/jobs/{id}/cancel`: 202 with the job as it is now (`cancel_requested_at_ms` set;
 /// `cancelled` once its running copies have stopped), 409 when it had finished.
+#[utoipa::path(post, path = "/api/jobs/{id}/cancel", tag = "jobs",
+    params(("id" = String, Path, description = "The job's UUID")),
+    responses(
+        (status = 202, description = "Cancelled: queued tasks ended, running copies being stopped (`status` is `cancelled` once none runs)", body = JobView),
+        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 409, description = "The job had finished; the error names its status", body = ErrorBody),
+    ))]
 pub async fn cancel(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -86,6 +99,12 @@ pub async fn cancel(
     Ok((StatusCode::ACCEPTED, Json(view)))
 }
 
+#[utoipa::path(get, path = "/api/jobs/{id}", tag = "jobs",
+    params(("id" = String, Path, description = "The job's UUID")),
+    responses(
+        (status = 200, description = "The job with its tasks", body = JobView),
+        (status = 404, description = "No such job (any id that is not a UUID too)", body = ErrorBody),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -97,11 +116,17 @@ pub async fn get(
         .ok_or_else(|| AppError::NotFound(format!("no job `{}`", id.as_str())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// How many of the newest jobs, 1 to 200.
+    #[param(default = 20)]
     limit: Option<usize>,
 }
 
+#[utoipa::path(get, path = "/api/jobs", tag = "jobs",
+    params(ListQuery),
+    responses((status = 200, description = "The newest jobs with their counts, newest first", body = Vec<JobView>)))]
 pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
@@ -111,6 +136,12 @@ pub async fn list(
 }
 
 /// `GET /api/jobs/{id}/events`: WebSocket of the job's events, history first.
+#[utoipa::path(get, path = "/api/jobs/{id}/events", tag = "jobs",
+    params(("id" = String, Path, description = "The job's UUID")),
+    responses(
+        (status = 101, description = "A WebSocket. Each text message is one event as JSON (this schema plus `id`, its stream id, unique and increasing), the job's history first; after `job_finished` the server closes the socket", body = docker_sync_common::queue::event::Event),
+        (status = 404, description = "No such job", body = ErrorBody),
+    ))]
 pub async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,

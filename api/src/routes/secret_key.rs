@@ -9,22 +9,25 @@ use serde_json::json;
 
 use crate::auth::audit;
 use crate::auth::principal::Caller;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 
 /// `GET /api/secret-key`: this api's key ids (the sealing one first; ids are hashes, never the
 /// key) and how many stored passwords each key id seals.
+#[utoipa::path(get, path = "/api/secret-key", tag = "secret-key",
+    responses((status = 200, description = "Key ids (hashes), the sealing one first, and how many passwords each seals", body = KeyUsage)))]
 pub async fn usage(State(state): State<AppState>) -> Result<Json<KeyUsage>, AppError> {
     Ok(Json(state.catalog.store().key_usage().await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ResealView {
     resealed: Vec<String>,
     failed: Vec<Failure>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ResealFailure)]
 struct Failure {
     registry: String,
     error: String,
@@ -33,6 +36,11 @@ struct Failure {
 /// `POST /api/secret-key/reseal`: seals every stored password again with the first key of the
 /// key file, so the old key can be removed from it. 200 with what was resealed and what could
 /// not be (a password no key of ours opens); 400 when this api has no key.
+#[utoipa::path(post, path = "/api/secret-key/reseal", tag = "secret-key",
+    responses(
+        (status = 200, description = "What was sealed again and what could not be", body = ResealView),
+        (status = 400, description = "This api has no key", body = ErrorBody),
+    ))]
 pub async fn reseal(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -76,6 +76,7 @@ pub struct Stored {
 
 /// See [`RegistryStore::key_usage`].
 #[derive(Debug, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyUsage {
     pub key_ids: Vec<String>,
     pub passwords_by_key: BTreeMap<String, u32>,

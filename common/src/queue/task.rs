@@ -79,6 +79,7 @@ impl TaskMessage {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     Queued,
@@ -249,6 +250,7 @@ impl AsRef<str> for TaskField {
 
 /// A task hash as read back; also what `GET /api/jobs/{id}` shows of each task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskRecord {
     pub id: String,
     pub index: u32,
