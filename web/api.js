@@ -160,6 +160,7 @@ export const api = {
   script: (payload) => download("/api/scripts", payload),
   listJobs: (limit = 20) => request("GET", `/api/jobs?limit=${encodeURIComponent(limit)}`),
   getJob: (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}`),
+  cancelJob: (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`),
 
   // Accounts and sessions.
   me: () => request("GET", "/api/auth/me", undefined, { authRedirect: false }),

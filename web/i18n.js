@@ -152,6 +152,10 @@ export const STRINGS = {
     status_skipped: "Skipped",
     status_failed: "Failed",
     status_partial: "Partial",
+    status_cancelled: "Cancelled",
+    jobCancel: "Cancel job",
+    jobCancelConfirm: "Cancel this job? {n} image(s) not yet done will not be copied; copies under way are stopped.",
+    jobCancelling: "Cancelled by {by}: stopping the copies under way…",
 
     taskAttempt: "Attempt {n}",
     taskBlobs_one: "{n} blob copied",
@@ -617,6 +621,10 @@ export const STRINGS = {
     status_skipped: "已跳过",
     status_failed: "失败",
     status_partial: "部分失败",
+    status_cancelled: "已取消",
+    jobCancel: "取消任务",
+    jobCancelConfirm: "取消此任务？尚未完成的 {n} 个镜像将不再同步，正在进行的复制会被停止。",
+    jobCancelling: "已由 {by} 取消：正在停止进行中的复制…",
 
     taskAttempt: "第 {n} 次尝试",
     taskBlobs_other: "已复制 {n} 个 blob",

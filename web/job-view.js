@@ -3,7 +3,8 @@
 // this module draws them, in batches, and reads progress out to screen readers.
 
 import { t } from "./i18n.js";
-import { JobWatcher } from "./api.js";
+import { api, JobWatcher } from "./api.js";
+import { canSubmit } from "./session.js";
 import { JobState, TASK_STATUSES } from "./job-state.js";
 import { $, h, fmtDateTime, errorText } from "./ui.js";
 import { fmtDuration, shortDigest, statusLabel, setBadge, setRef } from "./format.js";
@@ -160,6 +161,7 @@ function renderJob(full) {
   if (!job) return;
   const status = job.status();
   setBadge($("job-status"), status);
+  renderCancel();
   $("job-target").textContent = job.target || "—";
   $("job-level").textContent = job.replaceLevel ? t(`level_${job.replaceLevel}`) : "—";
   $("job-namespace").textContent = job.namespace || "—";
@@ -402,6 +404,35 @@ function tick() {
     }
   }
 }
+
+/** The cancel button while the job may still be stopped, for roles that may stop it. */
+function renderCancel() {
+  const stopping = job.cancelledBy !== null && !job.isFinished;
+  const note = $("job-cancelling");
+  note.hidden = !stopping;
+  note.textContent = stopping ? t("jobCancelling", { by: job.cancelledBy }) : "";
+  $("job-cancel").hidden = job.isFinished || stopping || !canSubmit();
+}
+
+$("job-cancel").addEventListener("click", async () => {
+  if (!job || !confirm(t("jobCancelConfirm", { n: job.total - job.done }))) return;
+  const btn = $("job-cancel");
+  btn.disabled = true;
+  try {
+    const answer = await api.cancelJob(job.id);
+    job.cancelledBy = answer?.cancelled_by ?? job.cancelledBy ?? "";
+    if (typeof answer?.status === "string") job.serverStatus = answer.status;
+    fullDirty = true;
+    scheduleRender();
+  } catch (err) {
+    if (!err.handled) {
+      $("job-error").textContent = errorText(err);
+      $("job-error").hidden = false;
+    }
+  } finally {
+    btn.disabled = false;
+  }
+});
 
 $("job-reconnect").addEventListener("click", () => watcher?.retryNow());
 
