@@ -1,6 +1,7 @@
 //! The web UI in a real browser (Debian's headless chromium through chromedriver) against the
 //! real api, workers and registries: sign in, add a registry with a password on the Registries
-//! page, test its connection, then sync an image into it from the sync form after a preview.
+//! page, test its connection, then sync an image into it from the sync form after a preview;
+//! an operator cancels a running job from its page.
 
 mod common;
 
@@ -185,5 +186,80 @@ async fn an_admin_adds_a_registry_tests_it_and_syncs_into_it_from_the_browser() 
         .await
         .unwrap();
     assert_eq!(kept, "/jobs/x?y=1#z");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_cancels_a_running_job_from_its_page() {
+    let (stack, job) = tokio::task::spawn_blocking(|| {
+        let stack = common::slow_stack(StackOptions {
+            workers: 1,
+            concurrency: 1,
+            ..StackOptions::default()
+        });
+        let pushed = push_images(
+            &stack.source,
+            // About 4 s each, one at a time: the job runs long enough to be stopped.
+            &[
+                ("stop/one", "1"),
+                ("stop/two", "1"),
+                ("stop/three", "1"),
+                ("stop/four", "1"),
+            ],
+            common::LAYER,
+        );
+        let refs: Vec<String> = pushed
+            .iter()
+            .map(|p| p.reference(&stack.source_host()))
+            .collect();
+        let job = stack.submit(&refs, "skip")["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (stack, job)
+    })
+    .await
+    .unwrap();
+    let driver = tokio::task::spawn_blocking(Chromedriver::start)
+        .await
+        .unwrap();
+    let browser = ClientBuilder::new(HttpConnector::new())
+        .capabilities(driver.capabilities())
+        .connect(&driver.url())
+        .await
+        .expect("a chromium session");
+    let base = stack.api_url();
+
+    browser.goto(&format!("{base}/jobs/{job}")).await.unwrap();
+    fill(&browser, "#login-username", ADMIN_USER).await;
+    fill(&browser, "#login-password", ADMIN_PASSWORD).await;
+    click(&browser, "#login-submit").await;
+    wait_for(&browser, "#job-status.status-running").await;
+    click(&browser, "#job-cancel:not([hidden])").await;
+    // The page asks first; nothing is cancelled until the operator says so.
+    let question = browser.get_alert_text().await.unwrap();
+    assert!(question.contains("Cancel this job"), "{question}");
+    browser.accept_alert().await.unwrap();
+    wait_for(&browser, "#job-status.status-cancelled").await;
+    assert!(
+        browser
+            .find(Locator::Css("#job-cancel"))
+            .await
+            .unwrap()
+            .attr("hidden")
+            .await
+            .unwrap()
+            .is_some(),
+        "a finished job offers no cancel"
+    );
+    let done = tokio::task::spawn_blocking(move || {
+        let done = stack.wait_job(&job, Duration::from_secs(30));
+        drop(stack);
+        done
+    })
+    .await
+    .unwrap();
+    assert_eq!(done["status"], "cancelled", "{done:#}");
+    assert_eq!(done["cancelled_by"], ADMIN_USER, "{done:#}");
     browser.close().await.unwrap();
 }
