@@ -13,7 +13,9 @@ use utoipa::{Modify, OpenApi};
 
 use crate::auth::role::Access;
 use crate::auth::{sessions, tokens as api_tokens};
-use crate::routes::{audit, auth, jobs, preview, registries, scripts, secret_key, tokens, users};
+use crate::routes::{
+    audit, auth, jobs, preview, registries, rerun, scripts, secret_key, tokens, users,
+};
 use crate::startup::{api_routes, Declared};
 
 pub const SESSION_COOKIE: &str = "session_cookie";
@@ -29,7 +31,7 @@ pub const BEARER_TOKEN: &str = "bearer_token";
     ),
     paths(
         auth::login, auth::logout, auth::me, auth::change_password,
-        jobs::list, jobs::create, preview::preview, jobs::get, jobs::cancel, jobs::events,
+        jobs::list, jobs::create, preview::preview, jobs::get, jobs::cancel, rerun::retry, rerun::sync_again, jobs::events,
         registries::list, registries::create, registries::get, registries::update,
         registries::delete, registries::test,
         secret_key::usage, secret_key::reseal,

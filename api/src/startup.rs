@@ -29,7 +29,8 @@ use crate::error::AppError;
 use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::routes::{
-    audit, auth, health, jobs, metrics, preview, registries, scripts, secret_key, tokens, users,
+    audit, auth, health, jobs, metrics, preview, registries, rerun, scripts, secret_key, tokens,
+    users,
 };
 use crate::settings::Args;
 use crate::state::AppState;
@@ -179,6 +180,18 @@ pub fn api_routes() -> ApiRoutes {
             "/api/jobs/{id}/cancel",
             OPERATOR,
             post(jobs::cancel),
+        )
+        .add(
+            Method::POST,
+            "/api/jobs/{id}/retry",
+            OPERATOR,
+            post(rerun::retry),
+        )
+        .add(
+            Method::POST,
+            "/api/jobs/{id}/sync-again",
+            OPERATOR,
+            post(rerun::sync_again),
         )
         .add(
             Method::GET,

@@ -36,6 +36,14 @@ async fn run_job(
         namespace: "mirror",
         platform: Some(&"linux/arm64".parse().unwrap()),
         dropped: "[]".into(),
+        trigger: docker_sync_common::queue::job::Trigger {
+            kind: docker_sync_common::queue::job::TriggerKind::Session,
+            user: Some("test".into()),
+            token: None,
+            rule: None,
+        },
+        lines: String::new(),
+        retry_of: None,
         tasks: (0..ends.len())
             .map(|i| NewTask {
                 line: i + 1,
@@ -211,6 +219,14 @@ async fn a_cancel_ends_queued_tasks_at_once_and_the_running_one_through_its_work
         namespace: "mirror",
         platform: None,
         dropped: "[]".into(),
+        trigger: docker_sync_common::queue::job::Trigger {
+            kind: docker_sync_common::queue::job::TriggerKind::Session,
+            user: Some("test".into()),
+            token: None,
+            rule: None,
+        },
+        lines: String::new(),
+        retry_of: None,
         tasks: (0..3)
             .map(|i| NewTask {
                 line: i + 1,

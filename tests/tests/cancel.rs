@@ -194,4 +194,37 @@ fn a_job_cancelled_before_any_worker_read_it_never_runs() {
     let log = stack.workers[0].log();
     assert_eq!(log.matches("task started").count(), 1, "{log}");
     assert_eq!(pending(&stack), 0);
+
+    // Who started it: the stack's admin, through its API token.
+    assert_eq!(body["trigger"]["kind"], "token", "{body:#}");
+    assert_eq!(body["trigger"]["user"], "e2e-admin", "{body:#}");
+
+    // Retry runs the cancelled tasks as a new job, linked both ways.
+    let (status, retry) = stack.post(&format!("/api/jobs/{job}/retry"), &Value::Null);
+    assert_eq!(status, 202, "{retry:#}");
+    assert_eq!(retry["retry_of"], job.as_str(), "{retry:#}");
+    assert_eq!(retry["total"], 2, "{retry:#}");
+    let retried = retry["id"].as_str().unwrap();
+    let done = stack.wait_job(retried, Duration::from_secs(60));
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    assert!(stack.target.manifest_digest("mirror/q/one", "1").is_some());
+    let (_, old) = stack.get(&format!("/api/jobs/{job}"));
+    assert_eq!(old["retries"], serde_json::json!([retried]), "{old:#}");
+    // Nothing failed in the retry: nothing to retry there, nor can a running job be retried.
+    let (status, body) = stack.post(&format!("/api/jobs/{retried}/retry"), &Value::Null);
+    assert_eq!(status, 409, "{body:#}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("no failed or cancelled task"),
+        "{body:#}"
+    );
+
+    // "Sync again" queues the first job's lines again: both images are there now, so skipped.
+    let (status, again) = stack.post(&format!("/api/jobs/{job}/sync-again"), &Value::Null);
+    assert_eq!(status, 202, "{again:#}");
+    assert_eq!(again["total"], 2, "{again:#}");
+    let done = stack.wait_job(again["id"].as_str().unwrap(), Duration::from_secs(60));
+    assert_eq!(done["counts"]["skipped"], 2, "{done:#}");
 }

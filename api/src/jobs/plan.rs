@@ -53,6 +53,16 @@ pub enum Images {
     List(Vec<String>),
 }
 
+impl Images {
+    /// The list as one text, a line per image: how a job keeps it for "sync again".
+    pub fn to_text(&self) -> String {
+        match self {
+            Images::Text(text) => text.clone(),
+            Images::List(list) => list.join("\n"),
+        }
+    }
+}
+
 /// One copy, remembering the input line it came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedTask {

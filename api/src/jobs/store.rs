@@ -1,7 +1,7 @@
 //! Jobs in Redis, as the api shows them. The records (fields, entries, TTL, the status rule) are
 //! in [`docker_sync_common::queue`]; this file turns them into the routes' JSON.
 
-use docker_sync_common::queue::job::{Counts, JobRecord, JobStatus};
+use docker_sync_common::queue::job::{Counts, JobRecord, JobStatus, Trigger};
 use docker_sync_common::queue::submit::{NewJob, NewTask};
 use docker_sync_common::queue::task::TaskRecord;
 use docker_sync_common::queue::{read, submit};
@@ -35,6 +35,14 @@ pub struct JobView {
     pub cancel_requested_at_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelled_by: Option<String>,
+    /// Who or what started the job (absent on jobs older than the field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    /// The job whose failed tasks this one runs again, and the jobs that ran this one's again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<String>,
 }
 
 impl JobView {
@@ -55,13 +63,32 @@ impl JobView {
             filtered: None,
             cancel_requested_at_ms: job.cancel_requested_at_ms,
             cancelled_by: job.cancelled_by,
+            trigger: job.trigger,
+            retry_of: job.retry_of,
+            retries: job.retries,
         }
     }
 }
 
+/// Where a new job comes from, recorded on it.
+pub struct Origin<'a> {
+    pub trigger: Trigger,
+    /// The image list as submitted (for "sync again").
+    pub lines: String,
+    /// The job whose failed tasks it runs again.
+    pub retry_of: Option<&'a str>,
+}
+
 /// Queues the plan; returns the new job as `GET /api/jobs/{id}` would show it.
-pub async fn create(state: &AppState, plan: &Plan) -> Result<JobView, AppError> {
+pub async fn create(
+    state: &AppState,
+    plan: &Plan,
+    origin: Origin<'_>,
+) -> Result<JobView, AppError> {
     let new = NewJob {
+        trigger: origin.trigger.clone(),
+        lines: origin.lines,
+        retry_of: origin.retry_of,
         registry: &plan.registry,
         replace_level: plan.replace_level.to_string(),
         namespace: &plan.namespace,
@@ -104,6 +131,9 @@ pub async fn create(state: &AppState, plan: &Plan) -> Result<JobView, AppError> 
         ),
         cancel_requested_at_ms: None,
         cancelled_by: None,
+        trigger: Some(origin.trigger),
+        retry_of: origin.retry_of.map(str::to_owned),
+        retries: Vec::new(),
     })
 }
 

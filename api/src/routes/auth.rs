@@ -243,7 +243,7 @@ pub async fn change_password(
     // Every other session of this user ends; this one goes on.
     let current = match &p.via {
         Via::Session(cookie) => Some(cookie.as_str()),
-        Via::Token(_) => None,
+        Via::Token { .. } => None,
     };
     sessions::end_all(&state, &p.username, current).await?;
     audit::record(

@@ -34,7 +34,12 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<JobView>), AppError> {
     let config = state.catalog.current().await?;
     let plan = plan(&req, &config, &tags::lister(&state, &config)).await?;
-    let job = store::create(&state, &plan).await?;
+    let origin = store::Origin {
+        trigger: caller.trigger(),
+        lines: req.images.to_text(),
+        retry_of: None,
+    };
+    let job = store::create(&state, &plan, origin).await?;
     state.metrics.jobs_submitted.inc();
     tracing::info!(job = %job.id, tasks = job.total, target = %job.target, user = caller.actor(), "job queued");
     let detail = serde_json::json!({ "tasks": job.total, "target": job.target, "replace_level": job.replace_level });

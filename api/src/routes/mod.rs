@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod preview;
 pub mod registries;
+pub mod rerun;
 pub mod scripts;
 pub mod secret_key;
 pub mod tokens;

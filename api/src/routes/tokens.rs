@@ -56,7 +56,7 @@ pub async fn create(
     ApiJson(form): ApiJson<Create>,
 ) -> Result<(StatusCode, Json<CreatedToken>), AppError> {
     let p = caller.principal()?;
-    if matches!(p.via, Via::Token(_)) {
+    if matches!(p.via, Via::Token { .. }) {
         return Err(AppError::forbidden("a token cannot create tokens; log in"));
     }
     if form.role > p.role {

@@ -97,6 +97,44 @@ impl JobStatus {
     }
 }
 
+/// What started a job (field `trigger`, JSON): a user through a session or an API token, or a
+/// sync rule, by its schedule or "run now".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Trigger {
+    pub kind: TriggerKind,
+    /// The user who submitted it (absent for a schedule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The API token's name, when it came with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The sync rule it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    Session,
+    Token,
+    Schedule,
+    RunNow,
+}
+
+impl TriggerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerKind::Session => "session",
+            TriggerKind::Token => "token",
+            TriggerKind::Schedule => "schedule",
+            TriggerKind::RunNow => "run_now",
+        }
+    }
+}
+
 /// The job hash's fields. The per-status counters are named by [`TaskStatus::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobField {
@@ -122,6 +160,12 @@ pub enum JobField {
     /// When an operator asked to cancel the job, and who (user or token name).
     CancelRequestedAtMs,
     CancelledBy,
+    /// JSON [`Trigger`]: who or what started the job.
+    Trigger,
+    /// The image list as submitted, for "sync again".
+    Lines,
+    /// The job whose failed tasks this one runs again.
+    RetryOf,
 }
 
 impl AsRef<str> for JobField {
@@ -147,10 +191,13 @@ impl JobField {
             JobField::Status => "status",
             JobField::CancelRequestedAtMs => "cancel_requested_at_ms",
             JobField::CancelledBy => "cancelled_by",
+            JobField::Trigger => "trigger",
+            JobField::Lines => "lines",
+            JobField::RetryOf => "retry_of",
         }
     }
 
-    pub const ALL: [JobField; 14] = [
+    pub const ALL: [JobField; 17] = [
         JobField::Id,
         JobField::CreatedAtMs,
         JobField::Registry,
@@ -165,6 +212,9 @@ impl JobField {
         JobField::Status,
         JobField::CancelRequestedAtMs,
         JobField::CancelledBy,
+        JobField::Trigger,
+        JobField::Lines,
+        JobField::RetryOf,
     ];
 
     /// Whether `name` is a field of the job hash (a named field or a per-status counter).
@@ -195,6 +245,13 @@ pub struct JobRecord {
     /// Set when an operator cancelled the job: when, and who.
     pub cancel_requested_at_ms: Option<u64>,
     pub cancelled_by: Option<String>,
+    /// None for jobs queued before triggers were recorded.
+    pub trigger: Option<Trigger>,
+    pub lines: Option<String>,
+    pub retry_of: Option<String>,
+    /// The jobs that ran this one's failed tasks again (key `job:<id>:retries`; filled by
+    /// [`super::read::job`], empty in listings).
+    pub retries: Vec<String>,
 }
 
 impl JobRecord {
@@ -226,6 +283,12 @@ impl JobRecord {
                 .and_then(|d| serde_json::from_str(d).ok()),
             cancel_requested_at_ms: opt_num(f, JobField::CancelRequestedAtMs),
             cancelled_by: opt_text(f, JobField::CancelledBy),
+            trigger: f
+                .get(JobField::Trigger.as_str())
+                .and_then(|t| serde_json::from_str(t).ok()),
+            lines: opt_text(f, JobField::Lines),
+            retry_of: opt_text(f, JobField::RetryOf),
+            retries: Vec::new(),
         })
     }
 

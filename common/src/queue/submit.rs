@@ -4,7 +4,7 @@
 use deadpool_redis::Pool;
 
 use super::event::{Event, EventKind};
-use super::job::JobField;
+use super::job::{JobField, Trigger};
 use super::limits::{job_ttl_secs, EVENTS_PER_JOB};
 use super::task::{TaskField, TaskMessage, TaskRecord, TaskStatus};
 use super::QueueError;
@@ -23,6 +23,11 @@ pub struct NewJob<'a> {
     /// JSON list of the lines the filters dropped (shown on the job page).
     pub dropped: String,
     pub tasks: Vec<NewTask>,
+    pub trigger: Trigger,
+    /// The image list as submitted, kept for "sync again".
+    pub lines: String,
+    /// The finished job whose tasks this one runs again: it lists this job in its retries.
+    pub retry_of: Option<&'a str>,
 }
 
 /// One image of a new job.
@@ -55,7 +60,19 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
         (JobField::Namespace, new.namespace.to_owned()),
         (JobField::Total, new.tasks.len().to_string()),
         (JobField::Dropped, new.dropped.clone()),
+        (
+            JobField::Trigger,
+            serde_json::to_string(&new.trigger).expect("serialisable"),
+        ),
+        (JobField::Lines, new.lines.clone()),
     ];
+    if let Some(of) = new.retry_of {
+        job_fields.push((JobField::RetryOf, of.to_owned()));
+        pipe.rpush(keys.job_retries(of), &job)
+            .ignore()
+            .expire(keys.job_retries(of), ttl)
+            .ignore();
+    }
     if let Some(platform) = new.platform {
         job_fields.push((JobField::Platform, platform.to_string()));
     }

@@ -45,6 +45,11 @@ impl Keys {
         format!("{}:job:{job}:tasks", self.prefix)
     }
 
+    /// List of the jobs that ran this job's failed tasks again ("retry failed"), oldest first.
+    pub fn job_retries(&self, job: &str) -> String {
+        format!("{}:job:{job}:retries", self.prefix)
+    }
+
     /// Capped stream of the job's events: the durable history a late WebSocket replays.
     pub fn job_events(&self, job: &str) -> String {
         format!("{}:job:{job}:events", self.prefix)
