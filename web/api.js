@@ -161,6 +161,8 @@ export const api = {
   listJobs: (limit = 20) => request("GET", `/api/jobs?limit=${encodeURIComponent(limit)}`),
   getJob: (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}`),
   cancelJob: (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`),
+  retryJob: (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/retry`),
+  syncAgain: (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/sync-again`),
 
   // Accounts and sessions.
   me: () => request("GET", "/api/auth/me", undefined, { authRedirect: false }),

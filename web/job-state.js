@@ -53,6 +53,9 @@ export class JobState {
     // Who cancelled the job and when, once an operator has: running copies are being stopped.
     this.cancelledBy = typeof job.cancelled_by === "string" ? job.cancelled_by : null;
     this.cancelRequestedAt = num(job.cancel_requested_at_ms);
+    this.trigger = job.trigger && typeof job.trigger === "object" ? job.trigger : null;
+    this.retryOf = typeof job.retry_of === "string" ? job.retry_of : null;
+    this.retries = Array.isArray(job.retries) ? job.retries.filter((r) => typeof r === "string") : [];
     this.filtered = filtered;
     this.tasks = new Map();
     for (const t of Array.isArray(job.tasks) ? job.tasks : []) {

@@ -1,7 +1,7 @@
 //! The web UI in a real browser (Debian's headless chromium through chromedriver) against the
 //! real api, workers and registries: sign in, add a registry with a password on the Registries
 //! page, test its connection, then sync an image into it from the sync form after a preview;
-//! an operator cancels a running job from its page.
+//! an operator cancels a running job from its page, then retries it.
 
 mod common;
 
@@ -190,7 +190,7 @@ async fn an_admin_adds_a_registry_tests_it_and_syncs_into_it_from_the_browser() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_cancels_a_running_job_from_its_page() {
+async fn an_operator_cancels_a_running_job_from_its_page_and_retries_it() {
     let (stack, job) = tokio::task::spawn_blocking(|| {
         let stack = common::slow_stack(StackOptions {
             workers: 1,
@@ -252,6 +252,26 @@ async fn an_operator_cancels_a_running_job_from_its_page() {
             .is_some(),
         "a finished job offers no cancel"
     );
+    let trigger = wait_for(&browser, "#job-trigger")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(trigger.contains(ADMIN_USER), "started by: {trigger}");
+
+    // Retry failed: a new job of the cancelled images, whose page links back to this one.
+    click(
+        &browser,
+        "#job-actions:not([hidden]) #job-retry:not([hidden])",
+    )
+    .await;
+    wait_for(&browser, "#job-links-row:not([hidden]) a").await;
+    let retry_url = browser.current_url().await.unwrap();
+    assert!(
+        !retry_url.path().ends_with(&job),
+        "still on the old job: {retry_url}"
+    );
+    wait_for(&browser, "#job-status.status-succeeded").await;
     let done = tokio::task::spawn_blocking(move || {
         let done = stack.wait_job(&job, Duration::from_secs(30));
         drop(stack);
@@ -261,5 +281,10 @@ async fn an_operator_cancels_a_running_job_from_its_page() {
     .unwrap();
     assert_eq!(done["status"], "cancelled", "{done:#}");
     assert_eq!(done["cancelled_by"], ADMIN_USER, "{done:#}");
+    assert_eq!(
+        done["retries"].as_array().map(Vec::len),
+        Some(1),
+        "{done:#}"
+    );
     browser.close().await.unwrap();
 }
