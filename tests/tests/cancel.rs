@@ -8,21 +8,13 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{nul_separated, push_images, running_skopeo, slow_stack, LAYER};
+use common::{nul_separated, pending, push_images, running_skopeo, slow_stack, LAYER};
 use docker_sync_tests::{Stack, StackOptions, KEY_PREFIX};
 use redis::Commands;
 use serde_json::Value;
 
 fn stream_len(stack: &Stack) -> usize {
     stack.redis().xlen(format!("{KEY_PREFIX}:tasks")).unwrap()
-}
-
-fn pending(stack: &Stack) -> usize {
-    let reply: redis::streams::StreamPendingReply = stack
-        .redis()
-        .xpending(format!("{KEY_PREFIX}:tasks"), "workers")
-        .unwrap();
-    reply.count()
 }
 
 fn statuses(job: &Value) -> Vec<&str> {

@@ -149,3 +149,12 @@ pub fn nul_separated(path: String) -> Vec<String> {
         .map(|s| String::from_utf8_lossy(s).into_owned())
         .collect()
 }
+
+/// How many task-stream entries are pending in the workers' group (delivered, not acknowledged).
+pub fn pending(stack: &Stack) -> usize {
+    let reply: redis::streams::StreamPendingReply = stack
+        .redis()
+        .xpending(format!("{KEY_PREFIX}:tasks"), "workers")
+        .unwrap();
+    reply.count()
+}

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{push_images, slow_stack, wait_copying, LAYER};
+use common::{pending, push_images, slow_stack, wait_copying, LAYER};
 use docker_sync_tests::{Stack, StackOptions, KEY_PREFIX};
 use redis::Commands;
 
@@ -20,14 +20,6 @@ const REPOS: [(&str, &str); 4] = [
     ("f/three", "1"),
     ("f/four", "1"),
 ];
-
-fn pending(stack: &Stack) -> usize {
-    let reply: redis::streams::StreamPendingReply = stack
-        .redis()
-        .xpending(format!("{KEY_PREFIX}:tasks"), "workers")
-        .unwrap();
-    reply.count()
-}
 
 fn hash(stack: &Stack, key: &str) -> HashMap<String, String> {
     stack

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{push_images, slow_stack, submit_one, task_hash, wait_copying, LAYER};
+use common::{pending, push_images, slow_stack, submit_one, task_hash, wait_copying, LAYER};
 use docker_sync_tests::{Stack, StackOptions, KEY_PREFIX};
 use nix::sys::signal::Signal;
 use redis::Commands;
@@ -18,14 +18,6 @@ fn stats(stack: &Stack) -> std::collections::HashMap<String, String> {
         .redis()
         .hgetall(format!("{KEY_PREFIX}:stats"))
         .unwrap()
-}
-
-fn pending(stack: &Stack) -> usize {
-    let reply: redis::streams::StreamPendingReply = stack
-        .redis()
-        .xpending(format!("{KEY_PREFIX}:tasks"), "workers")
-        .unwrap();
-    reply.count()
 }
 
 /// Waits until `worker`'s log contains `text`.
