@@ -1,7 +1,7 @@
 //! Jobs in Redis, as the api shows them. The records (fields, entries, TTL, the status rule) are
 //! in [`docker_sync_common::queue`]; this file turns them into the routes' JSON.
 
-use docker_sync_common::queue::job::{Counts, JobRecord, JobStatus, Trigger};
+use docker_sync_common::queue::job::{Counts, JobRecord, JobStatus, Trigger, TriggerKind};
 use docker_sync_common::queue::submit::{NewJob, NewTask};
 use docker_sync_common::queue::task::TaskRecord;
 use docker_sync_common::queue::{read, submit};
@@ -151,11 +151,55 @@ pub async fn get(state: &AppState, job: &str) -> Result<Option<JobView>, AppErro
     Ok(Some(view))
 }
 
-/// The newest jobs, without their tasks.
-pub async fn list(state: &AppState, limit: usize) -> Result<Vec<JobView>, AppError> {
-    let jobs = read::recent(&state.pool, &state.keys, limit).await?;
+/// Which jobs a listing shows, by what started them; empty matches every job.
+#[derive(Debug, Default)]
+pub struct JobFilter {
+    pub kind: Option<TriggerKind>,
+    pub user: Option<String>,
+    pub rule: Option<String>,
+}
+
+impl JobFilter {
+    fn is_empty(&self) -> bool {
+        self.kind.is_none() && self.user.is_none() && self.rule.is_none()
+    }
+
+    fn matches(&self, job: &JobRecord) -> bool {
+        let Some(t) = &job.trigger else {
+            return self.is_empty();
+        };
+        self.kind.is_none_or(|k| t.kind == k)
+            && self
+                .user
+                .as_ref()
+                .is_none_or(|u| t.user.as_ref() == Some(u))
+            && self
+                .rule
+                .as_ref()
+                .is_none_or(|r| t.rule.as_ref() == Some(r))
+    }
+}
+
+/// How many of the newest jobs a filtered listing looks through: until jobs have an index by
+/// trigger, a filter reads hashes, and this bounds the cost of one request.
+const FILTER_SCAN: usize = 2000;
+
+/// The newest jobs that match `filter`, without their tasks.
+pub async fn list(
+    state: &AppState,
+    limit: usize,
+    filter: &JobFilter,
+) -> Result<Vec<JobView>, AppError> {
+    let scan = if filter.is_empty() {
+        limit
+    } else {
+        FILTER_SCAN
+    };
+    let jobs = read::recent(&state.pool, &state.keys, scan).await?;
     Ok(jobs
         .into_iter()
+        .filter(|job| filter.matches(job))
+        .take(limit)
         .map(|job| {
             let counts = job.counts();
             JobView::new(job, counts)

@@ -13,6 +13,7 @@ use crate::jobs::store::{self, JobView};
 use crate::jobs::tags;
 use crate::jobs::JobId;
 use crate::state::AppState;
+use docker_sync_common::queue::job::TriggerKind;
 
 /// `Json` whose rejections come out as our JSON errors.
 #[derive(FromRequest)]
@@ -127,17 +128,49 @@ pub struct ListQuery {
     /// How many of the newest jobs, 1 to 200.
     #[param(default = 20)]
     limit: Option<usize>,
+    /// Only jobs started this way: `session`, `token`, `schedule` or `run_now`.
+    trigger: Option<String>,
+    /// Only jobs this user started (by session, token or "run now").
+    user: Option<String>,
+    /// Only jobs of this sync rule.
+    rule: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/jobs", tag = "jobs",
     params(ListQuery),
-    responses((status = 200, description = "The newest jobs with their counts, newest first", body = Vec<JobView>)))]
+    responses(
+        (status = 200, description = "The newest jobs with their counts, newest first; with a filter, those among the newest 2000 that match", body = Vec<JobView>),
+        (status = 400, description = "An unknown `trigger`", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<JobView>>, AppError> {
     let limit = q.limit.unwrap_or(20).clamp(1, 200);
-    Ok(Json(store::list(&state, limit).await?))
+    let kind = match q.trigger.as_deref().filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) => Some(
+            [
+                TriggerKind::Session,
+                TriggerKind::Token,
+                TriggerKind::Schedule,
+                TriggerKind::RunNow,
+            ]
+            .into_iter()
+            .find(|k| k.as_str() == t)
+            .ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "trigger `{t}` is none of session, token, schedule, run_now"
+                ))
+            })?,
+        ),
+    };
+    let filter = store::JobFilter {
+        kind,
+        user: q.user.filter(|u| !u.is_empty()),
+        rule: q.rule.filter(|r| !r.is_empty()),
+    };
+    Ok(Json(store::list(&state, limit, &filter).await?))
 }
 
 /// `GET /api/jobs/{id}/events`: WebSocket of the job's events, history first.
