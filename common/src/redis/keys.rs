@@ -94,6 +94,12 @@ impl Keys {
         format!("{}:ratelimit:*", self.prefix)
     }
 
+    /// Hash of the sync rules made through the api: name -> JSON [`crate::rules::StoredRule`]
+    /// (rules.yaml's live in the file).
+    pub fn rules(&self) -> String {
+        format!("{}:rules", self.prefix)
+    }
+
     /// Hash of the registries added through the api: name -> JSON record, password sealed
     /// (registries.yaml entries live in the file).
     pub fn registries(&self) -> String {

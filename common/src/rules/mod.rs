@@ -8,3 +8,6 @@ pub use schedule::{Missed, Schedule, ScheduleSpec};
 pub mod spec;
 
 pub use spec::{check_name, parse_rules, RuleProblem, RuleSpec};
+pub mod store;
+
+pub use store::StoredRule;
