@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod registries;
 pub mod routes;
+pub mod rules;
 pub mod scripts;
 pub mod settings;
 pub mod startup;

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
 use crate::auth::role::Access;
 use crate::auth::{sessions, tokens as api_tokens};
 use crate::routes::{
-    audit, auth, jobs, preview, registries, rerun, scripts, secret_key, tokens, users,
+    audit, auth, jobs, preview, registries, rerun, rules, scripts, secret_key, tokens, users,
 };
 use crate::startup::{api_routes, Declared};
 
@@ -34,6 +34,7 @@ pub const BEARER_TOKEN: &str = "bearer_token";
         jobs::list, jobs::create, preview::preview, jobs::get, jobs::cancel, rerun::retry, rerun::sync_again, jobs::events,
         registries::list, registries::create, registries::get, registries::update,
         registries::delete, registries::test,
+        rules::list, rules::create, rules::get, rules::update, rules::delete, rules::run,
         secret_key::usage, secret_key::reseal,
         scripts::create,
         tokens::list, tokens::create, tokens::revoke,

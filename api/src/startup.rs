@@ -1,7 +1,7 @@
 //! Building the state and the router, and serving. Tests call [`router`] with `oneshot`, or
 //! [`run`] with a listener bound to port 0 and their own shutdown token.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,7 +14,8 @@ use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 use docker_sync_common::config::sealing::SealingKeys;
 use docker_sync_common::config::stored::{Catalog, RegistryStore};
-use docker_sync_common::config::Config;
+use docker_sync_common::config::{Config, ConfigError};
+use docker_sync_common::rules::RuleSpec;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -29,8 +30,8 @@ use crate::error::AppError;
 use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::routes::{
-    audit, auth, health, jobs, metrics, preview, registries, rerun, scripts, secret_key, tokens,
-    users,
+    audit, auth, health, jobs, metrics, preview, registries, rerun, rules, scripts, secret_key,
+    tokens, users,
 };
 use crate::settings::Args;
 use crate::state::AppState;
@@ -49,6 +50,7 @@ pub async fn state(
     users: UsersFile,
     sealing: Option<SealingKeys>,
 ) -> anyhow::Result<AppState> {
+    let file_rules = load_rules(&args.shared.config, &config)?;
     let pool = docker_sync_common::redis::pool(&args.shared.redis_url, 32)?;
     let config = Arc::new(config);
     let store = RegistryStore::new(pool.clone(), args.shared.keys(), sealing.map(Arc::new));
@@ -75,6 +77,18 @@ pub async fn state(
         hub: Hub::new(),
         registry: Arc::new(crate::jobs::tags::new_client()),
         metrics: Metrics::new(),
+        file_rules: Arc::new(file_rules),
+    })
+}
+
+/// rules.yaml beside registries.yaml. Its targets must be registries of registries.yaml: those
+/// added through the api are only known once Redis answers.
+pub fn load_rules(
+    dir: &std::path::Path,
+    config: &Config,
+) -> Result<BTreeMap<String, RuleSpec>, ConfigError> {
+    docker_sync_common::rules::load_rules(dir, |name| {
+        config.registries.contains_key(name) || config.unusable.contains_key(name)
     })
 }
 
@@ -88,6 +102,7 @@ pub async fn run(
         state.keys.clone(),
         shutdown.clone(),
     );
+    crate::rules::scheduler::spawn(state.clone(), shutdown.clone());
     // Serve at once (health says 503 until Redis answers); set Redis up when it does.
     {
         let (state, shutdown) = (state.clone(), shutdown.clone());
@@ -234,6 +249,27 @@ pub fn api_routes() -> ApiRoutes {
             "/api/registries/{name}/test",
             ADMIN,
             post(registries::test),
+        )
+        .add(Method::GET, "/api/rules", VIEWER, get(rules::list))
+        .add(Method::POST, "/api/rules", OPERATOR, post(rules::create))
+        .add(Method::GET, "/api/rules/{name}", VIEWER, get(rules::get))
+        .add(
+            Method::PUT,
+            "/api/rules/{name}",
+            OPERATOR,
+            put(rules::update),
+        )
+        .add(
+            Method::DELETE,
+            "/api/rules/{name}",
+            OPERATOR,
+            delete(rules::delete),
+        )
+        .add(
+            Method::POST,
+            "/api/rules/{name}/run",
+            OPERATOR,
+            post(rules::run),
         )
         .add(
             Method::GET,

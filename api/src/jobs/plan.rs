@@ -149,7 +149,7 @@ pub async fn expand(
 }
 
 /// The request's sizes within `crate::limits`, before any line is parsed or any tag listed.
-fn check_bounds(req: &JobRequest) -> Result<(), AppError> {
+pub fn check_bounds(req: &JobRequest) -> Result<(), AppError> {
     limits::check_opt("namespace", req.namespace.as_deref(), limits::JOB_NAMESPACE)?;
     let lines: Vec<&str> = match &req.images {
         Images::Text(text) => text.lines().collect(),

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod preview;
 pub mod registries;
 pub mod rerun;
+pub mod rules;
 pub mod scripts;
 pub mod secret_key;
 pub mod tokens;

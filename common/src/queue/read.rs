@@ -70,3 +70,15 @@ pub async fn exists(pool: &Pool, keys: &Keys, id: &str) -> Result<bool, QueueErr
     let mut conn = pool.get().await?;
     Ok(conn.exists(keys.job(id)).await?)
 }
+
+/// Whether a job is still queued or running: it exists and has no final status yet (the
+/// script that ends its last task sets one).
+pub async fn is_going(pool: &Pool, keys: &Keys, id: &str) -> Result<bool, QueueError> {
+    let mut conn = pool.get().await?;
+    let (exists, status): (bool, Option<String>) = redis::pipe()
+        .exists(keys.job(id))
+        .hget(keys.job(id), super::job::JobField::Status.as_str())
+        .query_async(&mut *conn)
+        .await?;
+    Ok(exists && status.is_none())
+}

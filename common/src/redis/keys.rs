@@ -100,6 +100,17 @@ impl Keys {
         format!("{}:rules", self.prefix)
     }
 
+    /// Capped list of what each run or fire of a rule did (JSON, newest first).
+    pub fn rule_runs(&self, rule: &str) -> String {
+        format!("{}:rule:{rule}:runs", self.prefix)
+    }
+
+    /// Hash of scheduled rules' cursors: rule name -> the last fire time handled (ms). The
+    /// replica that moves a cursor (compare-and-set) is the one that runs the fire.
+    pub fn schedules(&self) -> String {
+        format!("{}:schedules", self.prefix)
+    }
+
     /// Hash of the registries added through the api: name -> JSON record, password sealed
     /// (registries.yaml entries live in the file).
     pub fn registries(&self) -> String {

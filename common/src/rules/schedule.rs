@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// As written in rules.yaml or a rule's JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScheduleSpec {
     /// `minute hour day-of-month month day-of-week`, e.g. `0 3 * * *`.
     pub cron: String,
@@ -25,6 +26,7 @@ pub struct ScheduleSpec {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Missed {
     #[default]
     Run,

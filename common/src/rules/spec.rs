@@ -13,6 +13,7 @@ use crate::image::mapping::ReplaceLevel;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleSpec {
     /// The image lines exactly as the sync form takes them (tag globs and `@latest=N`
     /// included); expanded again at each run.
@@ -20,6 +21,7 @@ pub struct RuleSpec {
     /// The target registry's name.
     pub target: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "skip"))]
     pub replace_level: ReplaceLevel,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -120,6 +122,24 @@ pub fn parse_rules(
     Ok(parsed.rules)
 }
 
+/// The file in the config folder that declares rules.
+pub const RULES_FILE: &str = "rules.yaml";
+
+/// `<dir>/rules.yaml` when there is one (no file: no declared rules). Targets are checked
+/// against `registry_exists`: the api passes the registries of registries.yaml, since those
+/// added through the api are not known before Redis is.
+pub fn load_rules(
+    dir: &Path,
+    registry_exists: impl Fn(&str) -> bool,
+) -> Result<BTreeMap<String, RuleSpec>, ConfigError> {
+    let file = dir.join(RULES_FILE);
+    match std::fs::read_to_string(&file) {
+        Ok(text) => parse_rules(&text, &file, registry_exists),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(source) => Err(ConfigError::Read { file, source }),
+    }
+}
+
 /// The line of `key` (its last part) inside the rule's block, else the rule's own line.
 fn line_of_rule_key(text: &str, rule: &str, key: &str) -> usize {
     let start = line_of(text, rule);
@@ -184,5 +204,34 @@ mod tests {
             .starts_with("rules.yaml:3: `rules.a.images`: lists no image"));
         let name = "rules:\n  \"a b\":\n    images: nginx:1\n    target: harbor\n";
         assert!(parse(name).unwrap_err().contains("rule name `a b`"));
+    }
+}
+
+#[cfg(test)]
+mod example {
+    use std::path::Path;
+
+    #[test]
+    fn the_example_rules_file_parses_against_the_example_registries() {
+        let registries = crate::config::Config::parse(
+            include_str!("../../../config/registries.yaml.example"),
+            Path::new("registries.yaml"),
+            false,
+        )
+        .unwrap();
+        let rules = super::parse_rules(
+            include_str!("../../../config/rules.yaml.example"),
+            Path::new("rules.yaml"),
+            |name| registries.registries.contains_key(name),
+        )
+        .unwrap();
+        assert_eq!(rules.len(), 2);
+        let nightly = &rules["nightly-kubernetes"];
+        assert_eq!(nightly.images.lines().count(), 3);
+        assert!(nightly.schedule.as_ref().unwrap().parse().is_ok());
+        assert_eq!(
+            rules["base-images"].platform.as_deref(),
+            Some("linux/amd64")
+        );
     }
 }
