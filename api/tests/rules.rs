@@ -267,12 +267,9 @@ async fn records(app: &support::App, op: &str, rule: &str) -> Vec<(String, Value
 #[tokio::test]
 async fn three_replicas_fire_each_schedule_once_skip_while_running_and_honour_missed() {
     let app = support::app(REGISTRIES, &[]).await;
-    let data = tempfile::tempdir().unwrap();
-    let users = support::file_users();
     let mut replicas = vec![app.state.clone()];
     for _ in 0..2 {
-        replicas
-            .push(support::state_on(&app.redis.url(), data.path(), REGISTRIES, &users, &[]).await);
+        replicas.push(app.replica(&[]).await.state);
     }
     let op = app.login("op").await;
     for (name, missed) in [("catch-up", "run"), ("let-go", "skip")] {

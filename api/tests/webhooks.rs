@@ -259,16 +259,11 @@ async fn an_end_queued_before_a_restart_is_delivered_by_the_next_replica() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(got.lock().unwrap().requests.is_empty());
 
-    let data = tempfile::tempdir().unwrap();
     let key_file = k._dir.path().join("secret-key");
-    let next = support::state_on(
-        &app.redis.url(),
-        data.path(),
-        REGISTRIES,
-        &support::file_users(),
-        &["--secret-key-file", key_file.to_str().unwrap()],
-    )
-    .await;
+    let next = app
+        .replica(&["--secret-key-file", key_file.to_str().unwrap()])
+        .await
+        .state;
     let stop = loops(&next);
     let body = eventually("the delivery", Duration::from_secs(10), || {
         got.lock().unwrap().requests.first().map(|r| r.2.clone())
@@ -280,5 +275,57 @@ async fn an_end_queued_before_a_restart_is_delivered_by_the_next_replica() {
     assert!(
         text.starts_with(&format!("*docker-image-sync: job {} cancelled*", &job[..8])),
         "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_key_rotation_reseals_webhooks_too() {
+    let k = keyed_app().await;
+    let app = &k.app;
+    let boss = app.login("boss").await;
+    let made = app
+        .post("/api/webhooks", &boss, json!({ "name": "ops", "format": "generic", "url": "http://127.0.0.1:9/h", "events": ["job.failed"], "secret": "s" }))
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED);
+    let usage = app.get("/api/secret-key", &boss).await;
+    let old = usage.body["key_ids"][0].as_str().unwrap().to_owned();
+    assert_eq!(
+        usage.body["passwords_by_key"][&old], 2,
+        "URL and secret: {}",
+        usage.body
+    );
+
+    // A new first key, the old one still there to open what it sealed.
+    let file = k._dir.path().join("secret-key");
+    std::fs::write(
+        &file,
+        format!("test-sealing-key-rotated-0123456789abcdef\n{KEY}\n"),
+    )
+    .unwrap();
+    let app2 = app
+        .replica(&["--secret-key-file", file.to_str().unwrap()])
+        .await;
+    let boss2 = app2.login("boss").await;
+    let r = app2
+        .post("/api/secret-key/reseal", &boss2, Value::Null)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body["resealed"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("webhook:ops")),
+        "{}",
+        r.body
+    );
+    let usage = app2.get("/api/secret-key", &boss2).await;
+    let new = usage.body["key_ids"][0].as_str().unwrap();
+    assert_eq!(usage.body["passwords_by_key"][new], 2, "{}", usage.body);
+    assert!(
+        usage.body["passwords_by_key"]
+            .get(&old)
+            .is_none_or(|n| n == 0),
+        "{}",
+        usage.body
     );
 }

@@ -1,5 +1,6 @@
-//! The key sealing the passwords of registries added through the api (admins): which key seals
-//! how many passwords, and sealing them all again with the current key after a rotation.
+//! The key sealing the passwords of registries added through the api and the webhooks' URLs and
+//! secrets (admins): which key seals how many, and sealing them all again with the current key
+//! after a rotation.
 
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -17,7 +18,11 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/api/secret-key", tag = "secret-key",
     responses((status = 200, description = "Key ids (hashes), the sealing one first, and how many passwords each seals", body = KeyUsage)))]
 pub async fn usage(State(state): State<AppState>) -> Result<Json<KeyUsage>, AppError> {
-    Ok(Json(state.catalog.store().key_usage().await?))
+    let mut usage = state.catalog.store().key_usage().await?;
+    for (key, n) in crate::webhooks::store::sealed_by_key(&state).await? {
+        *usage.passwords_by_key.entry(key).or_insert(0) += n;
+    }
+    Ok(Json(usage))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -45,7 +50,16 @@ pub async fn reseal(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Json<ResealView>, AppError> {
-    let report = state.catalog.store().reseal(caller.actor()).await?;
+    let mut report = state.catalog.store().reseal(caller.actor()).await?;
+    let (hooks, hooks_failed) = crate::webhooks::store::reseal(&state).await?;
+    report
+        .resealed
+        .extend(hooks.into_iter().map(|n| format!("webhook:{n}")));
+    report.failed.extend(
+        hooks_failed
+            .into_iter()
+            .map(|(n, e)| (format!("webhook:{n}"), e)),
+    );
     tracing::info!(
         resealed = report.resealed.len(),
         failed = report.failed.len(),

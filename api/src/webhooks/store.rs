@@ -108,3 +108,38 @@ pub fn open(state: &AppState, name: &str, hook: &StoredWebhook) -> Result<Endpoi
         secret,
     })
 }
+
+/// How many sealed values (URLs and secrets) each key id seals.
+pub async fn sealed_by_key(state: &AppState) -> Result<BTreeMap<String, u32>, AppError> {
+    let mut counts = BTreeMap::new();
+    for hook in list(state).await?.into_values() {
+        for sealed in std::iter::once(&hook.url).chain(hook.secret.as_ref()) {
+            *counts.entry(sealed.key_id.clone()).or_insert(0) += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// Seals every endpoint's URL and secret again with the current key (after a key rotation);
+/// the names done, and those no key of ours opens, with why.
+pub async fn reseal(state: &AppState) -> Result<(Vec<String>, Vec<(String, String)>), AppError> {
+    let Some(keys) = state.catalog.store().sealing() else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let (mut done, mut failed) = (Vec::new(), Vec::new());
+    for (name, mut hook) in list(state).await? {
+        let opened = open(state, &name, &hook);
+        match opened {
+            Ok(endpoint) => {
+                hook.url = keys.seal(&endpoint.url, &url_context(&name));
+                hook.secret = endpoint
+                    .secret
+                    .map(|s| keys.seal(&s, &secret_context(&name)));
+                put(state, &name, &hook, false).await?;
+                done.push(name);
+            }
+            Err(e) => failed.push((name, e)),
+        }
+    }
+    Ok((done, failed))
+}

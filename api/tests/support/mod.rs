@@ -101,8 +101,9 @@ pub async fn state_on(
 pub struct App {
     pub router: axum::Router,
     pub state: AppState,
-    pub redis: RedisServer,
-    _data: tempfile::TempDir,
+    pub redis: Arc<RedisServer>,
+    _data: Arc<tempfile::TempDir>,
+    registries_yaml: String,
 }
 
 pub const HOST: &str = "sync.test";
@@ -113,8 +114,9 @@ pub async fn app(registries_yaml: &str, extra_args: &[&str]) -> App {
     App {
         router: startup::router(started.state.clone()),
         state: started.state,
-        redis: started.redis,
-        _data: started.data,
+        redis: Arc::new(started.redis),
+        _data: Arc::new(started.data),
+        registries_yaml: registries_yaml.to_owned(),
     }
 }
 
@@ -126,6 +128,25 @@ pub struct Reply {
 }
 
 impl App {
+    /// Another api replica on the same Redis, started with `extra` flags instead.
+    pub async fn replica(&self, extra: &[&str]) -> App {
+        let state = state_on(
+            &self.redis.url(),
+            self._data.path(),
+            &self.registries_yaml,
+            &file_users(),
+            extra,
+        )
+        .await;
+        App {
+            router: startup::router(state.clone()),
+            state,
+            redis: self.redis.clone(),
+            _data: self._data.clone(),
+            registries_yaml: self.registries_yaml.clone(),
+        }
+    }
+
     pub async fn call(
         &self,
         method: Method,
