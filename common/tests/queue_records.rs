@@ -316,8 +316,7 @@ async fn a_cancel_ends_queued_tasks_at_once_and_the_running_one_through_its_work
     let len: usize = conn.xlen(keys.tasks()).await.unwrap();
     assert_eq!(len, 0);
     // The end is written for the notifier by the same script, once.
-    let ends: redis::streams::StreamRangeReply =
-        conn.xrange_all(keys.job_ends()).await.unwrap();
+    let ends: redis::streams::StreamRangeReply = conn.xrange_all(keys.job_ends()).await.unwrap();
     assert_eq!(ends.ids.len(), 1);
     let end = &ends.ids[0];
     assert_eq!(end.get::<String>("job").as_deref(), Some(job.as_str()));
