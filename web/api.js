@@ -205,6 +205,14 @@ export const api = {
   // Only the rules' newest jobs are wanted (for their status): the list holds no tasks.
   jobsOfRules: () => request("GET", "/api/jobs?limit=200"),
 
+  // Webhooks (admin). An update without `url` or `secret` keeps the stored one.
+  listWebhooks: () => request("GET", "/api/webhooks"),
+  createWebhook: (hook) => request("POST", "/api/webhooks", hook),
+  updateWebhook: (name, hook) => request("PUT", `/api/webhooks/${enc(name)}`, hook),
+  deleteWebhook: (name) => request("DELETE", `/api/webhooks/${enc(name)}`),
+  testWebhook: (name) => request("POST", `/api/webhooks/${enc(name)}/test`),
+  webhookDeliveries: (name) => request("GET", `/api/webhooks/${enc(name)}/deliveries`),
+
   // Audit log (admin).
   audit: ({ limit = 50, before, actor, action } = {}) =>
     request("GET", `/api/audit${query({ limit, before, actor, action })}`),

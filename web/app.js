@@ -1,8 +1,9 @@
 // docker-image-sync web UI: the wiring. The router, the top bar (theme, language, account
 // menu) and the start-up live here; each page lives in its own module: sync-form.js (its
 // preview in sync-preview.js) and recent-jobs.js (home), job-view.js, auth-pages.js,
-// tokens.js, users.js, registries.js, audit.js, rules.js and rule-view.js. No framework:
-// views are static markup in index.html that the code fills in.
+// tokens.js, users.js, registries.js, audit.js, rules.js and rule-view.js, webhooks.js and
+// webhook-view.js. No framework: views are static markup in index.html that the code fills
+// in.
 // All dynamic text goes through textContent (never innerHTML), so nothing the server or
 // the user sends can become markup; the CSP would block inline code anyway.
 
@@ -22,6 +23,8 @@ import { enterRegistries, leaveRegistries, renderRegistries } from "./registries
 import { enterAudit, leaveAudit, renderAudit } from "./audit.js";
 import { enterRules, leaveRules, renderRules } from "./rules.js";
 import { enterRule, leaveRule, renderRule, ruleTitle } from "./rule-view.js";
+import { enterWebhooks, leaveWebhooks, renderWebhooks } from "./webhooks.js";
+import { enterWebhook, leaveWebhook, renderWebhook, webhookTitle } from "./webhook-view.js";
 
 // ---------------------------------------------------------------------------------------
 // Theme: "auto" follows prefers-color-scheme through CSS alone; an explicit choice sets
@@ -90,6 +93,8 @@ const routes = [
   { re: /^\/audit\/?$/, view: "view-audit", admin: true, title: "auditTitle", enter: enterAudit, leave: leaveAudit, refresh: renderAudit },
   { re: /^\/rules\/?$/, view: "view-rules", title: "rulesTitle", enter: enterRules, leave: leaveRules, refresh: renderRules },
   { re: /^\/rules\/([^/]+)\/?$/, view: "view-rule", title: ruleTitle, enter: (m) => enterRule(decodeURIComponent(m[1])), leave: leaveRule, refresh: renderRule },
+  { re: /^\/webhooks\/?$/, view: "view-webhooks", admin: true, title: "webhooksTitle", enter: enterWebhooks, leave: leaveWebhooks, refresh: renderWebhooks },
+  { re: /^\/webhooks\/([^/]+)\/?$/, view: "view-webhook", admin: true, title: webhookTitle, enter: (m) => enterWebhook(decodeURIComponent(m[1])), leave: leaveWebhook, refresh: renderWebhook },
 ];
 const notFound = { view: "view-notfound", open: true, title: "notFoundTitle", enter: () => {} };
 const forbidden = { view: "view-forbidden", title: "forbiddenTitle", enter: renderForbidden, refresh: renderForbidden };
