@@ -1,7 +1,8 @@
 //! The web UI in a real browser (Debian's headless chromium through chromedriver) against the
 //! real api, workers and registries: sign in, add a registry with a password on the Registries
 //! page, test its connection, then sync an image into it from the sync form after a preview;
-//! an operator cancels a running job from its page, then retries it.
+//! an operator cancels a running job from its page, then retries it; a rule made in its dialog
+//! is run now and its run is listed on its page.
 
 mod common;
 
@@ -44,6 +45,27 @@ async fn click(browser: &Client, css: &str) {
     wait_for(browser, css).await.click().await.unwrap();
 }
 
+/// Signs in as the stack's admin on a deep link, which lands back on it.
+async fn sign_in_at(browser: &Client, url: &str) {
+    browser.goto(url).await.unwrap();
+    fill(browser, "#login-username", ADMIN_USER).await;
+    fill(browser, "#login-password", ADMIN_PASSWORD).await;
+    click(browser, "#login-submit").await;
+}
+
+/// A chromium session; keep the driver as long as the session (dropping it stops chromedriver).
+async fn chromium() -> (Chromedriver, Client) {
+    let driver = tokio::task::spawn_blocking(Chromedriver::start)
+        .await
+        .unwrap();
+    let browser = ClientBuilder::new(HttpConnector::new())
+        .capabilities(driver.capabilities())
+        .connect(&driver.url())
+        .await
+        .expect("a chromium session");
+    (driver, browser)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_adds_a_registry_tests_it_and_syncs_into_it_from_the_browser() {
     let (stack, pushed) = tokio::task::spawn_blocking(|| {
@@ -53,21 +75,11 @@ async fn an_admin_adds_a_registry_tests_it_and_syncs_into_it_from_the_browser() 
     })
     .await
     .unwrap();
-    let driver = tokio::task::spawn_blocking(Chromedriver::start)
-        .await
-        .unwrap();
-    let browser = ClientBuilder::new(HttpConnector::new())
-        .capabilities(driver.capabilities())
-        .connect(&driver.url())
-        .await
-        .expect("a chromium session");
+    let (_driver, browser) = chromium().await;
     let base = stack.api_url();
 
     // A deep link while signed out goes through the login page and back.
-    browser.goto(&format!("{base}/registries")).await.unwrap();
-    fill(&browser, "#login-username", ADMIN_USER).await;
-    fill(&browser, "#login-password", ADMIN_PASSWORD).await;
-    click(&browser, "#login-submit").await;
+    sign_in_at(&browser, &format!("{base}/registries")).await;
     wait_for(
         &browser,
         "#registries-table:not([hidden]) #registries-body tr",
@@ -220,20 +232,10 @@ async fn an_operator_cancels_a_running_job_from_its_page_and_retries_it() {
     })
     .await
     .unwrap();
-    let driver = tokio::task::spawn_blocking(Chromedriver::start)
-        .await
-        .unwrap();
-    let browser = ClientBuilder::new(HttpConnector::new())
-        .capabilities(driver.capabilities())
-        .connect(&driver.url())
-        .await
-        .expect("a chromium session");
+    let (_driver, browser) = chromium().await;
     let base = stack.api_url();
 
-    browser.goto(&format!("{base}/jobs/{job}")).await.unwrap();
-    fill(&browser, "#login-username", ADMIN_USER).await;
-    fill(&browser, "#login-password", ADMIN_PASSWORD).await;
-    click(&browser, "#login-submit").await;
+    sign_in_at(&browser, &format!("{base}/jobs/{job}")).await;
     wait_for(&browser, "#job-status.status-running").await;
     click(&browser, "#job-cancel:not([hidden])").await;
     // The page asks first; nothing is cancelled until the operator says so.
@@ -286,5 +288,96 @@ async fn an_operator_cancels_a_running_job_from_its_page_and_retries_it() {
         Some(1),
         "{done:#}"
     );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_makes_a_rule_runs_it_and_sees_its_run() {
+    let (stack, pushed) = tokio::task::spawn_blocking(|| {
+        let stack = Stack::start(StackOptions::default());
+        let pushed = push_images(&stack.source, &[("rules/app", "1.0")], 16 * 1024);
+        (stack, pushed)
+    })
+    .await
+    .unwrap();
+    let (_driver, browser) = chromium().await;
+    let base = stack.api_url();
+    sign_in_at(&browser, &format!("{base}/rules")).await;
+    wait_for(&browser, "#rules-status").await;
+
+    // The dialog: the sync form's fields and a schedule whose minute is out of range.
+    click(&browser, "#rule-create:not([hidden])").await;
+    fill(&browser, "dialog[open] input[name=rule-name]", "nightly").await;
+    fill(
+        &browser,
+        "dialog[open] textarea[name=rule-images]",
+        &pushed[0].reference(&stack.source_host()),
+    )
+    .await;
+    wait_for(&browser, r#"dialog[open] select[name=rule-target] option[value="target"]"#).await;
+    wait_for(&browser, "dialog[open] select[name=rule-target]")
+        .await
+        .select_by_value("target")
+        .await
+        .unwrap();
+    wait_for(&browser, "dialog[open] select[name=rule-level]")
+        .await
+        .select_by_value("all")
+        .await
+        .unwrap();
+    fill(&browser, "dialog[open] input[name=rule-cron]", "61 3 * * *").await;
+    fill(
+        &browser,
+        "dialog[open] input[name=rule-timezone]",
+        "Asia/Shanghai",
+    )
+    .await;
+    click(&browser, "dialog[open] button[type=submit]").await;
+
+    // The server's own words, under the field they are about; nothing was made.
+    wait_for(&browser, r#"dialog[open] input[name=rule-cron][aria-invalid="true"]"#).await;
+    let said = wait_for(&browser, "dialog[open] .field-error:not([hidden])")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(said.contains("61 3 * * *"), "the cron's error: {said}");
+    assert_eq!(stack.get("/api/rules/nightly").0, 404);
+
+    fill(&browser, "dialog[open] input[name=rule-cron]", "0 3 * * *").await;
+    click(&browser, "dialog[open] button[type=submit]").await;
+    wait_for(&browser, r#"#rules-body a[href="/rules/nightly"]"#).await;
+    let row = wait_for(&browser, "#rules-body tr").await.text().await.unwrap();
+    assert!(row.contains("0 3 * * *") && row.contains("Asia/Shanghai"), "{row}");
+    let (_, stored) = stack.get("/api/rules/nightly");
+    assert_eq!(stored["source"], "api", "{stored}");
+    assert_eq!(stored["replace_level"], "all", "{stored}");
+    assert_eq!(stored["schedule"]["timezone"], "Asia/Shanghai", "{stored}");
+    assert!(stored["next_fire_ms"].is_u64(), "{stored}");
+
+    // Run now lands on the new job's page, which finishes.
+    click(&browser, r#"button[data-key="run:nightly"]"#).await;
+    wait_for(&browser, "#job-status.status-succeeded").await;
+    let job_url = browser.current_url().await.unwrap();
+    let job = job_url
+        .path()
+        .strip_prefix("/jobs/")
+        .unwrap_or_else(|| panic!("not a job's page: {job_url}"))
+        .to_owned();
+    let digest = stack.target.manifest_digest("mirror/app", "1.0");
+    assert_eq!(digest.as_deref(), Some(pushed[0].digest.as_str()));
+
+    // Back on the list, then the rule's page: the run, by whom, with its job and status.
+    browser.back().await.unwrap();
+    click(&browser, r#"#rules-body a[href="/rules/nightly"]"#).await;
+    let link = format!(r#"#rule-runs-body a[href="/jobs/{job}"]"#);
+    wait_for(&browser, &link).await;
+    let run = wait_for(&browser, "#rule-runs-body tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(run.contains(ADMIN_USER), "the run: {run}");
+    wait_for(&browser, "#rule-runs-body tr .status-succeeded").await;
     browser.close().await.unwrap();
 }
