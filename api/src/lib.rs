@@ -18,3 +18,4 @@ pub mod scripts;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod webhooks;

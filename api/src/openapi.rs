@@ -15,6 +15,7 @@ use crate::auth::role::Access;
 use crate::auth::{sessions, tokens as api_tokens};
 use crate::routes::{
     audit, auth, jobs, preview, registries, rerun, rules, scripts, secret_key, tokens, users,
+    webhooks,
 };
 use crate::startup::{api_routes, Declared};
 
@@ -41,6 +42,8 @@ pub const BEARER_TOKEN: &str = "bearer_token";
         users::list, users::create, users::update, users::delete, users::reset_password,
         users::logins,
         audit::page,
+        webhooks::list, webhooks::create, webhooks::update, webhooks::delete, webhooks::test,
+        webhooks::deliveries,
         serve,
     ),
     components(schemas(crate::error::ErrorBody)),

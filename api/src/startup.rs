@@ -31,7 +31,7 @@ use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::routes::{
     audit, auth, health, jobs, metrics, preview, registries, rerun, rules, scripts, secret_key,
-    tokens, users,
+    tokens, users, webhooks,
 };
 use crate::settings::Args;
 use crate::state::AppState;
@@ -78,6 +78,10 @@ pub async fn state(
         registry: Arc::new(crate::jobs::tags::new_client()),
         metrics: Metrics::new(),
         file_rules: Arc::new(file_rules),
+        public_url: args
+            .public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_owned()),
     })
 }
 
@@ -103,6 +107,8 @@ pub async fn run(
         shutdown.clone(),
     );
     crate::rules::scheduler::spawn(state.clone(), shutdown.clone());
+    crate::webhooks::notifier::spawn(state.clone(), shutdown.clone());
+    crate::webhooks::sender::spawn(state.clone(), shutdown.clone());
     // Serve at once (health says 503 until Redis answers); set Redis up when it does.
     {
         let (state, shutdown) = (state.clone(), shutdown.clone());
@@ -324,6 +330,32 @@ pub fn api_routes() -> ApiRoutes {
             get(users::logins),
         )
         .add(Method::GET, "/api/audit", ADMIN, get(audit::page))
+        .add(Method::GET, "/api/webhooks", ADMIN, get(webhooks::list))
+        .add(Method::POST, "/api/webhooks", ADMIN, post(webhooks::create))
+        .add(
+            Method::PUT,
+            "/api/webhooks/{name}",
+            ADMIN,
+            put(webhooks::update),
+        )
+        .add(
+            Method::DELETE,
+            "/api/webhooks/{name}",
+            ADMIN,
+            delete(webhooks::delete),
+        )
+        .add(
+            Method::POST,
+            "/api/webhooks/{name}/test",
+            ADMIN,
+            post(webhooks::test),
+        )
+        .add(
+            Method::GET,
+            "/api/webhooks/{name}/deliveries",
+            ADMIN,
+            get(webhooks::deliveries),
+        )
         .add(
             Method::GET,
             "/api/openapi.json",

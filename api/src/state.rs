@@ -28,4 +28,6 @@ pub struct AppState {
     pub metrics: Metrics,
     /// rules.yaml's rules, as loaded at start (read-only through the api).
     pub file_rules: Arc<BTreeMap<String, RuleSpec>>,
+    /// `--public-url` without a trailing `/`, for links in webhook messages.
+    pub public_url: Option<String>,
 }

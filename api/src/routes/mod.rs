@@ -13,3 +13,4 @@ pub mod scripts;
 pub mod secret_key;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;

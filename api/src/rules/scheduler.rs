@@ -14,6 +14,9 @@ use tokio_util::sync::CancellationToken;
 use super::{run_record, Rule};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::webhooks::deliveries::fan_out;
+use crate::webhooks::format::{Payload, RuleSkip};
+use crate::webhooks::Event;
 
 /// How often a replica looks: fires run within about this much of their time.
 const TICK: Duration = Duration::from_secs(1);
@@ -110,7 +113,24 @@ async fn skip(
 ) -> Result<(), AppError> {
     tracing::warn!(rule = %rule.name, fire_ms = record.fire_ms, reason = %reason, "scheduled fire skipped");
     record.skipped = Some(why);
-    record.reason = Some(reason);
+    record.reason = Some(reason.clone());
     runs::record(&state.pool, &state.keys, &rule.name, &record).await?;
+    let payload = Payload {
+        event: Event::RuleSkipped,
+        delivery: String::new(),
+        at_ms: record.at_ms,
+        job: None,
+        rule: Some(RuleSkip {
+            name: rule.name.clone(),
+            fire_ms: record.fire_ms,
+            skipped: why,
+            reason,
+        }),
+        link: state
+            .public_url
+            .as_ref()
+            .map(|u| format!("{u}/rules/{}", rule.name)),
+    };
+    fan_out(state, &[Event::RuleSkipped], payload).await?;
     Ok(())
 }

@@ -114,6 +114,12 @@ impl RegistryStore {
         }
     }
 
+    /// The keys that seal stored secrets (registry passwords, webhook URLs and secrets), when
+    /// the process has any.
+    pub fn sealing(&self) -> Option<&Arc<SealingKeys>> {
+        self.sealing.as_ref()
+    }
+
     /// Every stored registry by name. A record that is not valid JSON is skipped with a warning:
     /// only someone editing Redis by hand makes one.
     pub async fn load_all(&self) -> Result<BTreeMap<String, Stored>, StoreError> {

@@ -5,11 +5,11 @@
 -- ends when its worker has stopped skopeo; a worker that misses the message learns it at its next
 -- lease refresh, and `start` or `requeue` of a task of a cancelled job cancels it (transitions.lua).
 --
--- KEYS: 1 task stream, 2 job hash, 3 job task list, 4 job event stream
+-- KEYS: 1 task stream, 2 job hash, 3 job task list, 4 job event stream, 5 job-ends stream
 -- ARGV: 1 group, 2 now (ms), 3 job id, 4 events channel, 5 who, 6 job ttl (s),
 --       7 events kept per job, 8 task key prefix, 9 cancel channel
 -- Returns {'missing'}, {'finished', status}, or {'ok', cancelled now, still running}.
-local stream, job, tasks, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local stream, job, tasks, events, ends = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local group, now, job_id, channel, by = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local ttl, events_kept, task_prefix, cancel_channel = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
 
@@ -42,7 +42,7 @@ for index, id in ipairs(redis.call('LRANGE', tasks, 0, -1)) do
     end
     emit(cjson.encode({job = job_id, task = id, index = index - 1, at_ms = tonumber(now),
       kind = 'cancelled', by = by}))
-    count_task_end(job, job_id, 'cancelled', now, emit)
+    count_task_end(job, job_id, 'cancelled', now, emit, ends)
     cancelled = cancelled + 1
   elseif task_status == 'running' then
     running = running + 1

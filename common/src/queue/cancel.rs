@@ -34,6 +34,7 @@ pub async fn cancel(pool: &Pool, keys: &Keys, job: &str, by: &str) -> Result<Can
         .key(keys.job(job))
         .key(keys.job_tasks(job))
         .key(keys.job_events(job))
+        .key(keys.job_ends())
         .arg(WORKER_GROUP)
         .arg(now_ms())
         .arg(job)

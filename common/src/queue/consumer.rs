@@ -120,6 +120,7 @@ impl Consumer {
             .key(k.job_events(job))
             .key(k.stats())
             .key(k.dead_letter())
+            .key(k.job_ends())
             .arg(op)
             .arg(WORKER_GROUP)
             .arg(&self.name)

@@ -34,5 +34,9 @@ pub use transitions::Ending;
 /// The consumer group every worker reads the task stream through.
 pub const WORKER_GROUP: &str = "workers";
 
+/// The api replicas' consumer group on the job-ends stream ([`crate::redis::Keys::job_ends`]): each end is
+/// handed to one replica, which queues its webhook deliveries.
+pub const NOTIFIER_GROUP: &str = "notifier";
+
 /// The field holding the JSON of an event-stream entry.
 pub const EVENT_FIELD: &str = "event";

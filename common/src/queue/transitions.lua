@@ -9,7 +9,8 @@
 -- back to the queue: `start` and `requeue` end the task `cancelled` instead and answer
 -- {'cancelled'}; `refresh` and `update` answer {'ok', 'cancel'} so the worker stops skopeo.
 --
--- KEYS: 1 task stream, 2 task hash, 3 job hash, 4 job event stream, 5 stats hash, 6 dead letters
+-- KEYS: 1 task stream, 2 task hash, 3 job hash, 4 job event stream, 5 stats hash, 6 dead letters,
+--       7 job-ends stream
 -- ARGV: 1 op, 2 group, 3 consumer, 4 entry id, 5 events channel, 6 now (ms), 7 job id,
 --       8 event json ('' for none), 9 job ttl (s), 10 events kept per job, 11 dead letters kept,
 --       12 duration buckets (s, comma-separated), 13 final task statuses (comma-separated),
@@ -20,6 +21,7 @@
 --   requeue: idle ms                                  (hand the task back)
 --   finish:  status, duration ms, dead-letter reason ('' for none), field, value, ...
 local stream, task, job, events, stats, dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local ends = KEYS[7]
 local op, group, me, id, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now, job_id, event = ARGV[6], ARGV[7], ARGV[8]
 local ttl, events_kept, dead_kept = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
@@ -77,7 +79,7 @@ if cancelled_by and (op == 'start' or op == 'requeue') then
   forget_entry()
   emit(cjson.encode({job = job_id, task = redis.call('HGET', task, 'id'), at_ms = tonumber(now),
     kind = 'cancelled', by = cancelled_by}))
-  count_task_end(job, job_id, 'cancelled', now, emit)
+  count_task_end(job, job_id, 'cancelled', now, emit, ends)
   return {'cancelled'}
 end
 
@@ -149,7 +151,7 @@ if op == 'finish' then
     end
   end
 
-  count_task_end(job, job_id, final, now, emit)
+  count_task_end(job, job_id, final, now, emit, ends)
   return {'ok'}
 end
 

@@ -55,6 +55,13 @@ impl Keys {
         format!("{}:job:{job}:events", self.prefix)
     }
 
+    /// Stream of finished jobs (`job`, `status`, `at_ms`), written by the script that ends a
+    /// job's last task; the api's notifier reads it through [`crate::queue::NOTIFIER_GROUP`] and deletes what
+    /// it has handled.
+    pub fn job_ends(&self) -> String {
+        format!("{}:job-ends", self.prefix)
+    }
+
     /// Hash describing one task (one image of a job).
     pub fn task(&self, task: &str) -> String {
         format!("{}:task:{task}", self.prefix)
@@ -109,6 +116,28 @@ impl Keys {
     /// replica that moves a cursor (compare-and-set) is the one that runs the fire.
     pub fn schedules(&self) -> String {
         format!("{}:schedules", self.prefix)
+    }
+
+    /// Hash of webhook endpoints: name -> JSON (format, events, URL and secret sealed).
+    pub fn webhooks(&self) -> String {
+        format!("{}:webhooks", self.prefix)
+    }
+
+    /// List of an endpoint's delivery ids, newest first (the last 100).
+    pub fn webhook_deliveries(&self, webhook: &str) -> String {
+        format!("{}:webhook:{webhook}:deliveries", self.prefix)
+    }
+
+    /// Hash of one delivery: the event's JSON, status, attempts, last answer. Expires after
+    /// seven days.
+    pub fn delivery(&self, id: &str) -> String {
+        format!("{}:delivery:{id}", self.prefix)
+    }
+
+    /// Sorted set of deliveries to send, scored by when (ms); a replica sending one pushes its
+    /// score a lease ahead, so no other replica sends it at the same time.
+    pub fn deliveries_due(&self) -> String {
+        format!("{}:deliveries:due", self.prefix)
     }
 
     /// Hash of the registries added through the api: name -> JSON record, password sealed
