@@ -12,8 +12,11 @@ import { h, errorText, field, checkbox, select, formDialog, setFieldError, field
 
 export const FORMATS = ["generic", "dingtalk", "wecom", "feishu", "slack"];
 export const EVENTS = ["job.finished", "job.failed", "rule.skipped"];
-// Only what can never stand in the page's URL; the server has the real rule and says it.
-const NAME_RE = /^[^\s/?#%]+$/;
+// The server's rule (the same as for rule names).
+const NAME_RE = /^[A-Za-z0-9._-]{1,63}$/;
+// Formats whose deliveries are signed with a secret; the others' URL carries the key, and
+// the server refuses a secret for them.
+const SIGNED = new Set(["generic", "dingtalk", "feishu"]);
 let formSeq = 0;
 
 export const formatLabel = (f) => (FORMATS.includes(f) ? t(`hookFormat_${f}`) : String(f ?? ""));
@@ -54,10 +57,11 @@ export async function openWebhookForm(hook) {
   const formatHint = h("span");
   const syncFormat = () => {
     formatHint.textContent = t(`hookFormatHint_${format.value}`);
+    secretField.hidden = !SIGNED.has(format.value);
   };
   format.addEventListener("change", syncFormat);
   syncFormat();
-  for (const el of [name, url]) el.addEventListener("input", () => setFieldError(el, null));
+  for (const el of [name, url, secret]) el.addEventListener("input", () => setFieldError(el, null));
 
   const content = [
     editing ? null : field(t("hookNameLabel"), name, { hint: t("hookNameHint") }),
@@ -79,8 +83,7 @@ export async function openWebhookForm(hook) {
     onSubmit: async () => {
       const chosen = events.filter((e) => e.input.checked).map((e) => e.input.value);
       const v = { name: name.value.trim(), url: url.value.trim() };
-      setFieldError(name, null);
-      setFieldError(url, null);
+      for (const el of [name, url, secret]) setFieldError(el, null);
       eventsErr.hidden = true;
       let bad = null;
       if (!editing && !NAME_RE.test(v.name)) {
@@ -102,7 +105,9 @@ export async function openWebhookForm(hook) {
       }
       const body = { format: format.value, events: chosen, enabled: enabled.input.checked };
       if (v.url) body.url = v.url;
-      if (clearSecret?.input.checked) body.clear_secret = true;
+      if (!SIGNED.has(format.value)) {
+        // Nothing to send: the server keeps no secret for these formats.
+      } else if (clearSecret?.input.checked) body.clear_secret = true;
       else if (secret.value) body.secret = secret.value;
       try {
         if (editing) await api.updateWebhook(hook.name, body);
@@ -113,7 +118,13 @@ export async function openWebhookForm(hook) {
           name.focus();
           throw fieldError();
         }
-        throw err;
+        // "`url`: not a URL (...)": shown under the field it names.
+        const named = err instanceof ApiError && err.status === 400 ? /^`(\w+)`:\s*(.+)$/s.exec(err.body?.error ?? "") : null;
+        const el = named && { name, url, secret }[named[1]];
+        if (!el || !document.contains(el)) throw err;
+        setFieldError(el, named[2]);
+        el.focus();
+        throw fieldError();
       }
       secret.value = ""; // sent: not kept on the page
       saved = editing ? hook.name : v.name;
