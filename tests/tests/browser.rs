@@ -2,10 +2,15 @@
 //! real api, workers and registries: sign in, add a registry with a password on the Registries
 //! page, test its connection, then sync an image into it from the sync form after a preview;
 //! an operator cancels a running job from its page, then retries it; a rule made in its dialog
-//! is run now and its run is listed on its page.
+//! is run now and its run is listed on its page; a webhook added in its dialog gets a test
+//! delivery through to a receiver on loopback.
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::push_images;
@@ -314,7 +319,11 @@ async fn an_operator_makes_a_rule_runs_it_and_sees_its_run() {
         &pushed[0].reference(&stack.source_host()),
     )
     .await;
-    wait_for(&browser, r#"dialog[open] select[name=rule-target] option[value="target"]"#).await;
+    wait_for(
+        &browser,
+        r#"dialog[open] select[name=rule-target] option[value="target"]"#,
+    )
+    .await;
     wait_for(&browser, "dialog[open] select[name=rule-target]")
         .await
         .select_by_value("target")
@@ -335,7 +344,11 @@ async fn an_operator_makes_a_rule_runs_it_and_sees_its_run() {
     click(&browser, "dialog[open] button[type=submit]").await;
 
     // The server's own words, under the field they are about; nothing was made.
-    wait_for(&browser, r#"dialog[open] input[name=rule-cron][aria-invalid="true"]"#).await;
+    wait_for(
+        &browser,
+        r#"dialog[open] input[name=rule-cron][aria-invalid="true"]"#,
+    )
+    .await;
     let said = wait_for(&browser, "dialog[open] .field-error:not([hidden])")
         .await
         .text()
@@ -347,8 +360,15 @@ async fn an_operator_makes_a_rule_runs_it_and_sees_its_run() {
     fill(&browser, "dialog[open] input[name=rule-cron]", "0 3 * * *").await;
     click(&browser, "dialog[open] button[type=submit]").await;
     wait_for(&browser, r#"#rules-body a[href="/rules/nightly"]"#).await;
-    let row = wait_for(&browser, "#rules-body tr").await.text().await.unwrap();
-    assert!(row.contains("0 3 * * *") && row.contains("Asia/Shanghai"), "{row}");
+    let row = wait_for(&browser, "#rules-body tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        row.contains("0 3 * * *") && row.contains("Asia/Shanghai"),
+        "{row}"
+    );
     let (_, stored) = stack.get("/api/rules/nightly");
     assert_eq!(stored["source"], "api", "{stored}");
     assert_eq!(stored["replace_level"], "all", "{stored}");
@@ -379,5 +399,102 @@ async fn an_operator_makes_a_rule_runs_it_and_sees_its_run() {
         .unwrap();
     assert!(run.contains(ADMIN_USER), "the run: {run}");
     wait_for(&browser, "#rule-runs-body tr .status-succeeded").await;
+    browser.close().await.unwrap();
+}
+
+/// A webhook receiver on loopback that answers every request `200` and counts them: all a
+/// generic delivery needs to count as delivered.
+fn receiver() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let Ok(read_half) = stream.try_clone() else {
+                continue;
+            };
+            // The whole request first (head, then the body it announces), then the answer.
+            let mut reader = BufReader::new(read_half);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            counted.fetch_add(1, Ordering::SeqCst);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_a_webhook_and_sees_its_deliveries() {
+    const SECRET: &str = "hmac-secret-of-the-e2e-hook";
+    let stack = tokio::task::spawn_blocking(|| Stack::start(StackOptions::default()))
+        .await
+        .unwrap();
+    let (url, hits) = receiver();
+    let (_driver, browser) = chromium().await;
+    let base = stack.api_url();
+    sign_in_at(&browser, &format!("{base}/webhooks")).await;
+
+    click(&browser, "#webhook-create").await;
+    fill(&browser, "dialog[open] input[name=webhook-name]", "ops").await;
+    wait_for(&browser, "dialog[open] select[name=webhook-format]")
+        .await
+        .select_by_value("generic")
+        .await
+        .unwrap();
+    fill(&browser, "dialog[open] input[name=webhook-url]", &url).await;
+    fill(&browser, "dialog[open] input[name=webhook-secret]", SECRET).await;
+    click(&browser, "dialog[open] button[type=submit]").await;
+
+    // Listed with the URL cut short and the secret only said to be there.
+    let row = wait_for(
+        &browser,
+        r#"#webhooks-body tr:has(a[href="/webhooks/ops"])"#,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        row.contains("http://127.0.0.1:") && !row.contains("/hook"),
+        "{row}"
+    );
+    assert!(row.contains("Yes"), "the secret is set: {row}");
+    let page = browser.source().await.unwrap();
+    assert!(!page.contains(SECRET), "the page holds the secret");
+    let (_, listed) = stack.get("/api/webhooks");
+    assert_eq!(
+        listed[0]["events"],
+        serde_json::json!(["job.failed", "rule.skipped"]),
+        "{listed}"
+    );
+
+    // Its deliveries: a test goes out and comes back delivered, with the receiver's 200.
+    click(&browser, r#"button[data-key="deliveries:ops"]"#).await;
+    wait_for(&browser, "#deliveries-status").await;
+    click(&browser, "#webhook-test:not([hidden])").await;
+    let delivered = wait_for(&browser, "#deliveries-body tr.delivery-delivered")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        delivered.contains("ping") && delivered.contains("200"),
+        "{delivered}"
+    );
+    assert!(hits.load(Ordering::SeqCst) >= 1);
     browser.close().await.unwrap();
 }
