@@ -308,10 +308,14 @@ async fn an_operator_makes_a_rule_runs_it_and_sees_its_run() {
     let (_driver, browser) = chromium().await;
     let base = stack.api_url();
     sign_in_at(&browser, &format!("{base}/rules")).await;
-    wait_for(&browser, "#rules-status").await;
 
-    // The dialog: the sync form's fields and a schedule whose minute is out of range.
-    click(&browser, "#rule-create:not([hidden])").await;
+    // The dialog: the sync form's fields and a schedule whose minute is out of range. (The
+    // view's markup is there, hidden, from the start: wait for the page itself.)
+    click(
+        &browser,
+        "#view-rules:not([hidden]) #rule-create:not([hidden])",
+    )
+    .await;
     fill(&browser, "dialog[open] input[name=rule-name]", "nightly").await;
     fill(
         &browser,
@@ -389,7 +393,11 @@ async fn an_operator_makes_a_rule_runs_it_and_sees_its_run() {
 
     // Back on the list, then the rule's page: the run, by whom, with its job and status.
     browser.back().await.unwrap();
-    click(&browser, r#"#rules-body a[href="/rules/nightly"]"#).await;
+    click(
+        &browser,
+        r#"#view-rules:not([hidden]) #rules-body a[href="/rules/nightly"]"#,
+    )
+    .await;
     let link = format!(r#"#rule-runs-body a[href="/jobs/{job}"]"#);
     wait_for(&browser, &link).await;
     let run = wait_for(&browser, "#rule-runs-body tr")
@@ -448,7 +456,7 @@ async fn an_admin_adds_a_webhook_and_sees_its_deliveries() {
     let base = stack.api_url();
     sign_in_at(&browser, &format!("{base}/webhooks")).await;
 
-    click(&browser, "#webhook-create").await;
+    click(&browser, "#view-webhooks:not([hidden]) #webhook-create").await;
     fill(&browser, "dialog[open] input[name=webhook-name]", "ops").await;
     wait_for(&browser, "dialog[open] select[name=webhook-format]")
         .await
@@ -484,8 +492,11 @@ async fn an_admin_adds_a_webhook_and_sees_its_deliveries() {
 
     // Its deliveries: a test goes out and comes back delivered, with the receiver's 200.
     click(&browser, r#"button[data-key="deliveries:ops"]"#).await;
-    wait_for(&browser, "#deliveries-status").await;
-    click(&browser, "#webhook-test:not([hidden])").await;
+    click(
+        &browser,
+        "#view-webhook:not([hidden]) #webhook-test:not([hidden])",
+    )
+    .await;
     let delivered = wait_for(&browser, "#deliveries-body tr.delivery-delivered")
         .await
         .text()
