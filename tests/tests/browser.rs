@@ -40,14 +40,39 @@ async fn wait_for(browser: &Client, css: &str) -> Element {
     }
 }
 
+/// Waits for `css` to be shown as well: every view's markup is in the page from the start,
+/// hidden, and a dialog's field can be found a moment before it can be typed into.
+async fn wait_shown(browser: &Client, css: &str) -> Element {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let el = wait_for(browser, css).await;
+        if el.is_displayed().await.unwrap_or(false) {
+            return el;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "`{css}` is there but never shown"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn fill(browser: &Client, css: &str, value: &str) {
-    let el = wait_for(browser, css).await;
-    el.clear().await.unwrap();
-    el.send_keys(value).await.unwrap();
+    let el = wait_shown(browser, css).await;
+    el.clear()
+        .await
+        .unwrap_or_else(|e| panic!("clearing `{css}`: {e}"));
+    el.send_keys(value)
+        .await
+        .unwrap_or_else(|e| panic!("typing into `{css}`: {e}"));
 }
 
 async fn click(browser: &Client, css: &str) {
-    wait_for(browser, css).await.click().await.unwrap();
+    wait_shown(browser, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking `{css}`: {e}"));
 }
 
 /// Signs in as the stack's admin on a deep link, which lands back on it.
