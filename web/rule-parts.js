@@ -67,7 +67,11 @@ export function outcome(run, status) {
   if (!run) return h("span", { class: "muted", text: t("ruleNeverRun") });
   const parts = [];
   if (run.job) {
-    parts.push(h("a", { href: `/jobs/${encodeURIComponent(run.job)}`, class: "rule-job-link", text: t("ruleJobLink", { id: run.job }) }));
+    // A job id is a UUID: its first part tells runs apart, the tooltip has the rest.
+    parts.push(h("a", {
+      href: `/jobs/${encodeURIComponent(run.job)}`, class: "rule-job-link", title: run.job,
+      text: t("ruleJobLink", { id: run.job.split("-")[0] }),
+    }));
     if (status) parts.push(h("span", { class: `badge status-${status}`, text: statusLabel(status) }));
   } else if (run.skipped) {
     const kind = ["still_running", "missed", "invalid"].includes(run.skipped) ? t(`ruleSkipped_${run.skipped}`) : run.skipped;
