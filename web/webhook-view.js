@@ -1,13 +1,16 @@
 // /webhooks/<name> (admin): one webhook's deliveries, newest first, and "Send test". While a
-// delivery is pending the list is asked again every few seconds, so a test's outcome (or a
-// retry's) shows up without pressing Refresh; nothing is polled once all are settled.
+// delivery is pending the list is asked again (soon for a new one, else around its next
+// attempt), so a test's outcome or a retry's shows up without pressing Refresh; nothing is
+// polled once all are settled.
 
 import { t } from "./i18n.js";
 import { api, ApiError } from "./api.js";
 import { $, h, errorText, fmtDateTime, timeAgo } from "./ui.js";
 import { sendTest } from "./webhooks.js";
 
-const POLL_MS = 2000;
+const POLL_MIN_MS = 2000;
+// A retry's backoff can be long; the page still looks now and then (a test sent elsewhere).
+const POLL_MAX_MS = 30000;
 const STATUS_CLASS = { pending: "status-queued", delivered: "status-succeeded", failed: "status-failed" };
 
 let name = null;
@@ -47,7 +50,11 @@ async function load() {
     loadError = err;
   }
   renderWebhook();
-  if (deliveries?.some((d) => d.status === "pending")) timer = setTimeout(load, POLL_MS);
+  const pending = (deliveries ?? []).filter((d) => d.status === "pending");
+  if (pending.length) {
+    const soonest = Math.min(...pending.map((d) => d.next_attempt_at_ms ?? 0)) - Date.now();
+    timer = setTimeout(load, Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, soonest + 500)));
+  }
 }
 
 $("webhook-refresh").addEventListener("click", () => load());
