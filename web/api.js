@@ -194,6 +194,25 @@ export const api = {
   deleteRegistry: (name) => request("DELETE", `/api/registries/${enc(name)}`),
   testRegistry: (name) => request("POST", `/api/registries/${enc(name)}/test`),
 
+  // Sync rules: everyone reads them; operators change and run the api's (rules.yaml's are
+  // read-only, but can be run).
+  listRules: () => request("GET", "/api/rules"),
+  getRule: (name) => request("GET", `/api/rules/${enc(name)}`),
+  createRule: (rule) => request("POST", "/api/rules", rule),
+  updateRule: (name, rule) => request("PUT", `/api/rules/${enc(name)}`, rule),
+  deleteRule: (name) => request("DELETE", `/api/rules/${enc(name)}`),
+  runRule: (name) => request("POST", `/api/rules/${enc(name)}/run`),
+  // Only the rules' newest jobs are wanted (for their status): the list holds no tasks.
+  jobsOfRules: () => request("GET", "/api/jobs?limit=200"),
+
+  // Webhooks (admin). An update without `url` or `secret` keeps the stored one.
+  listWebhooks: () => request("GET", "/api/webhooks"),
+  createWebhook: (hook) => request("POST", "/api/webhooks", hook),
+  updateWebhook: (name, hook) => request("PUT", `/api/webhooks/${enc(name)}`, hook),
+  deleteWebhook: (name) => request("DELETE", `/api/webhooks/${enc(name)}`),
+  testWebhook: (name) => request("POST", `/api/webhooks/${enc(name)}/test`),
+  webhookDeliveries: (name) => request("GET", `/api/webhooks/${enc(name)}/deliveries`),
+
   // Audit log (admin).
   audit: ({ limit = 50, before, actor, action } = {}) =>
     request("GET", `/api/audit${query({ limit, before, actor, action })}`),
