@@ -203,7 +203,6 @@ export const api = {
   deleteRule: (name) => request("DELETE", `/api/rules/${enc(name)}`),
   runRule: (name) => request("POST", `/api/rules/${enc(name)}/run`),
   // Only the rules' newest jobs are wanted (for their status): the list holds no tasks.
-  jobsOfRules: () => request("GET", "/api/jobs?limit=200"),
 
   // Webhooks (admin). An update without `url` or `secret` keeps the stored one.
   listWebhooks: () => request("GET", "/api/webhooks"),

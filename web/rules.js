@@ -13,7 +13,6 @@ import {
 
 let rules = null; // null: not loaded
 /** job id -> status, for the last runs' badges (the list of rules carries no job status). */
-let statuses = new Map();
 let loadError = null;
 let loading = false;
 let seq = 0;
@@ -37,12 +36,10 @@ async function load() {
   loadError = null;
   renderRules();
   try {
-    // The jobs only add a status to a link: without them the page still works.
-    const [list, jobs] = await Promise.all([api.listRules(), api.jobsOfRules().catch(() => [])]);
+    const list = await api.listRules();
     if (mine !== seq) return;
     if (!Array.isArray(list)) throw new ApiError(200, t("errBadResponse"));
     rules = list.filter((r) => r && typeof r.name === "string");
-    statuses = new Map((Array.isArray(jobs) ? jobs : []).map((j) => [j.id, j.status]));
   } catch (err) {
     if (mine !== seq || err.handled) return;
     loadError = err;
@@ -106,7 +103,7 @@ function ruleRow(r) {
     cell("colSchedule", scheduleCell(r)),
     cell("colEnabled", enabledBadge(r)),
     cell("colNextFire", nextFireCell(r)),
-    cell("colLastRun", outcome(last, last?.job ? statuses.get(last.job) : null)),
+    cell("colLastRun", outcome(last, last?.job_status)),
     cell("colActions", actions, "cell-actions"));
 }
 

@@ -227,6 +227,9 @@ async fn run_now_starts_a_job_the_rule_lists_and_refuses_while_it_is_going() {
     assert_eq!(detail.body["runs"][0]["trigger"], "run_now");
     assert_eq!(detail.body["runs"][0]["user"], "op");
     assert_eq!(detail.body["runs"][0]["job_status"], "queued");
+    let rules = app.get("/api/rules", &op).await;
+    assert_eq!(rules.body[0]["last_run"]["job"], job.as_str());
+    assert_eq!(rules.body[0]["last_run"]["job_status"], "queued");
     let listed = app
         .get("/api/jobs?rule=mirror-base&trigger=run_now", &op)
         .await;

@@ -7,9 +7,8 @@ use axum::{Extension, Json};
 use docker_sync_common::image::selection::parse_selector_list;
 use docker_sync_common::image::Platform;
 use docker_sync_common::now_ms;
-use docker_sync_common::queue::job::{JobStatus, TriggerKind};
-use docker_sync_common::queue::read;
-use docker_sync_common::rules::runs::{RunRecord, RunTrigger};
+use docker_sync_common::queue::job::TriggerKind;
+use docker_sync_common::rules::runs::RunTrigger;
 use docker_sync_common::rules::store::{self, Write};
 use docker_sync_common::rules::{check_name, fires, RuleSpec, StoredRule};
 use serde::Serialize;
@@ -22,7 +21,7 @@ use crate::jobs::plan::check_bounds;
 use crate::jobs::store::JobView;
 use crate::limits;
 use crate::routes::jobs::ApiJson;
-use crate::rules::{self, run_record, start, RuleView, Source};
+use crate::rules::{self, run_record, start, RuleView, RunView, Source};
 use crate::state::AppState;
 
 /// A new rule: its name and the fields of [`RuleSpec`].
@@ -33,15 +32,6 @@ pub struct NewRule {
     name: String,
     #[serde(flatten)]
     spec: RuleSpec,
-}
-
-/// A run or fire, with its job's status while the job is still stored.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RunView {
-    #[serde(flatten)]
-    pub record: RunRecord,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub job_status: Option<JobStatus>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -114,13 +104,7 @@ pub async fn get(
     let (rule, records) = rules::view_of(&state, rule).await?;
     let mut runs = Vec::with_capacity(records.len());
     for record in records {
-        let job_status = match &record.job {
-            Some(job) => read::job(&state.pool, &state.keys, job)
-                .await?
-                .map(|(j, _)| JobStatus::derive(&j.counts(), j.started())),
-            None => None,
-        };
-        runs.push(RunView { record, job_status });
+        runs.push(RunView::of(&state, record).await?);
     }
     Ok(Json(RuleDetail { rule, runs }))
 }

@@ -8,6 +8,8 @@ pub mod start;
 use std::collections::BTreeMap;
 
 use docker_sync_common::now_ms;
+use docker_sync_common::queue::job::JobStatus;
+use docker_sync_common::queue::read;
 use docker_sync_common::rules::runs::{self, RunRecord};
 use docker_sync_common::rules::{store, RuleSpec};
 use serde::Serialize;
@@ -44,7 +46,28 @@ pub struct RuleView {
     pub last_fire_ms: Option<u64>,
     /// What the newest run or fire did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_run: Option<RunRecord>,
+    pub last_run: Option<RunView>,
+}
+
+/// A run or fire, with its job's status while the job is still stored.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RunView {
+    #[serde(flatten)]
+    pub record: RunRecord,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_status: Option<JobStatus>,
+}
+
+impl RunView {
+    pub async fn of(state: &AppState, record: RunRecord) -> Result<RunView, AppError> {
+        let job_status = match &record.job {
+            Some(job) => read::job(&state.pool, &state.keys, job)
+                .await?
+                .map(|(j, _)| JobStatus::derive(&j.counts(), j.started())),
+            None => None,
+        };
+        Ok(RunView { record, job_status })
+    }
 }
 
 /// A rule with where it lives, before its runs are looked up.
@@ -105,8 +128,8 @@ pub async fn find(state: &AppState, name: &str) -> Result<Option<Rule>, AppError
         }))
 }
 
-/// The rule as the api shows it, given its runs (newest first).
-pub fn view(rule: Rule, runs: &[RunRecord]) -> RuleView {
+/// The rule as the api shows it, given its runs (newest first) and the newest one's view.
+pub fn view(rule: Rule, runs: &[RunRecord], last_run: Option<RunView>) -> RuleView {
     let next_fire_ms = rule
         .spec
         .schedule
@@ -117,7 +140,7 @@ pub fn view(rule: Rule, runs: &[RunRecord]) -> RuleView {
         .map(|t| t.timestamp_millis() as u64);
     RuleView {
         last_fire_ms: runs.iter().find_map(|r| r.fire_ms),
-        last_run: runs.first().cloned(),
+        last_run,
         next_fire_ms,
         name: rule.name,
         spec: rule.spec,
@@ -129,7 +152,11 @@ pub fn view(rule: Rule, runs: &[RunRecord]) -> RuleView {
 
 pub async fn view_of(state: &AppState, rule: Rule) -> Result<(RuleView, Vec<RunRecord>), AppError> {
     let runs = runs::list(&state.pool, &state.keys, &rule.name).await?;
-    Ok((view(rule, &runs), runs))
+    let last = match runs.first() {
+        Some(r) => Some(RunView::of(state, r.clone()).await?),
+        None => None,
+    };
+    Ok((view(rule, &runs, last), runs))
 }
 
 /// A record of a run or fire at this moment.
