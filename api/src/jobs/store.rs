@@ -79,7 +79,8 @@ pub struct Origin<'a> {
     pub retry_of: Option<&'a str>,
 }
 
-/// Queues the plan; returns the new job as `GET /api/jobs/{id}` would show it.
+/// Queues the plan (counted in the submitted-jobs metric, whoever submits it); returns the new
+/// job as `GET /api/jobs/{id}` would show it.
 pub async fn create(
     state: &AppState,
     plan: &Plan,
@@ -105,6 +106,7 @@ pub async fn create(
             .collect(),
     };
     let submitted = submit::submit(&state.pool, &state.keys, &new).await?;
+    state.metrics.jobs_submitted.inc();
     let total = submitted.tasks.len() as u32;
     let counts = Counts {
         queued: total,

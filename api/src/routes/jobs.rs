@@ -41,7 +41,6 @@ pub async fn create(
         retry_of: None,
     };
     let job = store::create(&state, &plan, origin).await?;
-    state.metrics.jobs_submitted.inc();
     tracing::info!(job = %job.id, tasks = job.total, target = %job.target, user = caller.actor(), "job queued");
     let detail = serde_json::json!({ "tasks": job.total, "target": job.target, "replace_level": job.replace_level });
     audit::record(

@@ -135,7 +135,6 @@ pub async fn retry(
         retry_of: Some(id),
     };
     let new = store::create(&state, &plan, origin).await?;
-    state.metrics.jobs_submitted.inc();
     let detail = serde_json::json!({ "retry_of": id, "tasks": new.total });
     audit::record(
         &state,
@@ -189,7 +188,6 @@ pub async fn sync_again(
         retry_of: None,
     };
     let new = store::create(&state, &plan, origin).await?;
-    state.metrics.jobs_submitted.inc();
     let detail = serde_json::json!({ "again_of": id, "tasks": new.total });
     audit::record(
         &state,

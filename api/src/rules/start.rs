@@ -58,7 +58,6 @@ pub async fn start(
         retry_of: None,
     };
     let job = store::create(state, &plan, origin).await?;
-    state.metrics.jobs_submitted.inc();
     record.job = Some(job.id.clone());
     runs::record(&state.pool, &state.keys, &rule.name, &record).await?;
     tracing::info!(rule = %rule.name, job = %job.id, tasks = job.total, trigger = kind.as_str(), "rule run queued");
