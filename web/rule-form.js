@@ -60,6 +60,26 @@ export async function openRuleForm(rule) {
   const zone = textInput(rule?.schedule?.timezone, { name: "rule-timezone", placeholder: "UTC" });
   const missed = select([["run", t("ruleMissed_run")], ["skip", t("ruleMissed_skip")]], rule?.schedule?.missed ?? "run");
   missed.name = "rule-missed";
+  // What the lines expand to now, from the sync form's preview route: the same check a run does.
+  const previewBox = h("div", { class: "rule-preview", id: "rule-preview-result", hidden: true, "aria-live": "polite" });
+  const previewBtn = h("button", { type: "button", class: "btn btn-secondary", id: "rule-preview", text: t("preview") });
+  previewBtn.addEventListener("click", async () => {
+    previewBtn.disabled = true;
+    previewBtn.textContent = t("previewing");
+    const body = { images: images.value, target: target.value, replace_level: level.value };
+    if (ns.value.trim()) body.namespace = ns.value.trim();
+    if (platform.value.trim()) body.platform = platform.value.trim();
+    try {
+      renderRulePreview(previewBox, await api.previewJob(body));
+    } catch (err) {
+      if (err.handled) return;
+      previewBox.replaceChildren(h("p", { class: "hint-error", text: errorText(err) }));
+    } finally {
+      previewBtn.disabled = false;
+      previewBtn.textContent = t("preview");
+      previewBox.hidden = false;
+    }
+  });
   // Bad image lines, as the sync form lists them: line, input, the server's message.
   const linesBox = h("div", { class: "alert alert-error rule-line-errors", role: "alert", tabindex: "-1", hidden: true });
 
@@ -75,6 +95,8 @@ export async function openRuleForm(rule) {
       field(t("levelLabel"), level),
       field(t("namespaceLabel"), ns, { optional: true, hint: t("namespaceHint") }),
       field(t("platformLabel"), platform, { optional: true, hint: t("rulePlatformHint") })),
+    h("div", { class: "rule-preview-row" }, previewBtn),
+    previewBox,
     field(t("ruleDescriptionLabel"), description, { optional: true }),
     h("div", { class: "check-block" }, enabled.label),
     h("fieldset", { class: "rule-schedule-fields" },
@@ -176,4 +198,31 @@ function showServerError(err, { byKey, linesBox, name }) {
   setFieldError(el, named[2]);
   el.focus();
   return fieldError();
+}
+
+/** Images listed per preview before "and N more". */
+const PREVIEW_SHOWN = 20;
+
+/** The preview's totals, each bad line with its error, and the first copies. */
+function renderRulePreview(box, data) {
+  const lines = Array.isArray(data?.lines) ? data.lines.filter((l) => l && typeof l === "object") : [];
+  const copies = lines.flatMap((l) => (Array.isArray(l.images) ? l.images : []));
+  const dropped = lines.reduce((n, l) => n + (Array.isArray(l.dropped) ? l.dropped.length : 0), 0);
+  const bad = lines.filter((l) => l.error);
+  const out = [h("p", { class: "rule-preview-summary", text: t("previewSummary", {
+    images: t("previewSumImages", { n: copies.length }),
+    dropped: t("previewSumDropped", { n: dropped }),
+    errors: t("previewSumErrors", { n: bad.length }),
+  }) })];
+  if (bad.length) {
+    out.push(h("ul", { class: "rule-preview-errors" }, ...bad.map((l) =>
+      h("li", { class: "hint-error", text: t("ruleLineError", { line: l.line, input: l.input ?? "", message: l.error }) }))));
+  }
+  if (copies.length) {
+    const shown = copies.slice(0, PREVIEW_SHOWN).map((c) =>
+      h("li", { class: "rule-preview-copy" }, h("code", { text: String(c?.source ?? "") }), " → ", h("code", { text: String(c?.target ?? "") })));
+    if (copies.length > PREVIEW_SHOWN) shown.push(h("li", { class: "muted", text: t("ruleMoreImages", { n: copies.length - PREVIEW_SHOWN }) }));
+    out.push(h("ul", { class: "rule-preview-copies" }, ...shown));
+  }
+  box.replaceChildren(...out);
 }

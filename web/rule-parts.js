@@ -110,6 +110,25 @@ export async function runNow(r, button) {
   }
 }
 
+/** The rule saved again with only `enabled` changed; resolves true once saved. */
+export async function setEnabled(r, enabled, button) {
+  button.disabled = true;
+  button.classList.add("is-busy");
+  const body = { images: r.images, target: r.target, replace_level: r.replace_level, enabled };
+  for (const key of ["namespace", "platform", "description", "schedule"]) if (r[key] != null) body[key] = r[key];
+  try {
+    await api.updateRule(r.name, body);
+    toast(t(enabled ? "ruleEnabled" : "ruleDisabled", { name: r.name }));
+    return true;
+  } catch (err) {
+    if (!err.handled) toast(t("ruleSaveFailed", { name: r.name, error: errorText(err) }));
+    return false;
+  } finally {
+    button.disabled = false;
+    button.classList.remove("is-busy");
+  }
+}
+
 /** Ask, then delete; resolves true once the rule is gone. */
 export async function deleteRule(r) {
   const ok = await confirmDialog({
@@ -130,7 +149,7 @@ export async function deleteRule(r) {
 }
 
 /** The row buttons: Run now for operators, Edit and Delete for the api's rules. */
-export function actionButtons(r, { onEdit, onDeleted, small = true } = {}) {
+export function actionButtons(r, { onEdit, onDeleted, onChanged, small = true } = {}) {
   const box = h("div", { class: "row-actions" });
   if (!canSubmit()) return box;
   const plain = small ? "btn btn-ghost btn-small" : "btn btn-secondary";
@@ -143,6 +162,10 @@ export function actionButtons(r, { onEdit, onDeleted, small = true } = {}) {
   };
   btn("run", t("ruleRunNow"), t("ruleRunNamed", { name: r.name }), (b) => runNow(r, b));
   if (canChange(r)) {
+    const toggle = r.enabled ? "ruleDisable" : "ruleEnable";
+    btn("toggle", t(toggle), t(`${toggle}Named`, { name: r.name }), async (b) => {
+      if (await setEnabled(r, !r.enabled, b)) onChanged?.(r);
+    });
     btn("edit", t("edit"), t("ruleEditNamed", { name: r.name }), () => onEdit?.(r));
     btn("del", t("delete"), t("ruleDeleteNamed", { name: r.name }), async () => {
       if (await deleteRule(r)) onDeleted?.(r);

@@ -75,6 +75,7 @@ export function renderRule() {
         load();
       }
     },
+    onChanged: () => load(),
     onDeleted: () => navigate("/rules", { replace: true }),
   }));
   if (focusKey) $("rule-actions").querySelector(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();

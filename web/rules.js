@@ -89,6 +89,7 @@ function ruleRow(r) {
         load();
       }
     },
+    onChanged: () => load(),
     onDeleted: () => {
       rules = (rules ?? []).filter((x) => x.name !== r.name);
       renderRules();

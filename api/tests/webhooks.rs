@@ -111,6 +111,13 @@ async fn endpoints_are_checked_and_their_token_and_secret_never_shown() {
     let k = keyed_app().await;
     let app = &k.app;
     let boss = app.login("boss").await;
+    let (robot, _) = receiver(&[]).await;
+    let host = robot
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let bad = |body: Value| {
         let boss = boss.clone();
         async move {
@@ -119,7 +126,7 @@ async fn endpoints_are_checked_and_their_token_and_secret_never_shown() {
             r.body["error"].as_str().unwrap().to_owned()
         }
     };
-    let ok = json!({ "name": "ops", "format": "dingtalk", "url": "https://oapi.dingtalk.com/robot/send?access_token=SECRET-TOKEN", "events": ["job.failed"], "secret": "SEC-signing" });
+    let ok = json!({ "name": "ops", "format": "dingtalk", "url": format!("http://{host}/hook/robot/send?access_token=SECRET-TOKEN"), "events": ["job.failed"], "secret": "SEC-signing" });
     let mut ftp = ok.clone();
     ftp["url"] = json!("ftp://example.test/x");
     assert_eq!(bad(ftp).await, "`url`: `ftp:` is not http or https");
@@ -131,13 +138,24 @@ async fn endpoints_are_checked_and_their_token_and_secret_never_shown() {
     assert!(bad(wecom)
         .await
         .starts_with("`secret`: the wecom format has no signing secret"));
+    // Nothing listens there: found when saving, not at the first event.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut gone = ok.clone();
+    gone["url"] = json!(format!("http://127.0.0.1:{closed_port}/h"));
+    let said = bad(gone).await;
+    assert!(
+        said.starts_with(&format!("`url`: cannot reach 127.0.0.1:{closed_port}")),
+        "{said}"
+    );
     let mut typo = ok.clone();
     typo["events"] = json!(["job.done"]);
     assert!(bad(typo).await.contains("unknown variant `job.done`"));
 
     let made = app.post("/api/webhooks", &boss, ok.clone()).await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
-    assert_eq!(made.body["url"], "https://oapi.dingtalk.com/…");
+    assert_eq!(made.body["url"], format!("http://{host}/…"));
     assert_eq!(made.body["has_secret"], true);
     assert_eq!(
         app.post("/api/webhooks", &boss, ok).await.status,
@@ -283,8 +301,9 @@ async fn a_key_rotation_reseals_webhooks_too() {
     let k = keyed_app().await;
     let app = &k.app;
     let boss = app.login("boss").await;
+    let (url, _) = receiver(&[]).await;
     let made = app
-        .post("/api/webhooks", &boss, json!({ "name": "ops", "format": "generic", "url": "http://127.0.0.1:9/h", "events": ["job.failed"], "secret": "s" }))
+        .post("/api/webhooks", &boss, json!({ "name": "ops", "format": "generic", "url": url, "events": ["job.failed"], "secret": "s" }))
         .await;
     assert_eq!(made.status, StatusCode::CREATED);
     let usage = app.get("/api/secret-key", &boss).await;

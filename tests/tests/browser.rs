@@ -7,15 +7,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::push_images;
 use docker_sync_tests::{
-    Chromedriver, Stack, StackOptions, ADMIN_PASSWORD, ADMIN_USER, TARGET_PASSWORD, TARGET_USER,
+    Chromedriver, Stack, StackOptions, WebhookReceiver, ADMIN_PASSWORD, ADMIN_USER,
+    TARGET_PASSWORD, TARGET_USER,
 };
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -363,6 +360,17 @@ async fn an_operator_makes_a_rule_runs_it_and_sees_its_run() {
         .select_by_value("all")
         .await
         .unwrap();
+    // The preview says what the lines come to now, before anything is saved.
+    click(&browser, "dialog[open] #rule-preview").await;
+    let preview = wait_for(
+        &browser,
+        "dialog[open] #rule-preview-result:not([hidden]) .rule-preview-copy",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(preview.contains("rules/app:1.0"), "the preview: {preview}");
     fill(&browser, "dialog[open] input[name=rule-cron]", "61 3 * * *").await;
     fill(
         &browser,
@@ -404,6 +412,34 @@ async fn an_operator_makes_a_rule_runs_it_and_sees_its_run() {
     assert_eq!(stored["schedule"]["timezone"], "Asia/Shanghai", "{stored}");
     assert!(stored["next_fire_ms"].is_u64(), "{stored}");
 
+    // Disabled and enabled again from its row: its schedule stops showing a next fire.
+    click(&browser, r#"button[data-key="toggle:nightly"]"#).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while stack.get("/api/rules/nightly").1["enabled"] != false {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rule was not disabled"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, off) = stack.get("/api/rules/nightly");
+    assert!(off.get("next_fire_ms").is_none(), "{off}");
+    assert_eq!(
+        off["schedule"]["cron"], "0 3 * * *",
+        "the rest is kept: {off}"
+    );
+    wait_for(
+        &browser,
+        r#"#rules-body tr.is-disabled button[data-key="toggle:nightly"]"#,
+    )
+    .await;
+    click(&browser, r#"button[data-key="toggle:nightly"]"#).await;
+    wait_for(
+        &browser,
+        r#"#rules-body tr:not(.is-disabled) button[data-key="toggle:nightly"]"#,
+    )
+    .await;
+
     // Run now lands on the new job's page, which finishes.
     click(&browser, r#"button[data-key="run:nightly"]"#).await;
     wait_for(&browser, "#job-status.status-succeeded").await;
@@ -435,48 +471,14 @@ async fn an_operator_makes_a_rule_runs_it_and_sees_its_run() {
     browser.close().await.unwrap();
 }
 
-/// A webhook receiver on loopback that answers every request `200` and counts them: all a
-/// generic delivery needs to count as delivered.
-fn receiver() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counted = hits.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let Ok(read_half) = stream.try_clone() else {
-                continue;
-            };
-            // The whole request first (head, then the body it announces), then the answer.
-            let mut reader = BufReader::new(read_half);
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            counted.fetch_add(1, Ordering::SeqCst);
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    });
-    (url, hits)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_adds_a_webhook_and_sees_its_deliveries() {
     const SECRET: &str = "hmac-secret-of-the-e2e-hook";
     let stack = tokio::task::spawn_blocking(|| Stack::start(StackOptions::default()))
         .await
         .unwrap();
-    let (url, hits) = receiver();
+    let receiver = WebhookReceiver::start(&[]);
+    let url = receiver.url();
     let (_driver, browser) = chromium().await;
     let base = stack.api_url();
     sign_in_at(&browser, &format!("{base}/webhooks")).await;
@@ -531,6 +533,6 @@ async fn an_admin_adds_a_webhook_and_sees_its_deliveries() {
         delivered.contains("ping") && delivered.contains("200"),
         "{delivered}"
     );
-    assert!(hits.load(Ordering::SeqCst) >= 1);
+    assert!(!receiver.requests().is_empty());
     browser.close().await.unwrap();
 }

@@ -120,6 +120,45 @@ fn check_url(url: &str) -> Result<String, AppError> {
     Ok(format!("{}://{host}{port}/{rest}", parsed.scheme()))
 }
 
+/// How long saving waits for the endpoint to accept a connection.
+const REACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Refuses a URL nothing answers at, so a typo is found when saving rather than at the first
+/// event. Behind a proxy (the `*_PROXY` variables reqwest follows) the api cannot tell, and
+/// leaves it to "send test".
+async fn check_reachable(url: &str) -> Result<(), AppError> {
+    let parsed = reqwest::Url::parse(url.trim())
+        .map_err(|e| AppError::BadRequest(format!("`url`: not a URL ({e})")))?;
+    let proxied = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+    if proxied {
+        return Ok(());
+    }
+    let host = parsed
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let connect = tokio::net::TcpStream::connect((host.as_str(), port));
+    let why = match tokio::time::timeout(REACH_TIMEOUT, connect).await {
+        Ok(Ok(_)) => return Ok(()),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {} s", REACH_TIMEOUT.as_secs()),
+    };
+    Err(AppError::BadRequest(format!(
+        "`url`: cannot reach {host}:{port} ({why}); check the address and that the endpoint is up"
+    )))
+}
+
 fn check_events(events: &[Event]) -> Result<Vec<Event>, AppError> {
     let mut out: Vec<Event> = Vec::new();
     for e in events {
@@ -195,6 +234,7 @@ pub async fn create(
     let events = check_events(&req.events)?;
     check_secret(req.format, req.secret.as_ref())?;
     let keys = sealing(&state)?;
+    check_reachable(&req.url).await?;
     let name = req.name;
     let hook = StoredWebhook {
         format: req.format,
@@ -239,10 +279,14 @@ pub async fn update(
     check_secret(req.format, req.secret.as_ref())?;
     let keys = sealing(&state)?;
     let (url, url_shown) = match req.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-        Some(u) => (
-            keys.seal(&SecretString::from(u.to_owned()), &url_context(&name)),
-            check_url(u)?,
-        ),
+        Some(u) => {
+            let shown = check_url(u)?;
+            check_reachable(u).await?;
+            (
+                keys.seal(&SecretString::from(u.to_owned()), &url_context(&name)),
+                shown,
+            )
+        }
         None => (old.url, old.url_shown),
     };
     let secret = match (req.secret, req.clear_secret) {
