@@ -83,7 +83,11 @@ impl WebhookReceiver {
 fn serve(stream: std::net::TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
-    reader.read_line(&mut line)?;
+    if reader.read_line(&mut line)? == 0 {
+        // A connection that sends nothing (the api checking that the address answers) is
+        // not a request.
+        return Ok(());
+    }
     let path = line.split_whitespace().nth(1).unwrap_or("").to_owned();
     let mut headers = HashMap::new();
     loop {
