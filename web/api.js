@@ -160,6 +160,9 @@ export const api = {
   script: (payload) => download("/api/scripts", payload),
   listJobs: (limit = 20) => request("GET", `/api/jobs?limit=${encodeURIComponent(limit)}`),
   getJob: (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}`),
+  cancelJob: (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`),
+  retryJob: (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/retry`),
+  syncAgain: (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/sync-again`),
 
   // Accounts and sessions.
   me: () => request("GET", "/api/auth/me", undefined, { authRedirect: false }),
@@ -190,6 +193,24 @@ export const api = {
   updateRegistry: (name, registry) => request("PUT", `/api/registries/${enc(name)}`, registry),
   deleteRegistry: (name) => request("DELETE", `/api/registries/${enc(name)}`),
   testRegistry: (name) => request("POST", `/api/registries/${enc(name)}/test`),
+
+  // Sync rules: everyone reads them; operators change and run the api's (rules.yaml's are
+  // read-only, but can be run).
+  listRules: () => request("GET", "/api/rules"),
+  getRule: (name) => request("GET", `/api/rules/${enc(name)}`),
+  createRule: (rule) => request("POST", "/api/rules", rule),
+  updateRule: (name, rule) => request("PUT", `/api/rules/${enc(name)}`, rule),
+  deleteRule: (name) => request("DELETE", `/api/rules/${enc(name)}`),
+  runRule: (name) => request("POST", `/api/rules/${enc(name)}/run`),
+  // Only the rules' newest jobs are wanted (for their status): the list holds no tasks.
+
+  // Webhooks (admin). An update without `url` or `secret` keeps the stored one.
+  listWebhooks: () => request("GET", "/api/webhooks"),
+  createWebhook: (hook) => request("POST", "/api/webhooks", hook),
+  updateWebhook: (name, hook) => request("PUT", `/api/webhooks/${enc(name)}`, hook),
+  deleteWebhook: (name) => request("DELETE", `/api/webhooks/${enc(name)}`),
+  testWebhook: (name) => request("POST", `/api/webhooks/${enc(name)}/test`),
+  webhookDeliveries: (name) => request("GET", `/api/webhooks/${enc(name)}/deliveries`),
 
   // Audit log (admin).
   audit: ({ limit = 50, before, actor, action } = {}) =>

@@ -1,8 +1,9 @@
 // docker-image-sync web UI: the wiring. The router, the top bar (theme, language, account
 // menu) and the start-up live here; each page lives in its own module: sync-form.js (its
 // preview in sync-preview.js) and recent-jobs.js (home), job-view.js, auth-pages.js,
-// tokens.js, users.js, registries.js, audit.js. No framework: views are static markup in
-// index.html that the code fills in.
+// tokens.js, users.js, registries.js, audit.js, rules.js and rule-view.js, webhooks.js and
+// webhook-view.js. No framework: views are static markup in index.html that the code fills
+// in.
 // All dynamic text goes through textContent (never innerHTML), so nothing the server or
 // the user sends can become markup; the CSP would block inline code anyway.
 
@@ -20,6 +21,10 @@ import { enterTokens, leaveTokens, renderTokens } from "./tokens.js";
 import { enterUsers, leaveUsers, renderUsers } from "./users.js";
 import { enterRegistries, leaveRegistries, renderRegistries } from "./registries.js";
 import { enterAudit, leaveAudit, renderAudit } from "./audit.js";
+import { enterRules, leaveRules, renderRules } from "./rules.js";
+import { enterRule, leaveRule, renderRule, ruleTitle } from "./rule-view.js";
+import { enterWebhooks, leaveWebhooks, renderWebhooks } from "./webhooks.js";
+import { enterWebhook, leaveWebhook, renderWebhook, webhookTitle } from "./webhook-view.js";
 
 // ---------------------------------------------------------------------------------------
 // Theme: "auto" follows prefers-color-scheme through CSS alone; an explicit choice sets
@@ -86,6 +91,10 @@ const routes = [
   { re: /^\/registries\/?$/, view: "view-registries", admin: true, title: "registriesTitle", enter: enterRegistries, leave: leaveRegistries, refresh: renderRegistries },
   { re: /^\/users\/?$/, view: "view-users", admin: true, title: "usersTitle", enter: enterUsers, leave: leaveUsers, refresh: renderUsers },
   { re: /^\/audit\/?$/, view: "view-audit", admin: true, title: "auditTitle", enter: enterAudit, leave: leaveAudit, refresh: renderAudit },
+  { re: /^\/rules\/?$/, view: "view-rules", title: "rulesTitle", enter: enterRules, leave: leaveRules, refresh: renderRules },
+  { re: /^\/rules\/([^/]+)\/?$/, view: "view-rule", title: ruleTitle, enter: (m) => enterRule(decodeURIComponent(m[1])), leave: leaveRule, refresh: renderRule },
+  { re: /^\/webhooks\/?$/, view: "view-webhooks", admin: true, title: "webhooksTitle", enter: enterWebhooks, leave: leaveWebhooks, refresh: renderWebhooks },
+  { re: /^\/webhooks\/([^/]+)\/?$/, view: "view-webhook", admin: true, title: webhookTitle, enter: (m) => enterWebhook(decodeURIComponent(m[1])), leave: leaveWebhook, refresh: renderWebhook },
 ];
 const notFound = { view: "view-notfound", open: true, title: "notFoundTitle", enter: () => {} };
 const forbidden = { view: "view-forbidden", title: "forbiddenTitle", enter: renderForbidden, refresh: renderForbidden };

@@ -1,8 +1,9 @@
 // The client's model of one job: a snapshot from the api with events applied on top.
 // Kept free of DOM code so the event rules can be read (and tried in node) on their own.
 
-export const TASK_STATUSES = ["queued", "running", "succeeded", "skipped", "failed"];
-const TERMINAL_TASK = new Set(["succeeded", "skipped", "failed"]);
+export const TASK_STATUSES = ["queued", "running", "succeeded", "skipped", "failed", "cancelled"];
+const TERMINAL_TASK = new Set(["succeeded", "skipped", "failed", "cancelled"]);
+const FINAL_JOB = ["succeeded", "failed", "partial", "cancelled"];
 
 function num(v) {
   return typeof v === "number" && Number.isFinite(v) ? v : null;
@@ -49,6 +50,12 @@ export class JobState {
     this.createdAt = num(job.created_at_ms);
     this.serverStatus = job.status ?? "queued";
     this.finishedStatus = null;
+    // Who cancelled the job and when, once an operator has: running copies are being stopped.
+    this.cancelledBy = typeof job.cancelled_by === "string" ? job.cancelled_by : null;
+    this.cancelRequestedAt = num(job.cancel_requested_at_ms);
+    this.trigger = job.trigger && typeof job.trigger === "object" ? job.trigger : null;
+    this.retryOf = typeof job.retry_of === "string" ? job.retry_of : null;
+    this.retries = Array.isArray(job.retries) ? job.retries.filter((r) => typeof r === "string") : [];
     this.filtered = filtered;
     this.tasks = new Map();
     for (const t of Array.isArray(job.tasks) ? job.tasks : []) {
@@ -71,6 +78,11 @@ export class JobState {
     if (!ev.task) {
       if (ev.kind === "job_finished" && typeof ev.status === "string") {
         this.finishedStatus = ev.status;
+        return "job";
+      }
+      if (ev.kind === "cancel_requested") {
+        this.cancelledBy = String(ev.by ?? "");
+        this.cancelRequestedAt = num(ev.at_ms);
         return "job";
       }
       return null;
@@ -141,6 +153,14 @@ export class JobState {
         task.step = null;
         task.retryAt = null;
         break;
+      case "cancelled":
+        task.status = "cancelled";
+        task.error = ev.by ? `cancelled by ${ev.by}` : task.error;
+        task.finishedAt = at ?? task.finishedAt;
+        task.note = null;
+        task.step = null;
+        task.retryAt = null;
+        break;
       case "failed":
         task.status = "failed";
         task.error = ev.error != null ? String(ev.error) : task.error;
@@ -155,9 +175,9 @@ export class JobState {
     return task.id;
   }
 
-  /** Counts in the api's five buckets; a task waiting to retry is still in flight. */
+  /** Counts in the api's buckets; a task waiting to retry is still in flight. */
   counts() {
-    const c = { queued: 0, running: 0, succeeded: 0, skipped: 0, failed: 0 };
+    const c = { queued: 0, running: 0, succeeded: 0, skipped: 0, failed: 0, cancelled: 0 };
     for (const t of this.tasks.values()) c[t.status === "retrying" ? "running" : t.status] += 1;
     return c;
   }
@@ -168,19 +188,19 @@ export class JobState {
 
   get done() {
     const c = this.counts();
-    return c.succeeded + c.skipped + c.failed;
+    return c.succeeded + c.skipped + c.failed + c.cancelled;
   }
 
   /** The job's status as best known: the server's final word, else derived from tasks. */
   status() {
     if (this.finishedStatus) return this.finishedStatus;
-    if (["succeeded", "failed", "partial"].includes(this.serverStatus)) return this.serverStatus;
+    if (FINAL_JOB.includes(this.serverStatus)) return this.serverStatus;
     const c = this.counts();
     if (c.running > 0 || this.done > 0) return "running";
     return this.serverStatus === "running" ? "running" : "queued";
   }
 
   get isFinished() {
-    return ["succeeded", "failed", "partial"].includes(this.status());
+    return FINAL_JOB.includes(this.status());
   }
 }

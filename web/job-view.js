@@ -3,9 +3,10 @@
 // this module draws them, in batches, and reads progress out to screen readers.
 
 import { t } from "./i18n.js";
-import { JobWatcher } from "./api.js";
+import { api, JobWatcher } from "./api.js";
+import { canSubmit } from "./session.js";
 import { JobState, TASK_STATUSES } from "./job-state.js";
-import { $, h, fmtDateTime, errorText } from "./ui.js";
+import { $, h, fmtDateTime, errorText, navigate } from "./ui.js";
 import { fmtDuration, shortDigest, statusLabel, setBadge, setRef } from "./format.js";
 
 /** Jobs just created, handed from the form to the view so it need not GET them again. */
@@ -160,11 +161,14 @@ function renderJob(full) {
   if (!job) return;
   const status = job.status();
   setBadge($("job-status"), status);
+  renderCancel();
   $("job-target").textContent = job.target || "—";
   $("job-level").textContent = job.replaceLevel ? t(`level_${job.replaceLevel}`) : "—";
   $("job-namespace").textContent = job.namespace || "—";
   $("job-platform").textContent = job.platform || t("platformAll");
   $("job-created").textContent = fmtDateTime(job.createdAt);
+  $("job-trigger").textContent = triggerText(job.trigger);
+  renderLinks();
 
   const c = job.counts();
   setBar(job.total, c.succeeded + c.skipped, c.failed);
@@ -402,6 +406,80 @@ function tick() {
     }
   }
 }
+
+function triggerText(trigger) {
+  if (!trigger) return "—";
+  const user = trigger.user ?? "";
+  switch (trigger.kind) {
+    case "token":
+      return t("triggerToken", { user, token: trigger.token ?? "" });
+    case "schedule":
+      return t("triggerSchedule", { rule: trigger.rule ?? "" });
+    case "run_now":
+      return t("triggerRunNow", { user, rule: trigger.rule ?? "" });
+    default:
+      return user || "—";
+  }
+}
+
+/** Links to the job this one retries and to the jobs that retried it. */
+function renderLinks() {
+  const ids = [...(job.retryOf ? [["retryOf", job.retryOf]] : []), ...job.retries.map((r) => ["retriedAs", r])];
+  $("job-links-row").hidden = ids.length === 0;
+  const box = $("job-links");
+  box.replaceChildren(
+    ...ids.map(([kind, id]) =>
+      h("div", {}, t(kind === "retryOf" ? "linkRetryOf" : "linkRetriedAs"), " ", h("a", { href: `/jobs/${id}`, text: id.slice(0, 8) })),
+    ),
+  );
+}
+
+async function rerun(call) {
+  try {
+    const created = await call(job.id);
+    if (created?.id) navigate(`/jobs/${created.id}`);
+  } catch (err) {
+    if (!err.handled) {
+      $("job-error").textContent = errorText(err);
+      $("job-error").hidden = false;
+    }
+  }
+}
+
+$("job-retry").addEventListener("click", () => rerun(api.retryJob));
+$("job-again").addEventListener("click", () => rerun(api.syncAgain));
+
+/** The cancel button while the job may still be stopped, for roles that may stop it. */
+function renderCancel() {
+  const stopping = job.cancelledBy !== null && !job.isFinished;
+  const note = $("job-cancelling");
+  note.hidden = !stopping;
+  note.textContent = stopping ? t("jobCancelling", { by: job.cancelledBy }) : "";
+  $("job-cancel").hidden = job.isFinished || stopping || !canSubmit();
+  const c = job.counts();
+  $("job-actions").hidden = !job.isFinished || !canSubmit();
+  $("job-retry").hidden = c.failed + c.cancelled === 0;
+}
+
+$("job-cancel").addEventListener("click", async () => {
+  if (!job || !confirm(t("jobCancelConfirm", { n: job.total - job.done }))) return;
+  const btn = $("job-cancel");
+  btn.disabled = true;
+  try {
+    const answer = await api.cancelJob(job.id);
+    job.cancelledBy = answer?.cancelled_by ?? job.cancelledBy ?? "";
+    if (typeof answer?.status === "string") job.serverStatus = answer.status;
+    fullDirty = true;
+    scheduleRender();
+  } catch (err) {
+    if (!err.handled) {
+      $("job-error").textContent = errorText(err);
+      $("job-error").hidden = false;
+    }
+  } finally {
+    btn.disabled = false;
+  }
+});
 
 $("job-reconnect").addEventListener("click", () => watcher?.retryNow());
 

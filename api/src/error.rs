@@ -62,6 +62,23 @@ impl From<StoreError> for AppError {
     }
 }
 
+/// What every 4xx and 500 answers, as the OpenAPI document shows it; `into_response` writes
+/// the same keys.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What was wrong, for people.
+    pub error: String,
+    /// Machine-readable reason of some 403s, e.g. `password_change_required`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// An image list's bad lines, each with its number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<LineError>>,
+    /// 429: seconds until a new attempt may succeed (also in `Retry-After`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
 impl AppError {
     pub fn forbidden(message: impl Into<String>) -> AppError {
         AppError::Forbidden {

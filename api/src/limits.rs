@@ -30,6 +30,9 @@ pub const REGISTRY_DESCRIPTION: usize = 1000;
 pub const REGISTRY_PROXY: usize = 2048;
 pub const REGISTRY_NO_PROXY: usize = 4096;
 
+/// A sync rule's description.
+pub const RULE_DESCRIPTION: usize = 1000;
+
 /// `Err(400)` when `value` has more than `max` characters.
 pub fn check_len(field: &str, value: &str, max: usize) -> Result<(), AppError> {
     let len = value.chars().count();

@@ -16,6 +16,10 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
+    if let Err(e) = docker_sync_api::startup::load_rules(&args.shared.config, &config) {
+        eprintln!("docker-sync-api: {e}");
+        std::process::exit(2);
+    }
     let sealing = match args.shared.sealing_keys() {
         Ok(keys) => keys,
         Err(e) => {

@@ -30,6 +30,10 @@ pub struct Args {
     /// saw); entries further left are the client's own claims.
     #[arg(long, env = "DOCKER_SYNC_TRUSTED_PROXY_HOPS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub trusted_proxy_hops: u16,
+    /// The address users open the UI at (`https://sync.example.com`), for links in webhook
+    /// messages; without it messages carry no link.
+    #[arg(long, env = "DOCKER_SYNC_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Further origins (`https://host[:port]`, comma-separated) allowed to send state-changing
     /// requests with the session cookie; the api's own host always is.
     #[arg(long, env = "DOCKER_SYNC_ALLOWED_ORIGINS", value_delimiter = ',')]

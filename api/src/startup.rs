@@ -1,7 +1,7 @@
 //! Building the state and the router, and serving. Tests call [`router`] with `oneshot`, or
 //! [`run`] with a listener bound to port 0 and their own shutdown token.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,7 +14,8 @@ use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use axum::Router;
 use docker_sync_common::config::sealing::SealingKeys;
 use docker_sync_common::config::stored::{Catalog, RegistryStore};
-use docker_sync_common::config::Config;
+use docker_sync_common::config::{Config, ConfigError};
+use docker_sync_common::rules::RuleSpec;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -29,7 +30,8 @@ use crate::error::AppError;
 use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::routes::{
-    audit, auth, health, jobs, metrics, preview, registries, scripts, secret_key, tokens, users,
+    audit, auth, health, jobs, metrics, preview, registries, rerun, rules, scripts, secret_key,
+    tokens, users, webhooks,
 };
 use crate::settings::Args;
 use crate::state::AppState;
@@ -48,6 +50,7 @@ pub async fn state(
     users: UsersFile,
     sealing: Option<SealingKeys>,
 ) -> anyhow::Result<AppState> {
+    let file_rules = load_rules(&args.shared.config, &config)?;
     let pool = docker_sync_common::redis::pool(&args.shared.redis_url, 32)?;
     let config = Arc::new(config);
     let store = RegistryStore::new(pool.clone(), args.shared.keys(), sealing.map(Arc::new));
@@ -74,6 +77,22 @@ pub async fn state(
         hub: Hub::new(),
         registry: Arc::new(crate::jobs::tags::new_client()),
         metrics: Metrics::new(),
+        file_rules: Arc::new(file_rules),
+        public_url: args
+            .public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_owned()),
+    })
+}
+
+/// rules.yaml beside registries.yaml. Its targets must be registries of registries.yaml: those
+/// added through the api are only known once Redis answers.
+pub fn load_rules(
+    dir: &std::path::Path,
+    config: &Config,
+) -> Result<BTreeMap<String, RuleSpec>, ConfigError> {
+    docker_sync_common::rules::load_rules(dir, |name| {
+        config.registries.contains_key(name) || config.unusable.contains_key(name)
     })
 }
 
@@ -87,6 +106,9 @@ pub async fn run(
         state.keys.clone(),
         shutdown.clone(),
     );
+    crate::rules::scheduler::spawn(state.clone(), shutdown.clone());
+    crate::webhooks::notifier::spawn(state.clone(), shutdown.clone());
+    crate::webhooks::sender::spawn(state.clone(), shutdown.clone());
     // Serve at once (health says 503 until Redis answers); set Redis up when it does.
     {
         let (state, shutdown) = (state.clone(), shutdown.clone());
@@ -175,6 +197,24 @@ pub fn api_routes() -> ApiRoutes {
         )
         .add(Method::GET, "/api/jobs/{id}", VIEWER, get(jobs::get))
         .add(
+            Method::POST,
+            "/api/jobs/{id}/cancel",
+            OPERATOR,
+            post(jobs::cancel),
+        )
+        .add(
+            Method::POST,
+            "/api/jobs/{id}/retry",
+            OPERATOR,
+            post(rerun::retry),
+        )
+        .add(
+            Method::POST,
+            "/api/jobs/{id}/sync-again",
+            OPERATOR,
+            post(rerun::sync_again),
+        )
+        .add(
             Method::GET,
             "/api/jobs/{id}/events",
             VIEWER,
@@ -215,6 +255,27 @@ pub fn api_routes() -> ApiRoutes {
             "/api/registries/{name}/test",
             ADMIN,
             post(registries::test),
+        )
+        .add(Method::GET, "/api/rules", VIEWER, get(rules::list))
+        .add(Method::POST, "/api/rules", OPERATOR, post(rules::create))
+        .add(Method::GET, "/api/rules/{name}", VIEWER, get(rules::get))
+        .add(
+            Method::PUT,
+            "/api/rules/{name}",
+            OPERATOR,
+            put(rules::update),
+        )
+        .add(
+            Method::DELETE,
+            "/api/rules/{name}",
+            OPERATOR,
+            delete(rules::delete),
+        )
+        .add(
+            Method::POST,
+            "/api/rules/{name}/run",
+            OPERATOR,
+            post(rules::run),
         )
         .add(
             Method::GET,
@@ -269,6 +330,38 @@ pub fn api_routes() -> ApiRoutes {
             get(users::logins),
         )
         .add(Method::GET, "/api/audit", ADMIN, get(audit::page))
+        .add(Method::GET, "/api/webhooks", ADMIN, get(webhooks::list))
+        .add(Method::POST, "/api/webhooks", ADMIN, post(webhooks::create))
+        .add(
+            Method::PUT,
+            "/api/webhooks/{name}",
+            ADMIN,
+            put(webhooks::update),
+        )
+        .add(
+            Method::DELETE,
+            "/api/webhooks/{name}",
+            ADMIN,
+            delete(webhooks::delete),
+        )
+        .add(
+            Method::POST,
+            "/api/webhooks/{name}/test",
+            ADMIN,
+            post(webhooks::test),
+        )
+        .add(
+            Method::GET,
+            "/api/webhooks/{name}/deliveries",
+            ADMIN,
+            get(webhooks::deliveries),
+        )
+        .add(
+            Method::GET,
+            "/api/openapi.json",
+            Public,
+            get(crate::openapi::serve),
+        )
 }
 
 pub fn router(state: AppState) -> Router {

@@ -1,11 +1,13 @@
 //! What every handler shares.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use docker_sync_common::config::stored::Catalog;
 use docker_sync_common::config::Config;
 use docker_sync_common::redis::deadpool_redis::Pool;
 use docker_sync_common::redis::Keys;
+use docker_sync_common::rules::RuleSpec;
 
 use crate::auth::AuthConfig;
 use crate::events::Hub;
@@ -24,4 +26,8 @@ pub struct AppState {
     /// Asks registries for tags (job submission, preview); one per process for its token cache.
     pub registry: Arc<docker_sync_common::registry::RegistryClient>,
     pub metrics: Metrics,
+    /// rules.yaml's rules, as loaded at start (read-only through the api).
+    pub file_rules: Arc<BTreeMap<String, RuleSpec>>,
+    /// `--public-url` without a trailing `/`, for links in webhook messages.
+    pub public_url: Option<String>,
 }

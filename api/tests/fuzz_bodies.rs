@@ -40,6 +40,15 @@ const FIELDS: &[&str] = &[
     "expires_in_days",
     "disabled",
     "must_change_password",
+    "enabled",
+    "schedule",
+    "cron",
+    "timezone",
+    "missed",
+    "format",
+    "events",
+    "secret",
+    "clear_secret",
 ];
 
 fn scalar() -> impl Strategy<Value = Value> {
@@ -110,6 +119,28 @@ const ROUTES: &[(&str, &str, &str)] = &[
         "/api/tokens",
         r#"{"name": "t", "role": "viewer", "expires_in_days": 30}"#,
     ),
+    (
+        "POST",
+        "/api/rules",
+        r#"{"name": "fuzzed", "images": "127.0.0.1:9/a/b:1", "target": "target", "replace_level": "1", "schedule": {"cron": "0 3 * * *", "timezone": "Asia/Shanghai", "missed": "skip"}}"#,
+    ),
+    (
+        "PUT",
+        "/api/rules/fuzzed",
+        r#"{"images": "127.0.0.1:9/a/b:2", "target": "target", "enabled": false}"#,
+    ),
+    ("POST", "/api/rules/fuzzed/run", r#"{}"#),
+    (
+        "POST",
+        "/api/webhooks",
+        r#"{"name": "fuzzed", "format": "dingtalk", "url": "http://127.0.0.1:9/robot/send?access_token=t", "events": ["job.failed", "rule.skipped"], "secret": "s"}"#,
+    ),
+    (
+        "PUT",
+        "/api/webhooks/fuzzed",
+        r#"{"format": "generic", "events": ["job.finished"], "clear_secret": true}"#,
+    ),
+    ("POST", "/api/webhooks/fuzzed/test", r#"{}"#),
     (
         "POST",
         "/api/auth/password",
@@ -184,13 +215,16 @@ fn apply(body: &mut Value, changes: Vec<Change>) {
 #[test]
 fn no_body_makes_the_api_fail() {
     let rt = tokio::runtime::Runtime::new().unwrap();
+    // A sealing key, so webhook bodies get as far as sealing their URL and secret.
+    let key = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(key.path(), "fuzz-sealing-key-0123456789abcdefghijklmn").unwrap();
     let app = rt.block_on(support::app(
         "registries:\n  target:\n    url: http://127.0.0.1:9\n",
-        &[],
+        &["--secret-key-file", key.path().to_str().unwrap()],
     ));
     let cookie = rt.block_on(app.login("boss"));
     let mut runner = TestRunner::new(RunnerConfig {
-        cases: 600,
+        cases: 900,
         failure_persistence: Some(Box::new(
             proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
         )),

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod queue;
 pub mod redis;
 pub mod registry;
+pub mod rules;
 
 /// Milliseconds since the Unix epoch: the unit of every `*_ms` field the records keep.
 pub fn now_ms() -> u64 {

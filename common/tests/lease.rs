@@ -49,6 +49,14 @@ impl Queue {
             namespace: "mirror",
             platform: None,
             dropped: "[]".into(),
+            trigger: docker_sync_common::queue::job::Trigger {
+                kind: docker_sync_common::queue::job::TriggerKind::Session,
+                user: Some("test".into()),
+                token: None,
+                rule: None,
+            },
+            lines: String::new(),
+            retry_of: None,
             tasks: (0..n)
                 .map(|i| NewTask {
                     line: i + 1,

@@ -36,6 +36,14 @@ async fn run_job(
         namespace: "mirror",
         platform: Some(&"linux/arm64".parse().unwrap()),
         dropped: "[]".into(),
+        trigger: docker_sync_common::queue::job::Trigger {
+            kind: docker_sync_common::queue::job::TriggerKind::Session,
+            user: Some("test".into()),
+            token: None,
+            rule: None,
+        },
+        lines: String::new(),
+        retry_of: None,
         tasks: (0..ends.len())
             .map(|i| NewTask {
                 line: i + 1,
@@ -184,6 +192,8 @@ async fn the_script_ends_a_job_with_the_status_the_rule_derives() {
         vec![Failed, Failed],
         vec![Skipped, Failed],
         vec![Succeeded],
+        vec![Succeeded, Cancelled],
+        vec![Failed, Cancelled],
     ] {
         let (job, _, _) = run_job(&redis, &ends).await;
         let mut counts = Counts::default();
@@ -192,6 +202,129 @@ async fn the_script_ends_a_job_with_the_status_the_rule_derives() {
         assert_eq!(job["status"], derived.as_str(), "{ends:?}");
         assert!(job.contains_key(JobField::FinishedAtMs.as_str()));
     }
+}
+
+#[tokio::test]
+async fn a_cancel_ends_queued_tasks_at_once_and_the_running_one_through_its_worker() {
+    use docker_sync_common::queue::cancel::{cancel, Cancel};
+    use docker_sync_common::queue::Transition;
+    let redis = RedisServer::start();
+    let pool = docker_sync_common::redis::pool(&redis.url(), 4).unwrap();
+    let keys = Keys::new(format!("cancel-{}", uuid::Uuid::new_v4()));
+    let mut conn = pool.get().await.unwrap();
+    lease::ensure_group(&mut *conn, &keys).await.unwrap();
+    let new = NewJob {
+        registry: "target",
+        replace_level: "full".into(),
+        namespace: "mirror",
+        platform: None,
+        dropped: "[]".into(),
+        trigger: docker_sync_common::queue::job::Trigger {
+            kind: docker_sync_common::queue::job::TriggerKind::Session,
+            user: Some("test".into()),
+            token: None,
+            rule: None,
+        },
+        lines: String::new(),
+        retry_of: None,
+        tasks: (0..3)
+            .map(|i| NewTask {
+                line: i + 1,
+                source: format!("127.0.0.1:1/src/img{i}:1"),
+                target: format!("127.0.0.1:2/mirror/img{i}:1"),
+            })
+            .collect(),
+    };
+    let job = submit(&pool, &keys, &new).await.unwrap().job;
+    let consumer = Consumer::new(pool.clone(), keys.clone(), "w");
+    let mut reader = docker_sync_common::redis::blocking_connection(&redis.url(), Duration::ZERO)
+        .await
+        .unwrap();
+    // The worker holds two entries and has started the first; the third is unread.
+    let held = consumer
+        .claim_new(&mut reader, 2, Duration::from_millis(100))
+        .await
+        .unwrap();
+    let started = Event::for_task(
+        &held[0].message().unwrap(),
+        EventKind::Started {
+            attempt: 0,
+            worker: "w".into(),
+        },
+    );
+    let (first, second) = (held[0].message().unwrap(), held[1].message().unwrap());
+    consumer
+        .start(&held[0], &job, &first.task, &started)
+        .await
+        .unwrap();
+
+    let done = cancel(&pool, &keys, &job, "ops").await.unwrap();
+    assert_eq!(
+        done,
+        Cancel::Requested {
+            cancelled: 2,
+            running: 1
+        }
+    );
+    let hash: HashMap<String, String> = conn.hgetall(keys.job(&job)).await.unwrap();
+    for name in hash.keys() {
+        assert!(
+            JobField::is_known(name),
+            "job field `{name}` has no JobField"
+        );
+    }
+    assert_eq!(hash[JobField::CancelledBy.as_str()], "ops");
+    assert!(
+        !hash.contains_key(JobField::Status.as_str()),
+        "a task still runs"
+    );
+    let len: usize = conn.xlen(keys.tasks()).await.unwrap();
+    assert_eq!(
+        len, 1,
+        "the queued entries are deleted, the running one is not"
+    );
+
+    // The held but unstarted entry is no longer the worker's: it cannot start.
+    assert_eq!(
+        consumer
+            .start(&held[1], &job, &second.task, &started)
+            .await
+            .unwrap(),
+        Transition::Lost
+    );
+    // The running one's worker hears of it at its next refresh, and ends it.
+    assert_eq!(
+        consumer.refresh(&held[0], &job, &first.task).await.unwrap(),
+        Transition::CancelRequested
+    );
+    let ending = Ending {
+        status: TaskStatus::Cancelled,
+        duration: Duration::from_millis(10),
+        dead_reason: None,
+        event: &Event::for_task(&first, EventKind::Cancelled { by: "ops".into() }),
+        fields: &[],
+    };
+    consumer
+        .finish(&held[0], &job, &first.task, ending)
+        .await
+        .unwrap();
+    let hash: HashMap<String, String> = conn.hgetall(keys.job(&job)).await.unwrap();
+    assert_eq!(hash[JobField::Status.as_str()], "cancelled");
+    assert_eq!(hash["cancelled"], "3");
+    let stats: HashMap<String, String> = conn.hgetall(keys.stats()).await.unwrap();
+    assert!(stats.is_empty(), "a cancel is no sync: {stats:?}");
+    let len: usize = conn.xlen(keys.tasks()).await.unwrap();
+    assert_eq!(len, 0);
+    // The end is written for the notifier by the same script, once.
+    let ends: redis::streams::StreamRangeReply = conn.xrange_all(keys.job_ends()).await.unwrap();
+    assert_eq!(ends.ids.len(), 1);
+    let end = &ends.ids[0];
+    assert_eq!(end.get::<String>("job").as_deref(), Some(job.as_str()));
+    assert_eq!(end.get::<String>("status").as_deref(), Some("cancelled"));
+    assert_eq!(
+        cancel(&pool, &keys, &job, "ops").await.unwrap(),
+        Cancel::AlreadyFinished("cancelled".into())
+    );
 }
 
 /// The names between backticks in the third column of the README's key-table row for `key`.

@@ -13,6 +13,7 @@ mod browser;
 mod forward_proxy;
 mod image;
 mod process;
+mod receiver;
 mod redis;
 mod registry;
 mod script;
@@ -26,6 +27,7 @@ pub use image::{
     build_image, push_image, push_layout, sha256_digest, write_authfile, ImageSpec, LayerSpec,
     OciImage, Platform, PlatformImage,
 };
+pub use receiver::WebhookReceiver;
 pub use redis::{dump_keys, RedisServer};
 pub use registry::{RawManifest, Registry, MANIFEST_ACCEPT};
 pub use script::{check_script, run_script};

@@ -193,6 +193,9 @@ pub struct Stack {
     forward_proxy: Option<ForwardProxy>,
     api: ManagedChild,
     api_port: u16,
+    api_env: ApiEnv,
+    /// More api processes on the same Redis ([`Stack::start_api_replica`]).
+    replicas: Vec<(ManagedChild, u16)>,
     /// An admin API token every helper request carries.
     token: String,
     /// The id of the session the admin token was created in (a secret like the token).
@@ -221,7 +224,6 @@ impl Drop for Stack {
 
 impl Stack {
     pub fn start(options: StackOptions) -> Stack {
-        let bins = binaries();
         let redis = if options.redis_aof {
             RedisServer::start_durable()
         } else {
@@ -283,23 +285,12 @@ impl Stack {
         std::fs::write(dir.path().join("secret-key"), SECRET_KEY).expect("write secret-key");
 
         let api_port = free_port();
-        let mut cmd = Command::new(&bins.api);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("REDIS_URL", redis.url())
-            .env("DOCKER_SYNC_CONFIG", dir.path())
-            .env("DOCKER_SYNC_KEY_PREFIX", KEY_PREFIX)
-            .env("DOCKER_SYNC_LISTEN", format!("127.0.0.1:{api_port}"))
-            .env("DOCKER_SYNC_DATA", dir.path().join("data"))
-            .env("DOCKER_SYNC_BCRYPT_COST", "4")
-            .env("DOCKER_SYNC_SECRET_KEY_FILE", dir.path().join("secret-key"))
-            .env(
-                "RUST_LOG",
-                "debug,hyper=info,h2=info,tower=info,reqwest=info",
-            );
-        cmd.envs(process_proxy_env(&options, forward_proxy.as_ref()));
-        let mut api = ManagedChild::spawn("docker-sync-api", cmd, &dir.path().join("api.log"));
-        wait_http_ok(&mut api, &format!("http://127.0.0.1:{api_port}/health"));
+        let api_env = ApiEnv {
+            redis_url: redis.url(),
+            dir: dir.path().to_owned(),
+            proxy_env: process_proxy_env(&options, forward_proxy.as_ref()),
+        };
+        let api = api_env.spawn(api_port, "api.log");
         let (token, session) = admin_token(api_port);
 
         let mut stack = Stack {
@@ -312,6 +303,8 @@ impl Stack {
             forward_proxy,
             api,
             api_port,
+            api_env,
+            replicas: Vec::new(),
             token,
             session,
             dir,
@@ -320,6 +313,31 @@ impl Stack {
             stack.start_worker(&format!("w{}", i + 1));
         }
         stack
+    }
+
+    /// Starts one more api process on the same Redis and config (another replica behind the
+    /// Service); returns its port.
+    pub fn start_api_replica(&mut self) -> u16 {
+        let port = free_port();
+        let log = format!("api-{}.log", self.replicas.len() + 2);
+        let child = self.api_env.spawn(port, &log);
+        self.replicas.push((child, port));
+        port
+    }
+
+    /// Kills every api process (SIGKILL: nothing gets to finish), replicas included.
+    pub fn kill_apis(&mut self) {
+        self.api.kill();
+        for (child, _) in &mut self.replicas {
+            child.kill();
+        }
+        self.replicas.clear();
+    }
+
+    /// Starts the stack's api again on its port, after [`Stack::kill_apis`] (or kills it first).
+    pub fn restart_api(&mut self) {
+        self.api.kill();
+        self.api = self.api_env.spawn(self.api_port, "api.log");
     }
 
     pub fn config_dir(&self) -> &Path {
@@ -406,6 +424,9 @@ impl Stack {
     /// Every log line the api and the workers wrote so far.
     pub fn logs(&self) -> String {
         let mut all = self.api.log_tail(1 << 22);
+        for (replica, _) in &self.replicas {
+            all.push_str(&replica.log_tail(1 << 22));
+        }
         for w in &self.workers {
             all.push_str(&w.log());
         }
@@ -549,7 +570,7 @@ impl Stack {
             assert_eq!(status, 200, "GET job: {job}");
             if matches!(
                 job["status"].as_str(),
-                Some("succeeded" | "failed" | "partial")
+                Some("succeeded" | "failed" | "partial" | "cancelled")
             ) {
                 return job;
             }
@@ -585,6 +606,37 @@ impl Stack {
         redis::Client::open(self.redis.url())
             .and_then(|c| c.get_connection())
             .expect("connect to the test redis")
+    }
+}
+
+/// How the stack starts an api process, kept to start replicas and restarts alike.
+struct ApiEnv {
+    redis_url: String,
+    dir: PathBuf,
+    proxy_env: Vec<(&'static str, String)>,
+}
+
+impl ApiEnv {
+    fn spawn(&self, port: u16, log: &str) -> ManagedChild {
+        let dir = &self.dir;
+        let mut cmd = Command::new(&binaries().api);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("REDIS_URL", &self.redis_url)
+            .env("DOCKER_SYNC_CONFIG", dir)
+            .env("DOCKER_SYNC_KEY_PREFIX", KEY_PREFIX)
+            .env("DOCKER_SYNC_LISTEN", format!("127.0.0.1:{port}"))
+            .env("DOCKER_SYNC_DATA", dir.join("data"))
+            .env("DOCKER_SYNC_BCRYPT_COST", "4")
+            .env("DOCKER_SYNC_SECRET_KEY_FILE", dir.join("secret-key"))
+            .env(
+                "RUST_LOG",
+                "debug,hyper=info,h2=info,tower=info,reqwest=info",
+            );
+        cmd.envs(self.proxy_env.iter().cloned());
+        let mut api = ManagedChild::spawn("docker-sync-api", cmd, &dir.join(log));
+        wait_http_ok(&mut api, &format!("http://127.0.0.1:{port}/health"));
+        api
     }
 }
 

@@ -1,6 +1,9 @@
 //! The web UI in a real browser (Debian's headless chromium through chromedriver) against the
 //! real api, workers and registries: sign in, add a registry with a password on the Registries
-//! page, test its connection, then sync an image into it from the sync form after a preview.
+//! page, test its connection, then sync an image into it from the sync form after a preview;
+//! an operator cancels a running job from its page, then retries it; a rule made in its dialog
+//! is run now and its run is listed on its page; a webhook added in its dialog gets a test
+//! delivery through to a receiver on loopback.
 
 mod common;
 
@@ -8,7 +11,8 @@ use std::time::Duration;
 
 use common::push_images;
 use docker_sync_tests::{
-    Chromedriver, Stack, StackOptions, ADMIN_PASSWORD, ADMIN_USER, TARGET_PASSWORD, TARGET_USER,
+    Chromedriver, Stack, StackOptions, WebhookReceiver, ADMIN_PASSWORD, ADMIN_USER,
+    TARGET_PASSWORD, TARGET_USER,
 };
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -33,14 +37,60 @@ async fn wait_for(browser: &Client, css: &str) -> Element {
     }
 }
 
+/// Waits for `css` to be shown as well: every view's markup is in the page from the start,
+/// hidden, and a dialog's field can be found a moment before it can be typed into.
+async fn wait_shown(browser: &Client, css: &str) -> Element {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let el = wait_for(browser, css).await;
+        if el.is_displayed().await.unwrap_or(false) {
+            return el;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "`{css}` is there but never shown"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn fill(browser: &Client, css: &str, value: &str) {
-    let el = wait_for(browser, css).await;
-    el.clear().await.unwrap();
-    el.send_keys(value).await.unwrap();
+    let el = wait_shown(browser, css).await;
+    el.clear()
+        .await
+        .unwrap_or_else(|e| panic!("clearing `{css}`: {e}"));
+    el.send_keys(value)
+        .await
+        .unwrap_or_else(|e| panic!("typing into `{css}`: {e}"));
 }
 
 async fn click(browser: &Client, css: &str) {
-    wait_for(browser, css).await.click().await.unwrap();
+    wait_shown(browser, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking `{css}`: {e}"));
+}
+
+/// Signs in as the stack's admin on a deep link, which lands back on it.
+async fn sign_in_at(browser: &Client, url: &str) {
+    browser.goto(url).await.unwrap();
+    fill(browser, "#login-username", ADMIN_USER).await;
+    fill(browser, "#login-password", ADMIN_PASSWORD).await;
+    click(browser, "#login-submit").await;
+}
+
+/// A chromium session; keep the driver as long as the session (dropping it stops chromedriver).
+async fn chromium() -> (Chromedriver, Client) {
+    let driver = tokio::task::spawn_blocking(Chromedriver::start)
+        .await
+        .unwrap();
+    let browser = ClientBuilder::new(HttpConnector::new())
+        .capabilities(driver.capabilities())
+        .connect(&driver.url())
+        .await
+        .expect("a chromium session");
+    (driver, browser)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,21 +102,11 @@ async fn an_admin_adds_a_registry_tests_it_and_syncs_into_it_from_the_browser() 
     })
     .await
     .unwrap();
-    let driver = tokio::task::spawn_blocking(Chromedriver::start)
-        .await
-        .unwrap();
-    let browser = ClientBuilder::new(HttpConnector::new())
-        .capabilities(driver.capabilities())
-        .connect(&driver.url())
-        .await
-        .expect("a chromium session");
+    let (_driver, browser) = chromium().await;
     let base = stack.api_url();
 
     // A deep link while signed out goes through the login page and back.
-    browser.goto(&format!("{base}/registries")).await.unwrap();
-    fill(&browser, "#login-username", ADMIN_USER).await;
-    fill(&browser, "#login-password", ADMIN_PASSWORD).await;
-    click(&browser, "#login-submit").await;
+    sign_in_at(&browser, &format!("{base}/registries")).await;
     wait_for(
         &browser,
         "#registries-table:not([hidden]) #registries-body tr",
@@ -185,5 +225,320 @@ async fn an_admin_adds_a_registry_tests_it_and_syncs_into_it_from_the_browser() 
         .await
         .unwrap();
     assert_eq!(kept, "/jobs/x?y=1#z");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_cancels_a_running_job_from_its_page_and_retries_it() {
+    let (stack, job) = tokio::task::spawn_blocking(|| {
+        let stack = common::slow_stack(StackOptions {
+            workers: 1,
+            concurrency: 1,
+            ..StackOptions::default()
+        });
+        let pushed = push_images(
+            &stack.source,
+            // About 4 s each, one at a time: the job runs long enough to be stopped.
+            &[
+                ("stop/one", "1"),
+                ("stop/two", "1"),
+                ("stop/three", "1"),
+                ("stop/four", "1"),
+            ],
+            common::LAYER,
+        );
+        let refs: Vec<String> = pushed
+            .iter()
+            .map(|p| p.reference(&stack.source_host()))
+            .collect();
+        let job = stack.submit(&refs, "skip")["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (stack, job)
+    })
+    .await
+    .unwrap();
+    let (_driver, browser) = chromium().await;
+    let base = stack.api_url();
+
+    sign_in_at(&browser, &format!("{base}/jobs/{job}")).await;
+    wait_for(&browser, "#job-status.status-running").await;
+    click(&browser, "#job-cancel:not([hidden])").await;
+    // The page asks first; nothing is cancelled until the operator says so.
+    let question = browser.get_alert_text().await.unwrap();
+    assert!(question.contains("Cancel this job"), "{question}");
+    browser.accept_alert().await.unwrap();
+    wait_for(&browser, "#job-status.status-cancelled").await;
+    assert!(
+        browser
+            .find(Locator::Css("#job-cancel"))
+            .await
+            .unwrap()
+            .attr("hidden")
+            .await
+            .unwrap()
+            .is_some(),
+        "a finished job offers no cancel"
+    );
+    let trigger = wait_for(&browser, "#job-trigger")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(trigger.contains(ADMIN_USER), "started by: {trigger}");
+
+    // Retry failed: a new job of the cancelled images, whose page links back to this one.
+    click(
+        &browser,
+        "#job-actions:not([hidden]) #job-retry:not([hidden])",
+    )
+    .await;
+    wait_for(&browser, "#job-links-row:not([hidden]) a").await;
+    let retry_url = browser.current_url().await.unwrap();
+    assert!(
+        !retry_url.path().ends_with(&job),
+        "still on the old job: {retry_url}"
+    );
+    wait_for(&browser, "#job-status.status-succeeded").await;
+    let done = tokio::task::spawn_blocking(move || {
+        let done = stack.wait_job(&job, Duration::from_secs(30));
+        drop(stack);
+        done
+    })
+    .await
+    .unwrap();
+    assert_eq!(done["status"], "cancelled", "{done:#}");
+    assert_eq!(done["cancelled_by"], ADMIN_USER, "{done:#}");
+    assert_eq!(
+        done["retries"].as_array().map(Vec::len),
+        Some(1),
+        "{done:#}"
+    );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_makes_a_rule_runs_it_and_sees_its_run() {
+    let (stack, pushed) = tokio::task::spawn_blocking(|| {
+        let stack = Stack::start(StackOptions::default());
+        let pushed = push_images(&stack.source, &[("rules/app", "1.0")], 16 * 1024);
+        (stack, pushed)
+    })
+    .await
+    .unwrap();
+    let (_driver, browser) = chromium().await;
+    let base = stack.api_url();
+    sign_in_at(&browser, &format!("{base}/rules")).await;
+
+    // The dialog: the sync form's fields and a schedule whose minute is out of range. (The
+    // view's markup is there, hidden, from the start: wait for the page itself.)
+    click(
+        &browser,
+        "#view-rules:not([hidden]) #rule-create:not([hidden])",
+    )
+    .await;
+    fill(&browser, "dialog[open] input[name=rule-name]", "nightly").await;
+    fill(
+        &browser,
+        "dialog[open] textarea[name=rule-images]",
+        &pushed[0].reference(&stack.source_host()),
+    )
+    .await;
+    wait_for(
+        &browser,
+        r#"dialog[open] select[name=rule-target] option[value="target"]"#,
+    )
+    .await;
+    wait_for(&browser, "dialog[open] select[name=rule-target]")
+        .await
+        .select_by_value("target")
+        .await
+        .unwrap();
+    wait_for(&browser, "dialog[open] select[name=rule-level]")
+        .await
+        .select_by_value("all")
+        .await
+        .unwrap();
+    // The preview says what the lines come to now, before anything is saved.
+    click(&browser, "dialog[open] #rule-preview").await;
+    let preview = wait_for(
+        &browser,
+        "dialog[open] #rule-preview-result:not([hidden]) .rule-preview-copy",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(preview.contains("rules/app:1.0"), "the preview: {preview}");
+    fill(&browser, "dialog[open] input[name=rule-cron]", "61 3 * * *").await;
+    fill(
+        &browser,
+        "dialog[open] input[name=rule-timezone]",
+        "Asia/Shanghai",
+    )
+    .await;
+    click(&browser, "dialog[open] button[type=submit]").await;
+
+    // The server's own words, under the field they are about; nothing was made.
+    wait_for(
+        &browser,
+        r#"dialog[open] input[name=rule-cron][aria-invalid="true"]"#,
+    )
+    .await;
+    let said = wait_for(&browser, "dialog[open] .field-error:not([hidden])")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(said.contains("61 3 * * *"), "the cron's error: {said}");
+    assert_eq!(stack.get("/api/rules/nightly").0, 404);
+
+    fill(&browser, "dialog[open] input[name=rule-cron]", "0 3 * * *").await;
+    click(&browser, "dialog[open] button[type=submit]").await;
+    wait_for(&browser, r#"#rules-body a[href="/rules/nightly"]"#).await;
+    let row = wait_for(&browser, "#rules-body tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        row.contains("0 3 * * *") && row.contains("Asia/Shanghai"),
+        "{row}"
+    );
+    let (_, stored) = stack.get("/api/rules/nightly");
+    assert_eq!(stored["source"], "api", "{stored}");
+    assert_eq!(stored["replace_level"], "all", "{stored}");
+    assert_eq!(stored["schedule"]["timezone"], "Asia/Shanghai", "{stored}");
+    assert!(stored["next_fire_ms"].is_u64(), "{stored}");
+
+    // Disabled and enabled again from its row: its schedule stops showing a next fire.
+    click(&browser, r#"button[data-key="toggle:nightly"]"#).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while stack.get("/api/rules/nightly").1["enabled"] != false {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rule was not disabled"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, off) = stack.get("/api/rules/nightly");
+    assert!(off.get("next_fire_ms").is_none(), "{off}");
+    assert_eq!(
+        off["schedule"]["cron"], "0 3 * * *",
+        "the rest is kept: {off}"
+    );
+    wait_for(
+        &browser,
+        r#"#rules-body tr.is-disabled button[data-key="toggle:nightly"]"#,
+    )
+    .await;
+    click(&browser, r#"button[data-key="toggle:nightly"]"#).await;
+    wait_for(
+        &browser,
+        r#"#rules-body tr:not(.is-disabled) button[data-key="toggle:nightly"]"#,
+    )
+    .await;
+
+    // Run now lands on the new job's page, which finishes.
+    click(&browser, r#"button[data-key="run:nightly"]"#).await;
+    wait_for(&browser, "#job-status.status-succeeded").await;
+    let job_url = browser.current_url().await.unwrap();
+    let job = job_url
+        .path()
+        .strip_prefix("/jobs/")
+        .unwrap_or_else(|| panic!("not a job's page: {job_url}"))
+        .to_owned();
+    let digest = stack.target.manifest_digest("mirror/app", "1.0");
+    assert_eq!(digest.as_deref(), Some(pushed[0].digest.as_str()));
+
+    // Back on the list, then the rule's page: the run, by whom, with its job and status.
+    browser.back().await.unwrap();
+    click(
+        &browser,
+        r#"#view-rules:not([hidden]) #rules-body a[href="/rules/nightly"]"#,
+    )
+    .await;
+    let link = format!(r#"#rule-runs-body a[href="/jobs/{job}"]"#);
+    wait_for(&browser, &link).await;
+    let run = wait_for(&browser, "#rule-runs-body tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(run.contains(ADMIN_USER), "the run: {run}");
+    wait_for(&browser, "#rule-runs-body tr .status-succeeded").await;
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_a_webhook_and_sees_its_deliveries() {
+    const SECRET: &str = "hmac-secret-of-the-e2e-hook";
+    let stack = tokio::task::spawn_blocking(|| Stack::start(StackOptions::default()))
+        .await
+        .unwrap();
+    let receiver = WebhookReceiver::start(&[]);
+    let url = receiver.url();
+    let (_driver, browser) = chromium().await;
+    let base = stack.api_url();
+    sign_in_at(&browser, &format!("{base}/webhooks")).await;
+
+    click(&browser, "#view-webhooks:not([hidden]) #webhook-create").await;
+    fill(&browser, "dialog[open] input[name=webhook-name]", "ops").await;
+    wait_for(&browser, "dialog[open] select[name=webhook-format]")
+        .await
+        .select_by_value("generic")
+        .await
+        .unwrap();
+    fill(&browser, "dialog[open] input[name=webhook-url]", &url).await;
+    fill(&browser, "dialog[open] input[name=webhook-secret]", SECRET).await;
+    click(&browser, "dialog[open] button[type=submit]").await;
+
+    // Listed with the URL cut short and the secret only said to be there.
+    let row = wait_for(
+        &browser,
+        r#"#webhooks-body tr:has(a[href="/webhooks/ops"])"#,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        row.contains("http://127.0.0.1:") && !row.contains("/hook"),
+        "{row}"
+    );
+    assert!(row.contains("Yes"), "the secret is set: {row}");
+    let page = browser.source().await.unwrap();
+    assert!(!page.contains(SECRET), "the page holds the secret");
+    let (_, listed) = stack.get("/api/webhooks");
+    assert_eq!(
+        listed[0]["events"],
+        serde_json::json!(["job.failed", "rule.skipped"]),
+        "{listed}"
+    );
+
+    // Its deliveries: a test goes out and comes back delivered, with the receiver's 200.
+    click(&browser, r#"button[data-key="deliveries:ops"]"#).await;
+    click(
+        &browser,
+        "#view-webhook:not([hidden]) #webhook-test:not([hidden])",
+    )
+    .await;
+    let delivered = wait_for(&browser, "#deliveries-body tr.delivery-delivered")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        delivered.contains("ping") && delivered.contains("200"),
+        "{delivered}"
+    );
+    let pings = receiver.requests();
+    assert!(
+        pings
+            .iter()
+            .any(|r| r.headers.get("x-docker-sync-event").map(String::as_str) == Some("ping")),
+        "the receiver got the test delivery: {pings:?}"
+    );
     browser.close().await.unwrap();
 }

@@ -112,6 +112,44 @@ pub fn task_hash(stack: &Stack, job: &Value) -> std::collections::HashMap<String
         .unwrap()
 }
 
+/// The pid of a `skopeo` whose parent is `parent`, scanning /proc.
+pub fn skopeo_child(parent: u32) -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // `pid (comm) state ppid ...`: comm may hold spaces, so split after the last ')'.
+            let (head, rest) = stat.rsplit_once(')')?;
+            let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == parent && head.ends_with("(skopeo")).then_some(pid)
+        })
+}
+
+/// The skopeo the stack's worker `worker` runs, waiting up to 10 s for it.
+pub fn running_skopeo(stack: &Stack, worker: usize) -> u32 {
+    let parent = stack.workers[worker].pid();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(pid) = skopeo_child(parent) {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no skopeo child of {parent}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A `/proc/<pid>/environ` or `cmdline`: NUL-separated strings.
+pub fn nul_separated(path: String) -> Vec<String> {
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    bytes
+        .split(|b| *b == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
+}
+
 /// How many task-stream entries are pending in the workers' group (delivered, not acknowledged).
 pub fn pending(stack: &Stack) -> usize {
     let reply: redis::streams::StreamPendingReply = stack

@@ -5,10 +5,10 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
-use common::{slow_stack, submit_one, wait_copying};
+use common::{nul_separated, running_skopeo, slow_stack, submit_one, wait_copying};
 use docker_sync_tests::{StackOptions, TARGET_PASSWORD, TARGET_USER};
 
 const CANARY: &str = "canary-4f1c-never-for-skopeo";
@@ -26,30 +26,6 @@ const ALLOWED: [&str; 9] = [
     "no_proxy",
 ];
 
-/// The pid of a `skopeo` whose parent is `parent`, scanning /proc.
-fn skopeo_child(parent: u32) -> Option<u32> {
-    std::fs::read_dir("/proc")
-        .ok()?
-        .flatten()
-        .find_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // `pid (comm) state ppid ...`: comm may hold spaces, so split after the last ')'.
-            let (head, rest) = stat.rsplit_once(')')?;
-            let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
-            (ppid == parent && head.ends_with("(skopeo")).then_some(pid)
-        })
-}
-
-fn nul_separated(path: String) -> Vec<String> {
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    bytes
-        .split(|b| *b == 0)
-        .filter(|s| !s.is_empty())
-        .map(|s| String::from_utf8_lossy(s).into_owned())
-        .collect()
-}
-
 #[test]
 fn skopeo_sees_a_minimal_environment_and_no_secret() {
     let stack = slow_stack(StackOptions {
@@ -62,15 +38,7 @@ fn skopeo_sees_a_minimal_environment_and_no_secret() {
     });
     let (job, _) = submit_one(&stack, "env/img");
     wait_copying(&stack, &job, 0);
-    let worker = stack.workers[0].pid();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let pid = loop {
-        if let Some(pid) = skopeo_child(worker) {
-            break pid;
-        }
-        assert!(Instant::now() < deadline, "no skopeo child of {worker}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let pid = running_skopeo(&stack, 0);
     let environ = nul_separated(format!("/proc/{pid}/environ"));
     let argv = nul_separated(format!("/proc/{pid}/cmdline"));
 

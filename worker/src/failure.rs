@@ -52,9 +52,11 @@ pub(crate) fn copy_error(
             source_image.familiar(),
             humantime::format_duration(*limit)
         ),
-        CopyError::Spawn { .. } | CopyError::AuthFile { .. } | CopyError::TwoProxies { .. } => {
-            error.to_string()
-        }
+        CopyError::Spawn { .. }
+        | CopyError::AuthFile { .. }
+        | CopyError::TempDir { .. }
+        | CopyError::TwoProxies { .. }
+        | CopyError::Cancelled => error.to_string(),
     }
 }
 
@@ -82,8 +84,9 @@ pub(crate) fn is_permanent(e: &CopyError) -> bool {
                 )
             )
         }
-        CopyError::TwoProxies { .. } | CopyError::Spawn { .. } => true,
-        CopyError::Timeout(..) | CopyError::AuthFile { .. } => false,
+        CopyError::TwoProxies { .. } | CopyError::Spawn { .. } | CopyError::Cancelled => true,
+        // A full disk may clear up.
+        CopyError::Timeout(..) | CopyError::AuthFile { .. } | CopyError::TempDir { .. } => false,
     }
 }
 

@@ -3,6 +3,7 @@
 //! tasks are reclaimed by the others once its lease lapses.
 #![forbid(unsafe_code)]
 
+mod cancel;
 mod digest_check;
 mod failure;
 pub mod parts;
@@ -70,6 +71,14 @@ impl Worker {
             soft: shutdown.clone(),
             hard: CancellationToken::new(),
         };
+        // Until the last task ends, not until shutdown: a cancel may come during the grace.
+        let listening = CancellationToken::new();
+        tokio::spawn(cancel::listen(
+            parts.cancels.clone(),
+            parts.settings.redis_url.clone(),
+            parts.keys.clone(),
+            listening.clone(),
+        ));
         tracing::info!(
             consumer = consumer.name(),
             copies = parts.settings.concurrency,
@@ -169,6 +178,7 @@ impl Worker {
             stop.hard.cancel();
             tracker.wait().await;
         }
+        listening.cancel();
         tracing::info!("worker stopped");
         Ok(())
     }

@@ -15,6 +15,7 @@ use docker_sync_common::registry::harbor::HarborClient;
 use docker_sync_common::registry::RegistryClient;
 use tokio::sync::Semaphore;
 
+use crate::cancel::Cancels;
 use crate::settings::Settings;
 use crate::skopeo::Skopeo;
 
@@ -38,9 +39,25 @@ pub struct Parts {
     pub copies: Semaphore,
     /// Registries whose digest check failed already in this process (logged once at WARN).
     pub warned: Mutex<HashSet<String>>,
+    /// The jobs of the tasks in hand, to stop them when an operator cancels one.
+    pub cancels: Arc<Cancels>,
 }
 
 impl Parts {
+    /// Who cancelled `job`, for the task's record.
+    pub async fn cancelled_by(&self, job: &str) -> String {
+        use docker_sync_common::queue::job::JobField;
+        use redis::AsyncCommands;
+        let who: Option<String> = match self.pool.get().await {
+            Ok(mut conn) => conn
+                .hget(self.keys.job(job), JobField::CancelledBy.as_str())
+                .await
+                .unwrap_or_default(),
+            Err(_) => None,
+        };
+        who.unwrap_or_else(|| "an operator".to_owned())
+    }
+
     pub fn new(
         config: Config,
         sealing: Option<SealingKeys>,
@@ -63,6 +80,7 @@ impl Parts {
             settings,
             skopeo,
             warned: Default::default(),
+            cancels: Default::default(),
         })
     }
 }

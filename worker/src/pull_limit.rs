@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use std::collections::HashMap;
 
+use crate::step::Interrupt;
 use docker_sync_common::now_ms;
 use docker_sync_common::queue::event::{Event, EventKind};
 use docker_sync_common::queue::task::{TaskField, TaskMessage};
 use docker_sync_common::queue::Entry;
 use docker_sync_common::redis::client::AsyncCommands;
 use docker_sync_common::registry::RateLimit;
-use tokio_util::sync::CancellationToken;
 
 use crate::digest_check::{source_head, Asked};
 use crate::failure::round_to_ms;
@@ -22,7 +22,7 @@ use crate::parts::Parts;
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Hold {
     Go,
-    /// The worker is stopping: hand the task back.
+    /// The worker is stopping or the job was cancelled (see [`Interrupt::outcome`]).
     Stopping,
 }
 
@@ -36,7 +36,7 @@ pub(crate) async fn hold(
     msg: &TaskMessage,
     source: &Asked<'_>,
     retry_after: Option<Duration>,
-    stop_soft: &CancellationToken,
+    interrupt: &Interrupt<'_>,
 ) -> Hold {
     let host = source.image.registry();
     let floor = parts.settings.rate_limit_floor;
@@ -92,7 +92,7 @@ pub(crate) async fn hold(
         }
         tokio::select! {
             biased;
-            _ = stop_soft.cancelled() => return Hold::Stopping,
+            _ = interrupt.fired() => return Hold::Stopping,
             _ = tokio::time::sleep(wait) => {}
         }
         // The HEAD is not counted against the limit: look again at what is left.

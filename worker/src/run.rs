@@ -19,6 +19,7 @@ use crate::failure::{backoff, copy_error, is_permanent, is_rate_limited, round_t
 use crate::parts::Parts;
 use crate::pull_limit::{hold, Hold};
 use crate::skopeo::{CopyError, CopyRequest, Endpoint};
+use crate::step::Interrupt;
 
 /// How a task ended on this worker.
 #[derive(Debug)]
@@ -39,6 +40,8 @@ pub(crate) enum Outcome {
     HandBack,
     /// Another worker took the entry over (our lease lapsed).
     Lost,
+    /// An operator cancelled the job: skopeo, if it ran, has been stopped.
+    Cancelled,
 }
 
 pub(crate) async fn run(
@@ -46,7 +49,7 @@ pub(crate) async fn run(
     entry: &Entry,
     msg: &TaskMessage,
     first_attempt: u32,
-    stop_soft: &CancellationToken,
+    interrupt: &Interrupt<'_>,
 ) -> Outcome {
     let (source, target) = match (ImageRef::parse(&msg.source), ImageRef::parse(&msg.target)) {
         (Ok(s), Ok(t)) => (s, t),
@@ -137,6 +140,9 @@ pub(crate) async fn run(
             };
         }
     }
+    if interrupt.cancel.is_cancelled() {
+        return Outcome::Cancelled;
+    }
     if let Some(reason) = &unchecked {
         let _ = parts
             .consumer
@@ -170,19 +176,19 @@ pub(crate) async fn run(
         msg,
         &source_asked,
         head_retry_after,
-        stop_soft,
+        interrupt,
     )
     .await
         == Hold::Stopping
     {
-        return Outcome::HandBack;
+        return interrupt.outcome();
     }
 
     // The digest check above needs no copy slot; a copy does. Waiting for one, a stopping
     // worker gives the task back rather than start a copy it may not finish.
     let _slot = tokio::select! {
         biased;
-        _ = stop_soft.cancelled() => return Outcome::HandBack,
+        stopped = interrupt.fired() => return stopped,
         slot = parts.copies.acquire() => slot.expect("the copy semaphore is never closed"),
     };
     let request = CopyRequest {
@@ -216,7 +222,7 @@ pub(crate) async fn run(
                 )
                 .await;
         }
-        match copy_reporting(parts, entry, msg, &request).await {
+        match copy_reporting(parts, entry, msg, &request, interrupt.cancel).await {
             Ok(()) => {
                 let digest = digest(parts, &target_asked).await.ok().flatten();
                 if let (Some(src), Some(dst)) = (&source_digest, &digest) {
@@ -229,6 +235,7 @@ pub(crate) async fn run(
                     unchecked,
                 };
             }
+            Err(CopyError::Cancelled) => return Outcome::Cancelled,
             Err(e) if n < retries && !is_permanent(&e) => {
                 let mut message = copy_error(&e, &request, &config, &msg.registry);
                 let delay = backoff(parts.settings.retry_backoff, n);
@@ -258,7 +265,10 @@ pub(crate) async fn run(
                         &[(TaskField::Error, message)],
                     )
                     .await;
-                tokio::time::sleep(delay).await;
+                tokio::select! {
+                    _ = interrupt.cancel.cancelled() => return Outcome::Cancelled,
+                    _ = tokio::time::sleep(delay) => {}
+                }
             }
             Err(e) => {
                 return Outcome::Failed {
@@ -277,9 +287,10 @@ async fn copy_reporting(
     entry: &Entry,
     msg: &TaskMessage,
     request: &CopyRequest,
+    cancel: &CancellationToken,
 ) -> Result<(), CopyError> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let copy = parts.skopeo.copy(request, tx);
+    let copy = parts.skopeo.copy(request, tx, cancel);
     tokio::pin!(copy);
     loop {
         // Progress first, so the last steps are recorded before the result.

@@ -3,7 +3,9 @@
 //!
 //! Credentials go into a temporary authfile (mode 0600, removed afterwards), never onto the
 //! command line where `ps` would show them. The child is started from argv, never a shell, and is
-//! killed when the copy future is dropped (timeout, lost lease, shutdown).
+//! killed when the copy future is dropped (timeout, lost lease, shutdown), or stopped and waited
+//! for when the job is cancelled. Each copy gets its own TMPDIR, removed with the authfile once
+//! skopeo has exited, so neither a finished nor a stopped copy leaves files behind.
 //!
 //! skopeo starts from an empty environment ([`child_env`]): the worker's own holds the sealing
 //! key, the Redis URL with its password and whatever else the operator set, none of which a copy
@@ -25,6 +27,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::progress::{Progress, ProgressParser};
 
@@ -110,6 +113,11 @@ pub enum CopyError {
         target_host: String,
         target_proxy: String,
     },
+    #[error("cannot make the copy's temporary folder in {dir}: {source}")]
+    TempDir { dir: String, source: std::io::Error },
+    /// The job was cancelled: skopeo was stopped.
+    #[error("cancelled")]
+    Cancelled,
     #[error("skopeo timed out after {0:?}")]
     Timeout(Duration, String),
     #[error("skopeo failed ({status}): {summary}")]
@@ -158,6 +166,7 @@ impl Skopeo {
         &self,
         req: &CopyRequest,
         progress: mpsc::UnboundedSender<Progress>,
+        cancel: &CancellationToken,
     ) -> Result<(), CopyError> {
         let proxy_env = proxy_env(req, std::env::var("NO_PROXY").ok())?;
         let authfile = self
@@ -166,10 +175,20 @@ impl Skopeo {
                 dir: self.auth_dir.display().to_string(),
                 source,
             })?;
+        let tmp_base = std::env::var_os("TMPDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(SKOPEO_TMP_DEFAULT));
+        let tmp = tempfile::Builder::new()
+            .prefix("skopeo-")
+            .tempdir_in(&tmp_base)
+            .map_err(|source| CopyError::TempDir {
+                dir: tmp_base.display().to_string(),
+                source,
+            })?;
         let mut command = Command::new(&self.binary);
         command
             .env_clear()
-            .envs(child_env(proxy_env, &self.home, |name| {
+            .envs(child_env(proxy_env, &self.home, tmp.path(), |name| {
                 std::env::var(name).ok()
             }));
         let mut child = command
@@ -206,16 +225,27 @@ impl Skopeo {
             }
             child.wait().await
         };
-        let status = match tokio::time::timeout(req.timeout, run).await {
-            Err(_) => {
+        let ended = tokio::select! {
+            ended = tokio::time::timeout(req.timeout, run) => Some(ended),
+            _ = cancel.cancelled() => None,
+        };
+        let status = match ended {
+            None => {
+                // Wait for skopeo to be gone before its folder and authfile are removed.
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                return Err(CopyError::Cancelled);
+            }
+            Some(Err(_)) => {
                 return Err(CopyError::Timeout(req.timeout, join(&tail)));
             }
-            Ok(status) => status.map_err(|source| CopyError::Spawn {
+            Some(Ok(status)) => status.map_err(|source| CopyError::Spawn {
                 binary: self.binary.display().to_string(),
                 source,
             })?,
         };
         drop(authfile);
+        drop(tmp);
         if status.success() {
             return Ok(());
         }
@@ -314,20 +344,25 @@ const PROCESS_PROXY_VARS: [&str; 6] = [
     "no_proxy",
 ];
 
-/// skopeo's whole environment: PATH, HOME, TMPDIR (when the worker has one: otherwise skopeo's
-/// default, /var/tmp) and the proxy variables, the registry's own (`registry_proxy`, from
-/// [`proxy_env`]) or else the worker's. Credentials come from `--authfile`, not from here.
+/// Where copies' temporary folders go when the worker has no TMPDIR: skopeo's own default.
+const SKOPEO_TMP_DEFAULT: &str = "/var/tmp";
+
+/// skopeo's whole environment: PATH, HOME, TMPDIR (the copy's own folder, made in the worker's
+/// TMPDIR or skopeo's default, /var/tmp) and the proxy variables, the registry's own
+/// (`registry_proxy`, from [`proxy_env`]) or else the worker's. Credentials come from
+/// `--authfile`, not from here.
 fn child_env(
     registry_proxy: Vec<(&'static str, String)>,
     home: &Path,
+    tmp: &Path,
     process: impl Fn(&str) -> Option<String>,
 ) -> Vec<(String, String)> {
     let path = process("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".to_owned());
     let mut env = vec![
         ("PATH".to_owned(), path),
         ("HOME".to_owned(), home.display().to_string()),
+        ("TMPDIR".to_owned(), tmp.display().to_string()),
     ];
-    env.extend(process("TMPDIR").map(|t| ("TMPDIR".to_owned(), t)));
     if registry_proxy.is_empty() {
         for name in PROCESS_PROXY_VARS {
             env.extend(process(name).map(|v| (name.to_owned(), v)));
@@ -487,8 +522,8 @@ mod tests {
         };
         let names =
             |env: &[(String, String)]| env.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
-        let home = Path::new("/work/home");
-        let env = child_env(Vec::new(), home, worker);
+        let (home, tmp) = (Path::new("/work/home"), Path::new("/scratch/skopeo-1"));
+        let env = child_env(Vec::new(), home, tmp, worker);
         assert_eq!(
             names(&env),
             [
@@ -501,8 +536,9 @@ mod tests {
             ]
         );
         assert!(env.contains(&("HOME".into(), "/work/home".into())));
+        assert!(env.contains(&("TMPDIR".into(), "/scratch/skopeo-1".into())));
         let own = vec![("HTTPS_PROXY", "http://own:3128".to_owned())];
-        let env = child_env(own, home, worker);
+        let env = child_env(own, home, tmp, worker);
         assert_eq!(names(&env), ["PATH", "HOME", "TMPDIR", "HTTPS_PROXY"]);
         assert_eq!(env[3].1, "http://own:3128");
     }

@@ -20,6 +20,33 @@ pub struct Stop {
     pub hard: CancellationToken,
 }
 
+/// What may interrupt one task: the worker stopping (`soft`: hand the task back rather than
+/// start a copy) or the operator cancelling its job (`cancel`: stop even a running copy).
+pub(crate) struct Interrupt<'a> {
+    pub soft: &'a CancellationToken,
+    pub cancel: &'a CancellationToken,
+}
+
+impl Interrupt<'_> {
+    /// The task end an interruption that has fired calls for.
+    pub fn outcome(&self) -> Outcome {
+        if self.cancel.is_cancelled() {
+            Outcome::Cancelled
+        } else {
+            Outcome::HandBack
+        }
+    }
+
+    /// Waits for either, and says which task end it calls for.
+    pub async fn fired(&self) -> Outcome {
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => Outcome::Cancelled,
+            _ = self.soft.cancelled() => Outcome::HandBack,
+        }
+    }
+}
+
 /// Processes one entry until it finishes, is lost to another worker, or the worker stops.
 pub async fn process(parts: &Parts, entry: Entry, stop: &Stop) -> Result<(), QueueError> {
     let consumer = &parts.consumer;
@@ -43,6 +70,7 @@ pub async fn process(parts: &Parts, entry: Entry, stop: &Stop) -> Result<(), Que
             deliveries,
         } => (attempt, deliveries),
         other => {
+            // Cancelled: the job was, and the script has ended the task.
             tracing::info!(task = %msg.task, ?other, "task not started");
             return Ok(());
         }
@@ -53,9 +81,14 @@ pub async fn process(parts: &Parts, entry: Entry, stop: &Stop) -> Result<(), Que
     tracing::info!(task = %msg.task, source = %msg.source, target = %msg.target, attempt, "task started");
 
     let lost = CancellationToken::new();
-    let lease = keep_lease(parts, &entry, &msg, lost.clone());
+    let cancel = parts.cancels.watch(&msg.job);
+    let lease = keep_lease(parts, &entry, &msg, lost.clone(), cancel.token.clone());
+    let interrupt = Interrupt {
+        soft: &stop.soft,
+        cancel: &cancel.token,
+    };
     let outcome = tokio::select! {
-        o = run(parts, &entry, &msg, attempt, &stop.soft) => o,
+        o = run(parts, &entry, &msg, attempt, &interrupt) => o,
         _ = lost.cancelled() => Outcome::Lost,
         _ = stop.hard.cancelled() => Outcome::HandBack,
     };
@@ -106,6 +139,14 @@ pub async fn process(parts: &Parts, entry: Entry, stop: &Stop) -> Result<(), Que
             tracing::warn!(task = %msg.task, "lease lost to another worker: stopped");
             return Ok(());
         }
+        Outcome::Cancelled => {
+            let by = parts.cancelled_by(&msg.job).await;
+            (
+                TaskStatus::Cancelled,
+                EventKind::Cancelled { by: by.clone() },
+                vec![(TaskField::Error, format!("cancelled by {by}"))],
+            )
+        }
     };
     tracing::info!(task = %msg.task, source = %msg.source, status = %status, ms = elapsed.as_millis() as u64, "task finished");
     let ending = Ending {
@@ -152,12 +193,14 @@ async fn dead_letter(
 }
 
 /// Renews the lease every third of its length until aborted; cancels `lost` when another
-/// worker has taken the entry.
+/// worker has taken the entry, and `cancel` when the job was cancelled (the pub/sub message
+/// may have been missed).
 fn keep_lease(
     parts: &Parts,
     entry: &Entry,
     msg: &TaskMessage,
     lost: CancellationToken,
+    cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let (consumer, entry, job, task) = (
         parts.consumer.clone(),
@@ -174,6 +217,7 @@ fn keep_lease(
                     lost.cancel();
                     return;
                 }
+                Ok(Transition::CancelRequested) => cancel.cancel(),
                 Ok(_) => {}
                 // Redis unreachable: keep trying; the lease may lapse and the task run twice,
                 // which is safe because a copy of an identical image is a no-op.

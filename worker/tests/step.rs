@@ -72,6 +72,14 @@ impl Setup {
             namespace: "mirror",
             platform: None,
             dropped: "[]".into(),
+            trigger: docker_sync_common::queue::job::Trigger {
+                kind: docker_sync_common::queue::job::TriggerKind::Session,
+                user: Some("test".into()),
+                token: None,
+                rule: None,
+            },
+            lines: String::new(),
+            retry_of: None,
             tasks: vec![NewTask {
                 line: 1,
                 source: format!("{}/{repo}:1", self.source.host()),

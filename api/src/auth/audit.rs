@@ -10,7 +10,8 @@ use crate::state::AppState;
 
 const KEPT: usize = 100_000;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEntry)]
 pub struct Entry {
     pub id: String,
     pub at_ms: u64,
@@ -59,8 +60,11 @@ pub async fn record(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Query {
+    /// Entries per page, 1 to 500.
+    #[param(default = 50)]
     pub limit: Option<usize>,
     /// Entries older than this id (the previous page's `next`).
     pub before: Option<String>,
@@ -69,7 +73,8 @@ pub struct Query {
     pub action: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditPage)]
 pub struct Page {
     pub entries: Vec<Entry>,
     pub next: Option<String>,

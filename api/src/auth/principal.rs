@@ -25,8 +25,8 @@ pub struct Principal {
 pub enum Via {
     /// The session cookie's value.
     Session(String),
-    /// The token's id.
-    Token(String),
+    /// An API token.
+    Token { id: String, name: String },
 }
 
 impl Caller {
@@ -35,6 +35,22 @@ impl Caller {
         self.principal
             .as_ref()
             .ok_or_else(|| AppError::Unauthorized("login required".into()))
+    }
+
+    /// What a job this caller submits records as its trigger.
+    pub fn trigger(&self) -> docker_sync_common::queue::job::Trigger {
+        use docker_sync_common::queue::job::{Trigger, TriggerKind};
+        let p = self.principal.as_ref();
+        let (kind, token) = match p.map(|p| &p.via) {
+            Some(Via::Token { name, .. }) => (TriggerKind::Token, Some(name.clone())),
+            _ => (TriggerKind::Session, None),
+        };
+        Trigger {
+            kind,
+            user: p.map(|p| p.username.clone()),
+            token,
+            rule: None,
+        }
     }
 
     /// Name for the audit log.
@@ -141,7 +157,10 @@ async fn from_token(state: &AppState, token: &str) -> Result<Option<Principal>, 
         username: user.username,
         role: grant.role.min(user.role),
         must_change_password: user.must_change_password,
-        via: Via::Token(grant.id),
+        via: Via::Token {
+            id: grant.id,
+            name: grant.name,
+        },
     }))
 }
 
@@ -299,7 +318,10 @@ mod tests {
             username: "u".into(),
             role,
             must_change_password: must_change,
-            via: Via::Token("t".into()),
+            via: Via::Token {
+                id: "t".into(),
+                name: "t".into(),
+            },
         }
     }
 

@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 pub const PREFIX: &str = "dsync_";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     pub id: String,
     pub name: String,
@@ -29,6 +29,7 @@ pub struct TokenView {
 #[derive(Debug, Clone)]
 pub struct TokenGrant {
     pub id: String,
+    pub name: String,
     pub user: String,
     pub role: Role,
 }
@@ -144,6 +145,7 @@ pub async fn lookup(state: &AppState, token: &str) -> Result<Option<TokenGrant>,
     let _: () = conn.hset(&key, "last_used_ms", now_ms()).await?;
     Ok(Some(TokenGrant {
         id: id.clone(),
+        name: h.get("name").cloned().unwrap_or_default(),
         user: user.clone(),
         role,
     }))

@@ -14,7 +14,7 @@ use crate::state::AppState;
 /// How many logins are kept per user.
 const LOGINS_KEPT: isize = 50;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ManagedBy {
     File,
@@ -35,7 +35,7 @@ pub struct User {
 }
 
 /// A user as the api shows it: never the hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub username: String,
     pub display_name: Option<String>,
@@ -64,7 +64,7 @@ impl User {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LoginRecord {
     pub at_ms: u64,
     pub client: String,

@@ -26,13 +26,15 @@ use crate::limits;
 /// Repositories listed at once while expanding one request.
 const LISTINGS_AT_ONCE: usize = 4;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobRequest {
     pub images: Images,
     /// Name of a configured registry.
     pub target: String,
+    /// `skip` (keep the whole path), `all` (keep only the name) or how many leading parts to drop.
     #[serde(default)]
+    #[schema(value_type = String, example = "skip")]
     pub replace_level: ReplaceLevel,
     /// Defaults to the registry's namespace / project / repository.
     #[serde(default)]
@@ -44,11 +46,21 @@ pub struct JobRequest {
 }
 
 /// The image list as pasted text (one per line) or as a JSON array.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Images {
     Text(String),
     List(Vec<String>),
+}
+
+impl Images {
+    /// The list as one text, a line per image: how a job keeps it for "sync again".
+    pub fn to_text(&self) -> String {
+        match self {
+            Images::Text(text) => text.clone(),
+            Images::List(list) => list.join("\n"),
+        }
+    }
 }
 
 /// One copy, remembering the input line it came from.
@@ -137,7 +149,7 @@ pub async fn expand(
 }
 
 /// The request's sizes within `crate::limits`, before any line is parsed or any tag listed.
-fn check_bounds(req: &JobRequest) -> Result<(), AppError> {
+pub fn check_bounds(req: &JobRequest) -> Result<(), AppError> {
     limits::check_opt("namespace", req.namespace.as_deref(), limits::JOB_NAMESPACE)?;
     let lines: Vec<&str> = match &req.images {
         Images::Text(text) => text.lines().collect(),

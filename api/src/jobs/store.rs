@@ -1,7 +1,7 @@
 //! Jobs in Redis, as the api shows them. The records (fields, entries, TTL, the status rule) are
 //! in [`docker_sync_common::queue`]; this file turns them into the routes' JSON.
 
-use docker_sync_common::queue::job::{Counts, JobRecord, JobStatus};
+use docker_sync_common::queue::job::{Counts, JobRecord, JobStatus, Trigger, TriggerKind};
 use docker_sync_common::queue::submit::{NewJob, NewTask};
 use docker_sync_common::queue::task::TaskRecord;
 use docker_sync_common::queue::{read, submit};
@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::jobs::plan::Plan;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     pub id: String,
     pub status: JobStatus,
@@ -30,6 +30,19 @@ pub struct JobView {
     pub tasks: Option<Vec<TaskRecord>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtered: Option<Vec<serde_json::Value>>,
+    /// When an operator cancelled the job, and who.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_requested_at_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<String>,
+    /// Who or what started the job (absent on jobs older than the field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    /// The job whose failed tasks this one runs again, and the jobs that ran this one's again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<String>,
 }
 
 impl JobView {
@@ -48,13 +61,35 @@ impl JobView {
             counts,
             tasks: None,
             filtered: None,
+            cancel_requested_at_ms: job.cancel_requested_at_ms,
+            cancelled_by: job.cancelled_by,
+            trigger: job.trigger,
+            retry_of: job.retry_of,
+            retries: job.retries,
         }
     }
 }
 
-/// Queues the plan; returns the new job as `GET /api/jobs/{id}` would show it.
-pub async fn create(state: &AppState, plan: &Plan) -> Result<JobView, AppError> {
+/// Where a new job comes from, recorded on it.
+pub struct Origin<'a> {
+    pub trigger: Trigger,
+    /// The image list as submitted (for "sync again").
+    pub lines: String,
+    /// The job whose failed tasks it runs again.
+    pub retry_of: Option<&'a str>,
+}
+
+/// Queues the plan (counted in the submitted-jobs metric, whoever submits it); returns the new
+/// job as `GET /api/jobs/{id}` would show it.
+pub async fn create(
+    state: &AppState,
+    plan: &Plan,
+    origin: Origin<'_>,
+) -> Result<JobView, AppError> {
     let new = NewJob {
+        trigger: origin.trigger.clone(),
+        lines: origin.lines,
+        retry_of: origin.retry_of,
         registry: &plan.registry,
         replace_level: plan.replace_level.to_string(),
         namespace: &plan.namespace,
@@ -71,6 +106,7 @@ pub async fn create(state: &AppState, plan: &Plan) -> Result<JobView, AppError> 
             .collect(),
     };
     let submitted = submit::submit(&state.pool, &state.keys, &new).await?;
+    state.metrics.jobs_submitted.inc();
     let total = submitted.tasks.len() as u32;
     let counts = Counts {
         queued: total,
@@ -95,6 +131,11 @@ pub async fn create(state: &AppState, plan: &Plan) -> Result<JobView, AppError> 
                 .map(|d| serde_json::to_value(d).expect("serialisable"))
                 .collect(),
         ),
+        cancel_requested_at_ms: None,
+        cancelled_by: None,
+        trigger: Some(origin.trigger),
+        retry_of: origin.retry_of.map(str::to_owned),
+        retries: Vec::new(),
     })
 }
 
@@ -112,11 +153,55 @@ pub async fn get(state: &AppState, job: &str) -> Result<Option<JobView>, AppErro
     Ok(Some(view))
 }
 
-/// The newest jobs, without their tasks.
-pub async fn list(state: &AppState, limit: usize) -> Result<Vec<JobView>, AppError> {
-    let jobs = read::recent(&state.pool, &state.keys, limit).await?;
+/// Which jobs a listing shows, by what started them; empty matches every job.
+#[derive(Debug, Default)]
+pub struct JobFilter {
+    pub kind: Option<TriggerKind>,
+    pub user: Option<String>,
+    pub rule: Option<String>,
+}
+
+impl JobFilter {
+    fn is_empty(&self) -> bool {
+        self.kind.is_none() && self.user.is_none() && self.rule.is_none()
+    }
+
+    fn matches(&self, job: &JobRecord) -> bool {
+        let Some(t) = &job.trigger else {
+            return self.is_empty();
+        };
+        self.kind.is_none_or(|k| t.kind == k)
+            && self
+                .user
+                .as_ref()
+                .is_none_or(|u| t.user.as_ref() == Some(u))
+            && self
+                .rule
+                .as_ref()
+                .is_none_or(|r| t.rule.as_ref() == Some(r))
+    }
+}
+
+/// How many of the newest jobs a filtered listing looks through: until jobs have an index by
+/// trigger, a filter reads hashes, and this bounds the cost of one request.
+const FILTER_SCAN: usize = 2000;
+
+/// The newest jobs that match `filter`, without their tasks.
+pub async fn list(
+    state: &AppState,
+    limit: usize,
+    filter: &JobFilter,
+) -> Result<Vec<JobView>, AppError> {
+    let scan = if filter.is_empty() {
+        limit
+    } else {
+        FILTER_SCAN
+    };
+    let jobs = read::recent(&state.pool, &state.keys, scan).await?;
     Ok(jobs
         .into_iter()
+        .filter(|job| filter.matches(job))
+        .take(limit)
         .map(|job| {
             let counts = job.counts();
             JobView::new(job, counts)

@@ -12,17 +12,23 @@ use serde_json::json;
 use crate::auth::principal::{Caller, Via};
 use crate::auth::users::{self, LoginRecord, ManagedBy};
 use crate::auth::{audit, devices, lockout, password, sessions};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::routes::jobs::ApiJson;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     username: String,
+    #[schema(value_type = String)]
     password: SecretString,
     #[serde(default)]
     remember_me: bool,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct LoggedIn {
+    user: users::UserView,
 }
 
 const BAD_LOGIN: &str = "invalid username or password";
@@ -51,6 +57,14 @@ fn check_login_fields(name: &str, password: &SecretString) -> Result<(), AppErro
     Ok(())
 }
 
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth",
+    request_body = Login,
+    responses(
+        (status = 200, description = "Logged in; `Set-Cookie` carries the session (`dsync_session`) and the device cookie", body = LoggedIn),
+        (status = 400, description = "A malformed body or a field no account can have", body = ErrorBody),
+        (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 429, description = "Too many failures for this name or client; see `Retry-After`", body = ErrorBody),
+    ))]
 pub async fn login(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -130,11 +144,15 @@ pub async fn login(
                 devices::set_cookie(&device_cookie, secure),
             ),
         ]),
-        Json(json!({ "user": user.view(Some(now_ms())) })),
+        Json(LoggedIn {
+            user: user.view(Some(now_ms())),
+        }),
     )
         .into_response())
 }
 
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    responses((status = 204, description = "The session is ended and its cookie cleared")))]
 pub async fn logout(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -160,6 +178,8 @@ pub async fn logout(
         .into_response())
 }
 
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth",
+    responses((status = 200, description = "The caller; `role` is what this request may do (a token's role, not its owner's)", body = users::UserView)))]
 pub async fn me(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -174,13 +194,23 @@ pub async fn me(
     Ok(Json(view).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
+    #[schema(value_type = String)]
     old_password: SecretString,
+    #[schema(value_type = String)]
     new_password: SecretString,
 }
 
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth",
+    request_body = ChangePassword,
+    responses(
+        (status = 204, description = "Changed; every other session of the user ends"),
+        (status = 400, description = "The new password breaks the policy or equals the old one", body = ErrorBody),
+        (status = 403, description = "The current password is wrong", body = ErrorBody),
+        (status = 409, description = "The user is managed by users.yaml", body = ErrorBody),
+    ))]
 pub async fn change_password(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -213,7 +243,7 @@ pub async fn change_password(
     // Every other session of this user ends; this one goes on.
     let current = match &p.via {
         Via::Session(cookie) => Some(cookie.as_str()),
-        Via::Token(_) => None,
+        Via::Token { .. } => None,
     };
     sessions::end_all(&state, &p.username, current).await?;
     audit::record(

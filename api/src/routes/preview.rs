@@ -13,13 +13,13 @@ use axum::Json;
 use docker_sync_common::image::Platform;
 use serde::Serialize;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::jobs::plan::{expand, JobRequest, LinePlan};
 use crate::jobs::tags;
 use crate::routes::jobs::ApiJson;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PreviewView {
     pub target: String,
     pub namespace: String,
@@ -37,7 +37,7 @@ pub struct PreviewView {
     pub errors: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PreviewLine {
     pub line: usize,
     pub input: String,
@@ -46,13 +46,13 @@ pub struct PreviewLine {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PreviewImage {
     pub source: String,
     pub target: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PreviewDropped {
     pub image: String,
     pub reason: String,
@@ -88,6 +88,12 @@ impl From<LinePlan> for PreviewLine {
     }
 }
 
+#[utoipa::path(post, path = "/api/jobs/preview", tag = "jobs",
+    request_body = JobRequest,
+    responses(
+        (status = 200, description = "Every line's copies, drops and error; nothing is queued", body = PreviewView),
+        (status = 400, description = "An unknown target, a bad platform or a malformed body", body = ErrorBody),
+    ))]
 pub async fn preview(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<JobRequest>,

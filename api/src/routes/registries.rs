@@ -12,14 +12,14 @@ use serde_json::json;
 
 use crate::auth::audit;
 use crate::auth::principal::Caller;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::lang::Lang;
 use crate::registries::connection::{self, Limits, Report};
 use crate::routes::jobs::ApiJson;
 use crate::state::AppState;
 
 /// A registry as the UI sees it: never a credential, only whether one is set.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RegistryView {
     name: String,
     display_name: Option<String>,
@@ -96,6 +96,8 @@ impl RegistryView {
 
 /// `GET /api/registries`: registries.yaml's and the stored ones, by name. A stored one whose
 /// name the file also uses is shown with the file's (which wins) and a problem saying so.
+#[utoipa::path(get, path = "/api/registries", tag = "registries",
+    responses((status = 200, description = "registries.yaml's and the stored registries, by name; never a password", body = Vec<RegistryView>)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<RegistryView>>, AppError> {
     let file = state.catalog.file();
     let stored = state.catalog.store().load_all().await?;
@@ -118,6 +120,11 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<RegistryView
 }
 
 /// `GET /api/registries/{name}`.
+#[utoipa::path(get, path = "/api/registries/{name}", tag = "registries", params(("name" = String, Path, description = "The registry's name")),
+    responses(
+        (status = 200, description = "The registry; never a password", body = RegistryView),
+        (status = 404, description = "No such registry", body = ErrorBody),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -137,7 +144,8 @@ pub async fn get(
 /// The body of create and edit: a registries.yaml entry's keys (`display_name` for the file's
 /// `name`), without `password_file`. On edit, a missing `password` keeps the stored one and
 /// `clear_password` removes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = RegistryForm)]
 #[serde(deny_unknown_fields)]
 pub struct Form {
     name: Option<String>,
@@ -146,6 +154,7 @@ pub struct Form {
     kind: RegistryType,
     url: String,
     username: Option<String>,
+    #[schema(value_type = Option<String>)]
     password: Option<SecretString>,
     #[serde(default)]
     clear_password: bool,
@@ -159,6 +168,7 @@ pub struct Form {
     create_project: bool,
     /// `http://[user[:password]@]proxy:port`; without a password, an edit keeps the stored
     /// proxy password when the url names the same proxy and user.
+    #[schema(value_type = Option<String>)]
     proxy: Option<SecretString>,
     no_proxy: Option<String>,
 }
@@ -223,6 +233,13 @@ impl Form {
 
 /// `POST /api/registries` (admin): 201 with the view; 400 naming the wrong field; 409 when the
 /// name is taken (in the file or in Redis).
+#[utoipa::path(post, path = "/api/registries", tag = "registries",
+    request_body = Form,
+    responses(
+        (status = 201, description = "Stored", body = RegistryView),
+        (status = 400, description = "A field is wrong (named in `error`), or no key to seal a password", body = ErrorBody),
+        (status = 409, description = "The name is taken, in registries.yaml or in Redis", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -263,6 +280,14 @@ pub async fn create(
 
 /// `PUT /api/registries/{name}` (admin): replaces the fields; the password is kept unless a new
 /// one or `clear_password` is given. 409 for a registries.yaml entry.
+#[utoipa::path(put, path = "/api/registries/{name}", tag = "registries", params(("name" = String, Path, description = "The registry's name")),
+    request_body = Form,
+    responses(
+        (status = 200, description = "Replaced", body = RegistryView),
+        (status = 400, description = "A field is wrong, a rename, or a kept password for a new host", body = ErrorBody),
+        (status = 404, description = "No such stored registry", body = ErrorBody),
+        (status = 409, description = "A registries.yaml entry, or another edit at the same time", body = ErrorBody),
+    ))]
 pub async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -311,6 +336,12 @@ pub async fn update(
 
 /// `DELETE /api/registries/{name}` (admin): 204; tasks already queued for it fail with "unknown
 /// registry" when a worker takes them.
+#[utoipa::path(delete, path = "/api/registries/{name}", tag = "registries", params(("name" = String, Path, description = "The registry's name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such stored registry", body = ErrorBody),
+        (status = 409, description = "A registries.yaml entry", body = ErrorBody),
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -334,6 +365,12 @@ pub async fn delete(
 /// `POST /api/registries/{name}/test`: reachability, TLS, the registry API, the stored
 /// credentials and (Harbor) the project, step by step. 200 with `ok: false` when a step fails;
 /// 404 for an unknown name. Admin only: it uses the stored credentials.
+#[utoipa::path(post, path = "/api/registries/{name}/test", tag = "registries", params(("name" = String, Path, description = "The registry's name")),
+    responses(
+        (status = 200, description = "Each step's outcome; `ok: false` when one failed", body = Report),
+        (status = 404, description = "No such registry", body = ErrorBody),
+        (status = 409, description = "A stored registry that cannot be used (its password does not open)", body = ErrorBody),
+    ))]
 pub async fn test(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -8,7 +8,7 @@ use axum::Extension;
 
 use crate::auth::audit;
 use crate::auth::principal::Caller;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::jobs::plan::{plan, JobRequest};
 use crate::jobs::tags;
 use crate::routes::jobs::ApiJson;
@@ -17,6 +17,12 @@ use crate::state::AppState;
 
 /// `200` with the script as an attachment `docker-sync-<target>.sh`; the same `400`s as
 /// `POST /api/jobs` (every bad line with its number), and nothing is queued either way.
+#[utoipa::path(post, path = "/api/scripts", tag = "scripts",
+    request_body = JobRequest,
+    responses(
+        (status = 200, description = "A shell script making the same copies with skopeo, as an attachment", body = String, content_type = "text/x-shellscript; charset=utf-8"),
+        (status = 400, description = "The same refusals as `POST /api/jobs`", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

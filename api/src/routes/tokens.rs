@@ -4,17 +4,19 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::auth::audit;
 use crate::auth::principal::{Caller, Via};
 use crate::auth::role::Role;
 use crate::auth::tokens::{self, TokenView};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::limits;
 use crate::routes::jobs::ApiJson;
 use crate::state::AppState;
 
+#[utoipa::path(get, path = "/api/tokens", tag = "tokens",
+    responses((status = 200, description = "The caller's own tokens, never their secrets", body = Vec<TokenView>)))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -23,7 +25,8 @@ pub async fn list(
     Ok(Json(tokens::list(&state, &p.username).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CreateToken)]
 #[serde(deny_unknown_fields)]
 pub struct Create {
     name: String,
@@ -31,14 +34,29 @@ pub struct Create {
     expires_in_days: Option<u64>,
 }
 
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    view: TokenView,
+    /// `dsync_…`: the secret itself, answered this once.
+    token: String,
+}
+
 /// The token is in this response and nowhere else, ever.
+#[utoipa::path(post, path = "/api/tokens", tag = "tokens",
+    request_body = Create,
+    responses(
+        (status = 201, description = "Created; `token` is shown this once", body = CreatedToken),
+        (status = 400, description = "No name, a name too long or a bad `expires_in_days`", body = ErrorBody),
+        (status = 403, description = "Asked with a token, or for a role above the caller's", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiJson(form): ApiJson<Create>,
-) -> Result<(StatusCode, Json<Value>), AppError> {
+) -> Result<(StatusCode, Json<CreatedToken>), AppError> {
     let p = caller.principal()?;
-    if matches!(p.via, Via::Token(_)) {
+    if matches!(p.via, Via::Token { .. }) {
         return Err(AppError::forbidden("a token cannot create tokens; log in"));
     }
     if form.role > p.role {
@@ -71,11 +89,15 @@ pub async fn create(
         json!({ "name": name, "role": form.role }),
     )
     .await;
-    let mut body = serde_json::to_value(&view).expect("serialisable");
-    body["token"] = json!(token);
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, Json(CreatedToken { view, token })))
 }
 
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "tokens",
+    params(("id" = String, Path, description = "The token's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "The caller has no such token", body = ErrorBody),
+    ))]
 pub async fn revoke(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

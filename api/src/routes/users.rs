@@ -11,24 +11,29 @@ use crate::auth::principal::Caller;
 use crate::auth::role::Role;
 use crate::auth::users::{self, LoginRecord, ManagedBy, NewUser, User, UserView};
 use crate::auth::{audit, password, sessions};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::limits;
 use crate::routes::jobs::ApiJson;
 use crate::state::AppState;
 
+#[utoipa::path(get, path = "/api/users", tag = "users",
+    responses((status = 200, description = "Every user", body = Vec<UserView>)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<UserView>>, AppError> {
     Ok(Json(users::list(&state).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CreateUser)]
 #[serde(deny_unknown_fields)]
 pub struct Create {
     username: String,
+    #[schema(value_type = String)]
     password: SecretString,
     display_name: Option<String>,
     role: Role,
     email: Option<String>,
     #[serde(default = "yes")]
+    #[schema(default = true)]
     active: bool,
 }
 
@@ -36,6 +41,13 @@ fn yes() -> bool {
     true
 }
 
+#[utoipa::path(post, path = "/api/users", tag = "users",
+    request_body = Create,
+    responses(
+        (status = 201, description = "Created", body = UserView),
+        (status = 400, description = "A bad username, field or password", body = ErrorBody),
+        (status = 409, description = "The username is taken", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -74,7 +86,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(user.view(None))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = UpdateUser)]
 #[serde(deny_unknown_fields)]
 pub struct Update {
     display_name: Option<String>,
@@ -83,6 +96,14 @@ pub struct Update {
     active: Option<bool>,
 }
 
+#[utoipa::path(patch, path = "/api/users/{name}", tag = "users", params(("name" = String, Path, description = "The username")),
+    request_body = Update,
+    responses(
+        (status = 200, description = "Changed; a deactivated user's sessions end", body = UserView),
+        (status = 400, description = "A field too long", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "Managed by users.yaml, or the last active admin", body = ErrorBody),
+    ))]
 pub async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -128,6 +149,12 @@ pub async fn update(
     Ok(Json(user.view(None)))
 }
 
+#[utoipa::path(delete, path = "/api/users/{name}", tag = "users", params(("name" = String, Path, description = "The username")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "Managed by users.yaml, or the last active admin", body = ErrorBody),
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -150,13 +177,23 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ResetPassword)]
 #[serde(deny_unknown_fields)]
 pub struct Reset {
+    #[schema(value_type = String)]
     password: SecretString,
 }
 
 /// Sets a new password that the user must change at the next login; their sessions end.
+#[utoipa::path(post, path = "/api/users/{name}/password", tag = "users", params(("name" = String, Path, description = "The username")),
+    request_body = Reset,
+    responses(
+        (status = 204, description = "Set; the user must change it at the next login"),
+        (status = 400, description = "The password breaks the policy", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "Managed by users.yaml", body = ErrorBody),
+    ))]
 pub async fn reset_password(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -184,6 +221,11 @@ pub async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/users/{name}/logins", tag = "users", params(("name" = String, Path, description = "The username")),
+    responses(
+        (status = 200, description = "The user's recent logins, newest first", body = Vec<LoginRecord>),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ))]
 pub async fn logins(
     State(state): State<AppState>,
     Path(name): Path<String>,

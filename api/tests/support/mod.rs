@@ -53,24 +53,14 @@ pub async fn start_with_args(registries_yaml: &str, users_yaml: &str, extra: &[&
         .await
         .unwrap();
     let data = tempfile::tempdir().unwrap();
-    let config = Config::parse(registries_yaml, Path::new("registries.yaml"), false).unwrap();
-    let users = UsersFile::parse(users_yaml, Path::new("users.yaml")).unwrap();
-    let redis_url = redis.url();
-    let mut argv = vec![
-        "docker-sync-api",
-        "--redis-url",
-        &redis_url,
-        "--key-prefix",
-        "t",
-        "--bcrypt-cost",
-        "4",
-        "--data-dir",
-        data.path().to_str().unwrap(),
-    ];
-    argv.extend_from_slice(extra);
-    let args = Args::parse_from(argv);
-    let sealing = args.shared.sealing_keys().unwrap();
-    let state = startup::state(&args, config, users, sealing).await.unwrap();
+    let state = state_on(
+        &redis.url(),
+        data.path(),
+        registries_yaml,
+        users_yaml,
+        extra,
+    )
+    .await;
     let shutdown = tokio_util::sync::CancellationToken::new();
     assert!(
         docker_sync_common::queue::lease::wait_for_group(&state.pool, &state.keys, &shutdown).await
@@ -78,13 +68,42 @@ pub async fn start_with_args(registries_yaml: &str, users_yaml: &str, extra: &[&
     Started { state, redis, data }
 }
 
+/// A state as `main` builds it, over the Redis at `redis_url` (another api replica when one
+/// is there already).
+pub async fn state_on(
+    redis_url: &str,
+    data: &Path,
+    registries_yaml: &str,
+    users_yaml: &str,
+    extra: &[&str],
+) -> AppState {
+    let config = Config::parse(registries_yaml, Path::new("registries.yaml"), false).unwrap();
+    let users = UsersFile::parse(users_yaml, Path::new("users.yaml")).unwrap();
+    let mut argv = vec![
+        "docker-sync-api",
+        "--redis-url",
+        redis_url,
+        "--key-prefix",
+        "t",
+        "--bcrypt-cost",
+        "4",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    argv.extend_from_slice(extra);
+    let args = Args::parse_from(argv);
+    let sealing = args.shared.sealing_keys().unwrap();
+    startup::state(&args, config, users, sealing).await.unwrap()
+}
+
 /// The router over a [`start`]ed state, called with `oneshot` as a browser on
 /// [`ORIGIN`] would call it.
 pub struct App {
     pub router: axum::Router,
     pub state: AppState,
-    pub redis: RedisServer,
-    _data: tempfile::TempDir,
+    pub redis: Arc<RedisServer>,
+    _data: Arc<tempfile::TempDir>,
+    registries_yaml: String,
 }
 
 pub const HOST: &str = "sync.test";
@@ -95,8 +114,9 @@ pub async fn app(registries_yaml: &str, extra_args: &[&str]) -> App {
     App {
         router: startup::router(started.state.clone()),
         state: started.state,
-        redis: started.redis,
-        _data: started.data,
+        redis: Arc::new(started.redis),
+        _data: Arc::new(started.data),
+        registries_yaml: registries_yaml.to_owned(),
     }
 }
 
@@ -108,6 +128,25 @@ pub struct Reply {
 }
 
 impl App {
+    /// Another api replica on the same Redis, started with `extra` flags instead.
+    pub async fn replica(&self, extra: &[&str]) -> App {
+        let state = state_on(
+            &self.redis.url(),
+            self._data.path(),
+            &self.registries_yaml,
+            &file_users(),
+            extra,
+        )
+        .await;
+        App {
+            router: startup::router(state.clone()),
+            state,
+            redis: self.redis.clone(),
+            _data: self._data.clone(),
+            registries_yaml: self.registries_yaml.clone(),
+        }
+    }
+
     pub async fn call(
         &self,
         method: Method,

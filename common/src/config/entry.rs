@@ -13,6 +13,7 @@ use crate::registry::reach::Transport;
 use super::ProxyConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RegistryType {
     Harbor,

@@ -26,9 +26,8 @@ pub use entry::{
     RegistryFields, RegistryType,
 };
 pub use proxy::ProxyConfig;
+pub(crate) use yaml::line_of;
 pub use yaml::{parse_yaml, ConfigError};
-
-use yaml::line_of;
 
 pub const REGISTRIES_FILE: &str = "registries.yaml";
 

@@ -76,6 +76,7 @@ pub struct Stored {
 
 /// See [`RegistryStore::key_usage`].
 #[derive(Debug, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyUsage {
     pub key_ids: Vec<String>,
     pub passwords_by_key: BTreeMap<String, u32>,
@@ -111,6 +112,12 @@ impl RegistryStore {
             keys,
             sealing,
         }
+    }
+
+    /// The keys that seal stored secrets (registry passwords, webhook URLs and secrets), when
+    /// the process has any.
+    pub fn sealing(&self) -> Option<&Arc<SealingKeys>> {
+        self.sealing.as_ref()
     }
 
     /// Every stored registry by name. A record that is not valid JSON is skipped with a warning:

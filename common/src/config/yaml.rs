@@ -54,7 +54,7 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
 
 /// 1-based line of the first `key:` in the text, or 1: a best effort for errors found after
 /// parsing.
-pub(super) fn line_of(text: &str, key: &str) -> usize {
+pub(crate) fn line_of(text: &str, key: &str) -> usize {
     let needle = format!("{key}:");
     text.lines()
         .position(|l| l.trim_start().starts_with(&needle))

@@ -60,6 +60,11 @@ pub enum Transition {
     AlreadyFinished,
     /// The task's data is gone (expired); the entry is now removed.
     Gone,
+    /// Recorded, and the job has been cancelled: stop the copy and end the task `cancelled`.
+    CancelRequested,
+    /// The job had been cancelled: the task ended `cancelled` instead of starting or going back
+    /// to the queue, and the entry is now removed.
+    Cancelled,
 }
 
 /// One consumer of the workers' group.
@@ -77,7 +82,10 @@ impl Consumer {
             pool,
             keys,
             name: name.into(),
-            script: Script::new(include_str!("transitions.lua")),
+            script: Script::new(concat!(
+                include_str!("job_end.lua"),
+                include_str!("transitions.lua")
+            )),
         }
     }
 
@@ -112,6 +120,7 @@ impl Consumer {
             .key(k.job_events(job))
             .key(k.stats())
             .key(k.dead_letter())
+            .key(k.job_ends())
             .arg(op)
             .arg(WORKER_GROUP)
             .arg(&self.name)
@@ -134,6 +143,8 @@ impl Consumer {
             Some("lost") => Transition::Lost,
             Some("gone") => Transition::Gone,
             Some("finished") => Transition::AlreadyFinished,
+            Some("cancelled") => Transition::Cancelled,
+            _ if reply.get(1).map(String::as_str) == Some("cancel") => Transition::CancelRequested,
             _ if op == "start" => Transition::Started {
                 attempt: reply.get(1).and_then(|a| a.parse().ok()).unwrap_or(1),
                 deliveries: reply.get(2).and_then(|a| a.parse().ok()).unwrap_or(1),

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub job: String,
     /// None for events about the whole job.
@@ -17,6 +18,7 @@ pub struct Event {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventKind {
     Queued,
@@ -57,6 +59,15 @@ pub enum EventKind {
     /// A worker stopped (shutdown, lost lease) and left the task for another worker.
     Requeued {
         reason: String,
+    },
+    /// Job event: an operator asked to cancel; queued tasks are cancelled at once, running
+    /// ones as soon as their worker has stopped skopeo.
+    CancelRequested {
+        by: String,
+    },
+    /// The task will not run, or was stopped while it ran.
+    Cancelled {
+        by: String,
     },
     JobFinished {
         status: super::job::JobStatus,

@@ -13,12 +13,14 @@ use super::task::TaskStatus;
 
 /// How many of a job's tasks are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Counts {
     pub queued: u32,
     pub running: u32,
     pub succeeded: u32,
     pub skipped: u32,
     pub failed: u32,
+    pub cancelled: u32,
 }
 
 impl Counts {
@@ -29,6 +31,7 @@ impl Counts {
             TaskStatus::Succeeded => self.succeeded += 1,
             TaskStatus::Skipped => self.skipped += 1,
             TaskStatus::Failed => self.failed += 1,
+            TaskStatus::Cancelled => self.cancelled += 1,
         }
     }
 
@@ -37,11 +40,12 @@ impl Counts {
     }
 
     pub fn finished(&self) -> u32 {
-        self.succeeded + self.skipped + self.failed
+        self.succeeded + self.skipped + self.failed + self.cancelled
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Queued,
@@ -49,15 +53,20 @@ pub enum JobStatus {
     Succeeded,
     Failed,
     Partial,
+    Cancelled,
 }
 
 impl JobStatus {
-    /// A job is finished when every task is; it failed only if nothing got through, and is
-    /// partial when some images failed and some did not. `started` tells a job whose tasks went
+    /// A job is finished when every task is. It is cancelled when a cancel stopped any of its
+    /// tasks (a cancel that came after the last task ended changes nothing); otherwise it failed
+    /// only if nothing got through, and is partial when some images failed and some did not. `started` tells a job whose tasks went
     /// back to the queue (a worker stopped) from one no worker has touched yet.
     pub fn derive(counts: &Counts, started: bool) -> JobStatus {
         let total = counts.total();
         if total > 0 && counts.finished() == total {
+            if counts.cancelled > 0 {
+                return JobStatus::Cancelled;
+            }
             let ok = counts.succeeded + counts.skipped;
             return match (ok, counts.failed) {
                 (_, 0) => JobStatus::Succeeded,
@@ -79,6 +88,49 @@ impl JobStatus {
             JobStatus::Succeeded => "succeeded",
             JobStatus::Failed => "failed",
             JobStatus::Partial => "partial",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        !matches!(self, JobStatus::Queued | JobStatus::Running)
+    }
+}
+
+/// What started a job (field `trigger`, JSON): a user through a session or an API token, or a
+/// sync rule, by its schedule or "run now".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Trigger {
+    pub kind: TriggerKind,
+    /// The user who submitted it (absent for a schedule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The API token's name, when it came with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The sync rule it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    Session,
+    Token,
+    Schedule,
+    RunNow,
+}
+
+impl TriggerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerKind::Session => "session",
+            TriggerKind::Token => "token",
+            TriggerKind::Schedule => "schedule",
+            TriggerKind::RunNow => "run_now",
         }
     }
 }
@@ -105,6 +157,15 @@ pub enum JobField {
     /// Set with the final `status` by the last task that finishes.
     FinishedAtMs,
     Status,
+    /// When an operator asked to cancel the job, and who (user or token name).
+    CancelRequestedAtMs,
+    CancelledBy,
+    /// JSON [`Trigger`]: who or what started the job.
+    Trigger,
+    /// The image list as submitted, for "sync again".
+    Lines,
+    /// The job whose failed tasks this one runs again.
+    RetryOf,
 }
 
 impl AsRef<str> for JobField {
@@ -128,10 +189,15 @@ impl JobField {
             JobField::Finished => "finished",
             JobField::FinishedAtMs => "finished_at_ms",
             JobField::Status => "status",
+            JobField::CancelRequestedAtMs => "cancel_requested_at_ms",
+            JobField::CancelledBy => "cancelled_by",
+            JobField::Trigger => "trigger",
+            JobField::Lines => "lines",
+            JobField::RetryOf => "retry_of",
         }
     }
 
-    pub const ALL: [JobField; 12] = [
+    pub const ALL: [JobField; 17] = [
         JobField::Id,
         JobField::CreatedAtMs,
         JobField::Registry,
@@ -144,6 +210,11 @@ impl JobField {
         JobField::Finished,
         JobField::FinishedAtMs,
         JobField::Status,
+        JobField::CancelRequestedAtMs,
+        JobField::CancelledBy,
+        JobField::Trigger,
+        JobField::Lines,
+        JobField::RetryOf,
     ];
 
     /// Whether `name` is a field of the job hash (a named field or a per-status counter).
@@ -171,6 +242,16 @@ pub struct JobRecord {
     pub finished: Counts,
     /// The lines the filters dropped, as the api recorded them.
     pub dropped: Option<Vec<serde_json::Value>>,
+    /// Set when an operator cancelled the job: when, and who.
+    pub cancel_requested_at_ms: Option<u64>,
+    pub cancelled_by: Option<String>,
+    /// None for jobs queued before triggers were recorded.
+    pub trigger: Option<Trigger>,
+    pub lines: Option<String>,
+    pub retry_of: Option<String>,
+    /// The jobs that ran this one's failed tasks again (key `job:<id>:retries`; filled by
+    /// [`super::read::job`], empty in listings).
+    pub retries: Vec<String>,
 }
 
 impl JobRecord {
@@ -194,11 +275,20 @@ impl JobRecord {
                 succeeded: counter(TaskStatus::Succeeded),
                 skipped: counter(TaskStatus::Skipped),
                 failed: counter(TaskStatus::Failed),
+                cancelled: counter(TaskStatus::Cancelled),
                 ..Counts::default()
             },
             dropped: f
                 .get(JobField::Dropped.as_str())
                 .and_then(|d| serde_json::from_str(d).ok()),
+            cancel_requested_at_ms: opt_num(f, JobField::CancelRequestedAtMs),
+            cancelled_by: opt_text(f, JobField::CancelledBy),
+            trigger: f
+                .get(JobField::Trigger.as_str())
+                .and_then(|t| serde_json::from_str(t).ok()),
+            lines: opt_text(f, JobField::Lines),
+            retry_of: opt_text(f, JobField::RetryOf),
+            retries: Vec::new(),
         })
     }
 
@@ -228,6 +318,7 @@ mod tests {
             succeeded: ok,
             skipped: sk,
             failed: f,
+            cancelled: 0,
         }
     }
 
@@ -260,6 +351,23 @@ mod tests {
         assert_eq!(
             JobStatus::derive(&counts(0, 0, 0, 1, 1), true),
             JobStatus::Partial
+        );
+        let cancelled = |c| Counts {
+            cancelled: c,
+            ..counts(0, 0, 1, 0, 1)
+        };
+        assert_eq!(JobStatus::derive(&cancelled(1), true), JobStatus::Cancelled);
+        assert_eq!(JobStatus::derive(&cancelled(0), true), JobStatus::Partial);
+        assert_eq!(
+            JobStatus::derive(
+                &Counts {
+                    queued: 1,
+                    ..cancelled(1)
+                },
+                true
+            ),
+            JobStatus::Running,
+            "cancelling: a task is still to end"
         );
     }
 }

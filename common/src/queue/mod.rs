@@ -9,10 +9,13 @@
 //! - [`lease`]: how a worker takes, keeps, loses and hands back a task;
 //! - [`transitions`]: how it records a task's start, progress and end, all through one script,
 //!   `transitions.lua`, which checks the caller still holds the entry;
+//! - [`cancel`]: an operator cancels a job (`cancel.lua`; `job_end.lua` is shared by both
+//!   scripts: it ends a job on its last task);
 //! - [`limits`] (TTL, caps) and [`stats`] (the counters behind `/metrics`).
 //!
 //! Key names are in [`crate::redis::keys`], with every other key.
 
+pub mod cancel;
 mod consumer;
 pub mod event;
 mod fields;
@@ -30,6 +33,10 @@ pub use transitions::Ending;
 
 /// The consumer group every worker reads the task stream through.
 pub const WORKER_GROUP: &str = "workers";
+
+/// The api replicas' consumer group on the job-ends stream ([`crate::redis::Keys::job_ends`]): each end is
+/// handed to one replica, which queues its webhook deliveries.
+pub const NOTIFIER_GROUP: &str = "notifier";
 
 /// The field holding the JSON of an event-stream entry.
 pub const EVENT_FIELD: &str = "event";

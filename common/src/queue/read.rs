@@ -18,6 +18,7 @@ pub async fn job(
 ) -> Result<Option<(JobRecord, Vec<TaskRecord>)>, QueueError> {
     let mut conn = pool.get().await?;
     let task_ids: Vec<String> = conn.lrange(keys.job_tasks(id), 0, -1).await?;
+    let retries: Vec<String> = conn.lrange(keys.job_retries(id), 0, -1).await?;
     // The job hash is read after the tasks, in the same pipeline: the script that finishes the
     // last task also stamps the job, so a view whose tasks are all done has the stamp too.
     let mut pipe = redis::pipe();
@@ -27,9 +28,10 @@ pub async fn job(
     pipe.hgetall(keys.job(id));
     let mut hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut *conn).await?;
     let job = hashes.pop().unwrap_or_default();
-    let Some(job) = JobRecord::from_hash(&job) else {
+    let Some(mut job) = JobRecord::from_hash(&job) else {
         return Ok(None);
     };
+    job.retries = retries;
     let tasks = hashes.iter().filter_map(TaskRecord::from_hash).collect();
     Ok(Some((job, tasks)))
 }
@@ -67,4 +69,16 @@ pub async fn recent(pool: &Pool, keys: &Keys, limit: usize) -> Result<Vec<JobRec
 pub async fn exists(pool: &Pool, keys: &Keys, id: &str) -> Result<bool, QueueError> {
     let mut conn = pool.get().await?;
     Ok(conn.exists(keys.job(id)).await?)
+}
+
+/// Whether a job is still queued or running: it exists and has no final status yet (the
+/// script that ends its last task sets one).
+pub async fn is_going(pool: &Pool, keys: &Keys, id: &str) -> Result<bool, QueueError> {
+    let mut conn = pool.get().await?;
+    let (exists, status): (bool, Option<String>) = redis::pipe()
+        .exists(keys.job(id))
+        .hget(keys.job(id), super::job::JobField::Status.as_str())
+        .query_async(&mut *conn)
+        .await?;
+    Ok(exists && status.is_none())
 }

@@ -4,7 +4,7 @@
 use deadpool_redis::Pool;
 
 use super::event::{Event, EventKind};
-use super::job::JobField;
+use super::job::{JobField, Trigger};
 use super::limits::{job_ttl_secs, EVENTS_PER_JOB};
 use super::task::{TaskField, TaskMessage, TaskRecord, TaskStatus};
 use super::QueueError;
@@ -23,6 +23,11 @@ pub struct NewJob<'a> {
     /// JSON list of the lines the filters dropped (shown on the job page).
     pub dropped: String,
     pub tasks: Vec<NewTask>,
+    pub trigger: Trigger,
+    /// The image list as submitted, kept for "sync again".
+    pub lines: String,
+    /// The finished job whose tasks this one runs again: it lists this job in its retries.
+    pub retry_of: Option<&'a str>,
 }
 
 /// One image of a new job.
@@ -55,11 +60,24 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
         (JobField::Namespace, new.namespace.to_owned()),
         (JobField::Total, new.tasks.len().to_string()),
         (JobField::Dropped, new.dropped.clone()),
+        (
+            JobField::Trigger,
+            serde_json::to_string(&new.trigger).expect("serialisable"),
+        ),
+        (JobField::Lines, new.lines.clone()),
     ];
+    if let Some(of) = new.retry_of {
+        job_fields.push((JobField::RetryOf, of.to_owned()));
+        pipe.rpush(keys.job_retries(of), &job)
+            .ignore()
+            .expire(keys.job_retries(of), ttl)
+            .ignore();
+    }
     if let Some(platform) = new.platform {
         job_fields.push((JobField::Platform, platform.to_string()));
     }
-    pipe.hset_multiple(keys.job(&job), &named(&job_fields));
+    pipe.hset_multiple(keys.job(&job), &named(&job_fields))
+        .ignore();
     let mut tasks = Vec::with_capacity(new.tasks.len());
     for (index, planned) in new.tasks.iter().enumerate() {
         let task = uuid::Uuid::new_v4().to_string();
@@ -83,8 +101,11 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
             (TaskField::CreatedAtMs, now.to_string()),
         ];
         pipe.hset_multiple(keys.task(&task), &named(&fields))
+            .ignore()
             .expire(keys.task(&task), ttl)
-            .rpush(keys.job_tasks(&job), &task);
+            .ignore()
+            .rpush(keys.job_tasks(&job), &task)
+            .ignore();
         let event = Event {
             job: job.clone(),
             task: Some(task.clone()),
@@ -99,7 +120,9 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
             .arg(EVENTS_PER_JOB)
             .arg("*")
             .arg(EVENT_FIELD)
-            .arg(serde_json::to_string(&event).expect("events serialise"));
+            .arg(serde_json::to_string(&event).expect("events serialise"))
+            .ignore();
+        // The one reply kept: the entry's id, recorded on the task below.
         pipe.xadd(keys.tasks(), "*", &message.to_fields());
         tasks.push(TaskRecord::queued(
             task,
@@ -109,11 +132,24 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
         ));
     }
     pipe.expire(keys.job(&job), ttl)
+        .ignore()
         .expire(keys.job_tasks(&job), ttl)
+        .ignore()
         .expire(keys.job_events(&job), ttl)
+        .ignore()
         .zadd(keys.jobs(), &job, now)
-        .publish(keys.events_channel(&job), "queued");
-    pipe.query_async::<()>(&mut *conn).await?;
+        .ignore()
+        .publish(keys.events_channel(&job), "queued")
+        .ignore();
+    let entries: Vec<String> = pipe.query_async(&mut *conn).await?;
+    // Not in the transaction above (the ids are known only after it): a task whose entry id is
+    // missing is still cancelled, by the worker that reads it (transitions.lua, `start`).
+    let mut ids = redis::pipe();
+    for (task, entry) in tasks.iter().zip(&entries) {
+        ids.hset(keys.task(&task.id), TaskField::Entry.as_str(), entry)
+            .ignore();
+    }
+    ids.query_async::<()>(&mut *conn).await?;
     Ok(Submitted {
         job,
         created_at_ms: now,

@@ -79,6 +79,7 @@ impl TaskMessage {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     Queued,
@@ -86,15 +87,18 @@ pub enum TaskStatus {
     Succeeded,
     Skipped,
     Failed,
+    /// An operator cancelled the job before the task ended.
+    Cancelled,
 }
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 5] = [
+    pub const ALL: [TaskStatus; 6] = [
         TaskStatus::Queued,
         TaskStatus::Running,
         TaskStatus::Succeeded,
         TaskStatus::Skipped,
         TaskStatus::Failed,
+        TaskStatus::Cancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,13 +108,17 @@ impl TaskStatus {
             TaskStatus::Succeeded => "succeeded",
             TaskStatus::Skipped => "skipped",
             TaskStatus::Failed => "failed",
+            TaskStatus::Cancelled => "cancelled",
         }
     }
 
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            TaskStatus::Succeeded | TaskStatus::Skipped | TaskStatus::Failed
+            TaskStatus::Succeeded
+                | TaskStatus::Skipped
+                | TaskStatus::Failed
+                | TaskStatus::Cancelled
         )
     }
 }
@@ -170,10 +178,12 @@ pub enum TaskField {
     WaitingUntilMs,
     /// Why the target's digest was not compared before copying.
     Unchecked,
+    /// The id of the task's entry in the task stream, so a cancel can delete it unread.
+    Entry,
 }
 
 impl TaskField {
-    pub const ALL: [TaskField; 22] = [
+    pub const ALL: [TaskField; 23] = [
         TaskField::Id,
         TaskField::Job,
         TaskField::Index,
@@ -196,6 +206,7 @@ impl TaskField {
         TaskField::Waiting,
         TaskField::WaitingUntilMs,
         TaskField::Unchecked,
+        TaskField::Entry,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -222,6 +233,7 @@ impl TaskField {
             TaskField::Waiting => "waiting",
             TaskField::WaitingUntilMs => "waiting_until_ms",
             TaskField::Unchecked => "unchecked",
+            TaskField::Entry => "entry",
         }
     }
 
@@ -238,6 +250,7 @@ impl AsRef<str> for TaskField {
 
 /// A task hash as read back; also what `GET /api/jobs/{id}` shows of each task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskRecord {
     pub id: String,
     pub index: u32,

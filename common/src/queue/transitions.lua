@@ -1,10 +1,16 @@
 -- Every change a worker makes to a task, done atomically and only while the worker still owns
 -- the stream entry (a worker whose lease expired must not overwrite the new owner's work).
--- Called through `common/src/queue/consumer.rs`, which passes the limits and statuses below; the
--- records test (`common/tests/queue_records.rs`) checks the fields it writes against `TaskField`,
--- `JobField` and `stats`, and its final job status against `JobStatus::derive`.
+-- Called through `common/src/queue/consumer.rs`, which passes the limits and statuses below and
+-- prepends job_end.lua; the records test (`common/tests/queue_records.rs`) checks the fields it
+-- writes against `TaskField`, `JobField` and `stats`, and its final job status against
+-- `JobStatus::derive`.
 --
--- KEYS: 1 task stream, 2 task hash, 3 job hash, 4 job event stream, 5 stats hash, 6 dead letters
+-- A job an operator cancelled (`cancel_requested_at_ms` on the job) lets no task start or go
+-- back to the queue: `start` and `requeue` end the task `cancelled` instead and answer
+-- {'cancelled'}; `refresh` and `update` answer {'ok', 'cancel'} so the worker stops skopeo.
+--
+-- KEYS: 1 task stream, 2 task hash, 3 job hash, 4 job event stream, 5 stats hash, 6 dead letters,
+--       7 job-ends stream
 -- ARGV: 1 op, 2 group, 3 consumer, 4 entry id, 5 events channel, 6 now (ms), 7 job id,
 --       8 event json ('' for none), 9 job ttl (s), 10 events kept per job, 11 dead letters kept,
 --       12 duration buckets (s, comma-separated), 13 final task statuses (comma-separated),
@@ -15,6 +21,7 @@
 --   requeue: idle ms                                  (hand the task back)
 --   finish:  status, duration ms, dead-letter reason ('' for none), field, value, ...
 local stream, task, job, events, stats, dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local ends = KEYS[7]
 local op, group, me, id, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now, job_id, event = ARGV[6], ARGV[7], ARGV[8]
 local ttl, events_kept, dead_kept = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
@@ -46,8 +53,11 @@ local function forget_entry()
   redis.call('XDEL', stream, id)
 end
 
+local cancelled_by = redis.call('HGET', job, 'cancelled_by')
+
 if op == 'refresh' then
   redis.call('XCLAIM', stream, group, me, 0, id, 'JUSTID')
+  if cancelled_by then return {'ok', 'cancel'} end
   return {'ok'}
 end
 
@@ -61,6 +71,16 @@ if status and final_statuses[status] then
   -- Finished before, but the acknowledgement was lost (a crash between the two): done.
   forget_entry()
   return {'finished', status}
+end
+
+if cancelled_by and (op == 'start' or op == 'requeue') then
+  redis.call('HSET', task, 'status', 'cancelled', 'finished_at_ms', now, 'worker', '')
+  redis.call('HDEL', task, 'waiting', 'waiting_until_ms')
+  forget_entry()
+  emit(cjson.encode({job = job_id, task = redis.call('HGET', task, 'id'), at_ms = tonumber(now),
+    kind = 'cancelled', by = cancelled_by}))
+  count_task_end(job, job_id, 'cancelled', now, emit, ends)
+  return {'cancelled'}
 end
 
 if op == 'start' then
@@ -84,6 +104,7 @@ if op == 'update' then
     redis.call('HSET', task, ARGV[i], ARGV[i + 1])
   end
   emit(event)
+  if cancelled_by then return {'ok', 'cancel'} end
   return {'ok'}
 end
 
@@ -114,31 +135,23 @@ if op == 'finish' then
   forget_entry()
   emit(event)
 
-  redis.call('HINCRBY', stats, 'sync_total', 1)
-  if final == 'failed' then
-    redis.call('HINCRBY', stats, 'sync_failed', 1)
-  else
-    redis.call('HINCRBY', stats, 'sync_success', 1)
-    if final == 'skipped' then redis.call('HINCRBY', stats, 'sync_skipped', 1) end
-  end
-  redis.call('HINCRBY', stats, 'duration_count', 1)
-  redis.call('HINCRBY', stats, 'duration_sum_ms', duration)
-  for _, le in ipairs(split(ARGV[12])) do
-    if duration <= tonumber(le) * 1000 then redis.call('HINCRBY', stats, 'duration_le_' .. le, 1) end
+  -- A cancelled task was no sync: the statistics count copies and skips that ended.
+  if final ~= 'cancelled' then
+    redis.call('HINCRBY', stats, 'sync_total', 1)
+    if final == 'failed' then
+      redis.call('HINCRBY', stats, 'sync_failed', 1)
+    else
+      redis.call('HINCRBY', stats, 'sync_success', 1)
+      if final == 'skipped' then redis.call('HINCRBY', stats, 'sync_skipped', 1) end
+    end
+    redis.call('HINCRBY', stats, 'duration_count', 1)
+    redis.call('HINCRBY', stats, 'duration_sum_ms', duration)
+    for _, le in ipairs(split(ARGV[12])) do
+      if duration <= tonumber(le) * 1000 then redis.call('HINCRBY', stats, 'duration_le_' .. le, 1) end
+    end
   end
 
-  redis.call('HINCRBY', job, final, 1)
-  local finished = redis.call('HINCRBY', job, 'finished', 1)
-  local total = tonumber(redis.call('HGET', job, 'total') or '0')
-  if finished == total then
-    local ok = tonumber(redis.call('HGET', job, 'succeeded') or '0')
-      + tonumber(redis.call('HGET', job, 'skipped') or '0')
-    local failed = tonumber(redis.call('HGET', job, 'failed') or '0')
-    local job_status = 'succeeded'
-    if failed > 0 then job_status = (ok > 0) and 'partial' or 'failed' end
-    redis.call('HSET', job, 'status', job_status, 'finished_at_ms', now)
-    emit(cjson.encode({job = job_id, at_ms = tonumber(now), kind = 'job_finished', status = job_status}))
-  end
+  count_task_end(job, job_id, final, now, emit, ends)
   return {'ok'}
 end
 

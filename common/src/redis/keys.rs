@@ -45,14 +45,32 @@ impl Keys {
         format!("{}:job:{job}:tasks", self.prefix)
     }
 
+    /// List of the jobs that ran this job's failed tasks again ("retry failed"), oldest first.
+    pub fn job_retries(&self, job: &str) -> String {
+        format!("{}:job:{job}:retries", self.prefix)
+    }
+
     /// Capped stream of the job's events: the durable history a late WebSocket replays.
     pub fn job_events(&self, job: &str) -> String {
         format!("{}:job:{job}:events", self.prefix)
     }
 
+    /// Stream of finished jobs (`job`, `status`, `at_ms`), written by the script that ends a
+    /// job's last task; the api's notifier reads it through [`crate::queue::NOTIFIER_GROUP`] and deletes what
+    /// it has handled.
+    pub fn job_ends(&self) -> String {
+        format!("{}:job-ends", self.prefix)
+    }
+
     /// Hash describing one task (one image of a job).
     pub fn task(&self, task: &str) -> String {
         format!("{}:task:{task}", self.prefix)
+    }
+
+    /// Pub/sub channel on which the api names a cancelled job, so the workers holding its
+    /// tasks stop them at once (the lease refresh catches a lost message).
+    pub fn cancel_channel(&self) -> String {
+        format!("{}:cancel", self.prefix)
     }
 
     /// Pub/sub channel that wakes WebSocket relays when the job has a new event.
@@ -81,6 +99,45 @@ impl Keys {
     /// Pattern matching every [`Self::rate_limit`] hash (for SCAN).
     pub fn rate_limit_pattern(&self) -> String {
         format!("{}:ratelimit:*", self.prefix)
+    }
+
+    /// Hash of the sync rules made through the api: name -> JSON [`crate::rules::StoredRule`]
+    /// (rules.yaml's live in the file).
+    pub fn rules(&self) -> String {
+        format!("{}:rules", self.prefix)
+    }
+
+    /// Capped list of what each run or fire of a rule did (JSON, newest first).
+    pub fn rule_runs(&self, rule: &str) -> String {
+        format!("{}:rule:{rule}:runs", self.prefix)
+    }
+
+    /// Hash of scheduled rules' cursors: rule name -> the last fire time handled (ms). The
+    /// replica that moves a cursor (compare-and-set) is the one that runs the fire.
+    pub fn schedules(&self) -> String {
+        format!("{}:schedules", self.prefix)
+    }
+
+    /// Hash of webhook endpoints: name -> JSON (format, events, URL and secret sealed).
+    pub fn webhooks(&self) -> String {
+        format!("{}:webhooks", self.prefix)
+    }
+
+    /// List of an endpoint's delivery ids, newest first (the last 100).
+    pub fn webhook_deliveries(&self, webhook: &str) -> String {
+        format!("{}:webhook:{webhook}:deliveries", self.prefix)
+    }
+
+    /// Hash of one delivery: the event's JSON, status, attempts, last answer. Expires after
+    /// seven days.
+    pub fn delivery(&self, id: &str) -> String {
+        format!("{}:delivery:{id}", self.prefix)
+    }
+
+    /// Sorted set of deliveries to send, scored by when (ms); a replica sending one pushes its
+    /// score a lease ahead, so no other replica sends it at the same time.
+    pub fn deliveries_due(&self) -> String {
+        format!("{}:deliveries:due", self.prefix)
     }
 
     /// Hash of the registries added through the api: name -> JSON record, password sealed

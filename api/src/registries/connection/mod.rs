@@ -32,7 +32,8 @@ use crate::lang::Lang;
 
 /// The outcome: `ok` when every step passed. Always answered with 200; `steps` ends with the
 /// first failure.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ConnectionReport)]
 pub struct Report {
     pub registry: String,
     pub ok: bool,
@@ -42,7 +43,8 @@ pub struct Report {
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ConnectionStep)]
 pub struct Step {
     pub step: &'static str,
     pub ok: bool,

@@ -9,6 +9,7 @@ use super::TagSelector;
 
 /// A line of a pasted list that is neither an image reference nor a valid selector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LineError {
     pub line: usize,
     pub input: String,
