@@ -61,9 +61,10 @@ pub struct RunView {
 impl RunView {
     pub async fn of(state: &AppState, record: RunRecord) -> Result<RunView, AppError> {
         let job_status = match &record.job {
-            Some(job) => read::job(&state.pool, &state.keys, job)
+            // The job hash alone: a rule's page lists up to 100 runs, each with its status.
+            Some(job) => read::job_record(&state.pool, &state.keys, job)
                 .await?
-                .map(|(j, _)| JobStatus::derive(&j.counts(), j.started())),
+                .map(|j| JobStatus::derive(&j.counts(), j.started())),
             None => None,
         };
         Ok(RunView { record, job_status })

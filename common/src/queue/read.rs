@@ -36,6 +36,17 @@ pub async fn job(
     Ok(Some((job, tasks)))
 }
 
+/// The job hash alone (no tasks, no retries): what a listing shows of a job.
+pub async fn job_record(
+    pool: &Pool,
+    keys: &Keys,
+    id: &str,
+) -> Result<Option<JobRecord>, QueueError> {
+    let mut conn = pool.get().await?;
+    let fields: HashMap<String, String> = conn.hgetall(keys.job(id)).await?;
+    Ok(JobRecord::from_hash(&fields))
+}
+
 /// The newest `limit` jobs, without their tasks. Jobs that expired are dropped from the index.
 pub async fn recent(pool: &Pool, keys: &Keys, limit: usize) -> Result<Vec<JobRecord>, QueueError> {
     let mut conn = pool.get().await?;
