@@ -40,6 +40,7 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
 
 /// One look at every enabled rule with a schedule, as of `now_ms`.
 pub async fn tick_once(state: &AppState, now_ms: u64) -> Result<(), AppError> {
+    let cursors = fires::cursors(&state.pool, &state.keys).await?;
     for rule in super::all(state).await?.into_values() {
         if !rule.spec.enabled {
             continue;
@@ -47,7 +48,10 @@ pub async fn tick_once(state: &AppState, now_ms: u64) -> Result<(), AppError> {
         let Some(schedule) = rule.spec.schedule.as_ref().and_then(|s| s.parse().ok()) else {
             continue;
         };
-        let cursor = fires::cursor(&state.pool, &state.keys, &rule.name, now_ms).await?;
+        let cursor = match cursors.get(&rule.name) {
+            Some(at) => *at,
+            None => fires::start_cursor(&state.pool, &state.keys, &rule.name, now_ms).await?,
+        };
         let due = fires::due(&schedule, cursor, now_ms);
         let (fire_ms, missed) = match due {
             Due::Nothing => continue,

@@ -3,6 +3,8 @@
 //! handled, ms); a replica that sees fires after the cursor moves it with compare-and-set, and
 //! only the one whose set succeeds acts on them.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use deadpool_redis::Pool;
 use redis::AsyncCommands;
@@ -57,9 +59,21 @@ pub fn should_run(due: &Due, missed: Missed) -> bool {
     }
 }
 
-/// The rule's cursor, starting it at `now_ms` the first time a rule with a schedule is seen:
-/// fires before the schedule existed are not "missed".
-pub async fn cursor(pool: &Pool, keys: &Keys, rule: &str, now_ms: u64) -> Result<u64, QueueError> {
+/// Every scheduled rule's cursor, in one read: the scheduler looks at all of them each second.
+pub async fn cursors(pool: &Pool, keys: &Keys) -> Result<HashMap<String, u64>, QueueError> {
+    let mut conn = pool.get().await?;
+    Ok(conn.hgetall(keys.schedules()).await?)
+}
+
+/// Starts a rule's cursor at `now_ms` the first time a rule with a schedule is seen (fires
+/// before the schedule existed are not "missed"); returns the cursor, which another replica may
+/// have started first.
+pub async fn start_cursor(
+    pool: &Pool,
+    keys: &Keys,
+    rule: &str,
+    now_ms: u64,
+) -> Result<u64, QueueError> {
     let mut conn = pool.get().await?;
     let _: bool = conn.hset_nx(keys.schedules(), rule, now_ms).await?;
     let at: Option<u64> = conn.hget(keys.schedules(), rule).await?;
