@@ -14,6 +14,15 @@ import {
   setFieldError, fieldError,
 } from "./ui.js";
 import { isAdmin } from "./session.js";
+import { listPage } from "./list-page.js";
+
+const page = listPage({
+  prefix: "registries",
+  fetch: () => api.registries(),
+  keep: (r) => r && typeof r.name === "string",
+  render: () => renderRegistries(),
+  emptyKey: "registriesEmpty",
+});
 
 /** The types, in the order the select offers them. */
 const REGISTRY_TYPES = ["harbor", "acr", "nexus", "swr", "tcr", "dockerhub", "generic"];
@@ -22,10 +31,6 @@ const NAMESPACE_REQUIRED = new Set(["harbor", "acr", "swr", "tcr", "nexus"]);
 // The server's rule for names of registries stored through the api.
 const NAME_RE = /^[a-z0-9._-]+$/;
 
-let registries = null; // null: not loaded
-let loadError = null;
-let loading = false;
-let seq = 0;
 /** name -> {running, error, report} for the connection tests shown under their rows. */
 const tests = new Map();
 
@@ -40,58 +45,27 @@ function changed() {
 }
 
 export function enterRegistries() {
-  registries = null;
-  loadError = null;
   tests.clear();
-  renderRegistries();
-  load();
+  page.enter();
 }
 
 export function leaveRegistries() {
-  seq += 1; // answers still on their way are dropped
-  loading = false;
+  page.leave();
   tests.clear();
 }
 
-async function load() {
-  if (loading) return;
-  const mine = ++seq;
-  loading = true;
-  loadError = null;
-  renderRegistries();
-  try {
-    const list = await api.registries();
-    if (mine !== seq) return;
-    if (!Array.isArray(list)) throw new ApiError(200, t("errBadResponse"));
-    registries = list.filter((r) => r && typeof r.name === "string");
-  } catch (err) {
-    if (mine !== seq || err.handled) return;
-    loadError = err;
-  } finally {
-    if (mine === seq) loading = false;
-  }
-  if (mine === seq) renderRegistries();
-}
-
-$("registries-refresh").addEventListener("click", load);
+$("registries-refresh").addEventListener("click", page.load);
 $("registry-create").addEventListener("click", () => openForm(null));
 
 export function renderRegistries() {
-  const status = $("registries-status");
-  $("registries-refresh").disabled = loading;
+  page.showStatus();
   $("registry-create").hidden = !isAdmin();
-  status.classList.toggle("hint-error", !!loadError);
-  if (loadError) status.textContent = t("loadFailed", { error: errorText(loadError) });
-  else if (registries === null) status.textContent = t("loading");
-  else if (registries.length === 0) status.textContent = t("registriesEmpty");
-  else status.textContent = "";
-  $("registries-table").hidden = !registries?.length;
 
   // Keep focus on the same control across a redraw (a test finishing, a reload).
   const focusKey = document.activeElement?.dataset?.key;
   const body = $("registries-body");
   body.replaceChildren();
-  for (const [i, r] of (registries ?? []).entries()) {
+  for (const [i, r] of (page.items ?? []).entries()) {
     const testId = `registry-test-${i}`;
     body.append(registryRow(r, testId));
     if (r.problem) body.append(problemRow(r));
@@ -487,7 +461,7 @@ async function openForm(r) {
   tests.delete(shown); // an old result says nothing about the new settings
   toast(editing ? t("regSaved", { name: shown }) : t("regCreated", { name: shown }));
   changed();
-  load();
+  page.load();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -509,10 +483,10 @@ async function deleteRegistry(r) {
   });
   if (!ok) return;
   tests.delete(r.name);
-  registries = (registries ?? []).filter((x) => x.name !== r.name);
+  page.drop((x) => x.name === r.name);
   renderRegistries();
   toast(t("regDeleted", { name: r.name }));
   $("registry-create").focus();
   changed();
-  load();
+  page.load();
 }

@@ -3,74 +3,47 @@
 // The dialog is rule-form.js; what a row shows is shared with one rule's page (rule-parts.js).
 
 import { t } from "./i18n.js";
-import { api, ApiError } from "./api.js";
-import { $, h, errorText, toast } from "./ui.js";
+import { api } from "./api.js";
+import { $, h, toast } from "./ui.js";
 import { canSubmit } from "./session.js";
 import { openRuleForm } from "./rule-form.js";
 import {
   rulePath, sourceBadge, scheduleCell, enabledBadge, nextFireCell, outcome, actionButtons,
 } from "./rule-parts.js";
+import { listPage } from "./list-page.js";
 
-let rules = null; // null: not loaded
-/** job id -> status, for the last runs' badges (the list of rules carries no job status). */
-let loadError = null;
-let loading = false;
-let seq = 0;
+const page = listPage({
+  prefix: "rules",
+  fetch: () => api.listRules(),
+  keep: (r) => r && typeof r.name === "string",
+  render: () => renderRules(),
+  emptyKey: "rulesEmpty",
+});
+
 
 export function enterRules() {
-  rules = null;
-  loadError = null;
-  renderRules();
-  load();
+  page.enter();
 }
 
 export function leaveRules() {
-  seq += 1; // answers still on their way are dropped
-  loading = false;
+  page.leave();
 }
 
-async function load() {
-  if (loading) return;
-  const mine = ++seq;
-  loading = true;
-  loadError = null;
-  renderRules();
-  try {
-    const list = await api.listRules();
-    if (mine !== seq) return;
-    if (!Array.isArray(list)) throw new ApiError(200, t("errBadResponse"));
-    rules = list.filter((r) => r && typeof r.name === "string");
-  } catch (err) {
-    if (mine !== seq || err.handled) return;
-    loadError = err;
-  } finally {
-    if (mine === seq) loading = false;
-  }
-  if (mine === seq) renderRules();
-}
-
-$("rules-refresh").addEventListener("click", load);
+$("rules-refresh").addEventListener("click", page.load);
 $("rule-create").addEventListener("click", async () => {
   const name = await openRuleForm(null);
   if (!name) return;
   toast(t("ruleCreated", { name }));
-  load();
+  page.load();
 });
 
 export function renderRules() {
-  const status = $("rules-status");
-  $("rules-refresh").disabled = loading;
+  page.showStatus();
   $("rule-create").hidden = !canSubmit();
-  status.classList.toggle("hint-error", !!loadError);
-  if (loadError) status.textContent = t("loadFailed", { error: errorText(loadError) });
-  else if (rules === null) status.textContent = t("loading");
-  else if (rules.length === 0) status.textContent = t("rulesEmpty");
-  else status.textContent = "";
-  $("rules-table").hidden = !rules?.length;
 
   const focusKey = document.activeElement?.dataset?.key;
   const body = $("rules-body");
-  body.replaceChildren(...(rules ?? []).map(ruleRow));
+  body.replaceChildren(...(page.items ?? []).map(ruleRow));
   if (focusKey) body.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
 }
 
@@ -86,15 +59,15 @@ function ruleRow(r) {
     onEdit: async () => {
       if (await openRuleForm(r)) {
         toast(t("ruleSaved", { name: r.name }));
-        load();
+        page.load();
       }
     },
-    onChanged: () => load(),
+    onChanged: () => page.load(),
     onDeleted: () => {
-      rules = (rules ?? []).filter((x) => x.name !== r.name);
+      page.drop((x) => x.name === r.name);
       renderRules();
       $("rule-create").focus();
-      load();
+      page.load();
     },
   });
   const last = r.last_run;

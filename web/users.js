@@ -13,49 +13,35 @@ import {
   generatePassword, setFieldError, fieldError,
 } from "./ui.js";
 import { session } from "./session.js";
+import { listPage } from "./list-page.js";
+
+const page = listPage({
+  prefix: "users",
+  fetch: () => api.listUsers(),
+  keep: (u) => u && typeof u.username === "string",
+  render: () => renderUsers(),
+  emptyKey: "usersEmpty",
+});
 
 // The server's rule for usernames (1 to 64 letters, digits, ".", "_", "-", "@").
 const USERNAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;
 
-let users = null;
-let loadError = null;
-let loading = false;
 /** username -> {loading, error, list} for the open login histories. */
 const histories = new Map();
 
 export function enterUsers() {
-  users = null;
-  loadError = null;
   histories.clear();
-  renderUsers();
-  load();
+  page.enter();
 }
 
 export function leaveUsers() {
+  page.leave();
   histories.clear();
-}
-
-async function load() {
-  if (loading) return;
-  loading = true;
-  loadError = null;
-  renderUsers();
-  try {
-    const list = await api.listUsers();
-    if (!Array.isArray(list)) throw new ApiError(200, t("errBadResponse"));
-    users = list.filter((u) => u && typeof u.username === "string");
-  } catch (err) {
-    if (err.handled) return;
-    loadError = err;
-  } finally {
-    loading = false;
-  }
-  renderUsers();
 }
 
 $("users-refresh").addEventListener("click", () => {
   for (const name of histories.keys()) loadHistory(name);
-  load();
+  page.load();
 });
 $("user-create").addEventListener("click", createUser);
 
@@ -63,20 +49,13 @@ const isMe = (u) => u.username === session.user?.username;
 const isFile = (u) => u.managed_by === "file";
 
 export function renderUsers() {
-  const status = $("users-status");
-  $("users-refresh").disabled = loading;
-  status.classList.toggle("hint-error", !!loadError);
-  if (loadError) status.textContent = t("loadFailed", { error: errorText(loadError) });
-  else if (users === null) status.textContent = t("loading");
-  else if (users.length === 0) status.textContent = t("usersEmpty");
-  else status.textContent = "";
-  $("users-table").hidden = !users?.length;
+  page.showStatus();
 
   // Keep focus on the same control across a redraw (a language switch, a reload).
   const focusKey = document.activeElement?.dataset?.key;
   const body = $("users-body");
   body.replaceChildren();
-  for (const [i, u] of (users ?? []).entries()) {
+  for (const [i, u] of (page.items ?? []).entries()) {
     const histId = `user-history-${i}`;
     const open = histories.has(u.username);
     body.append(userRow(u, histId, open));
@@ -285,7 +264,7 @@ async function createUser() {
   });
   if (ok) {
     toast(t("userCreated", { name: createdName }));
-    load();
+    page.load();
   }
 }
 
@@ -333,7 +312,7 @@ async function editUser(u) {
   });
   if (ok) {
     toast(t("userSaved", { name: u.username }));
-    load();
+    page.load();
   }
 }
 
@@ -382,9 +361,9 @@ async function deleteUser(u) {
   });
   if (!ok) return;
   histories.delete(u.username);
-  users = (users ?? []).filter((x) => x.username !== u.username);
+  page.drop((x) => x.username === u.username);
   renderUsers();
   toast(t("userDeleted", { name: u.username }));
   $("user-create").focus();
-  load();
+  page.load();
 }

@@ -6,11 +6,16 @@ import { t } from "./i18n.js";
 import { api, ApiError } from "./api.js";
 import { $, h, errorText, confirmDialog, toast, navigate } from "./ui.js";
 import { openWebhookForm, formatLabel, eventLabel } from "./webhook-form.js";
+import { listPage } from "./list-page.js";
 
-let hooks = null; // null: not loaded
-let loadError = null;
-let loading = false;
-let seq = 0;
+const page = listPage({
+  prefix: "webhooks",
+  fetch: () => api.listWebhooks(),
+  keep: (w) => w && typeof w.name === "string",
+  render: () => renderWebhooks(),
+  emptyKey: "webhooksEmpty",
+});
+
 
 /** A webhook's page; a trailing slash when the name has a dot (see rulePath in rule-parts.js). */
 export function webhookPath(name) {
@@ -35,57 +40,26 @@ export async function sendTest(name, button) {
 }
 
 export function enterWebhooks() {
-  hooks = null;
-  loadError = null;
-  renderWebhooks();
-  load();
+  page.enter();
 }
 
 export function leaveWebhooks() {
-  seq += 1;
-  loading = false;
+  page.leave();
 }
 
-async function load() {
-  if (loading) return;
-  const mine = ++seq;
-  loading = true;
-  loadError = null;
-  renderWebhooks();
-  try {
-    const list = await api.listWebhooks();
-    if (mine !== seq) return;
-    if (!Array.isArray(list)) throw new ApiError(200, t("errBadResponse"));
-    hooks = list.filter((w) => w && typeof w.name === "string");
-  } catch (err) {
-    if (mine !== seq || err.handled) return;
-    loadError = err;
-  } finally {
-    if (mine === seq) loading = false;
-  }
-  if (mine === seq) renderWebhooks();
-}
-
-$("webhooks-refresh").addEventListener("click", load);
+$("webhooks-refresh").addEventListener("click", page.load);
 $("webhook-create").addEventListener("click", async () => {
   const name = await openWebhookForm(null);
   if (!name) return;
   toast(t("hookCreated", { name }));
-  load();
+  page.load();
 });
 
 export function renderWebhooks() {
-  const status = $("webhooks-status");
-  $("webhooks-refresh").disabled = loading;
-  status.classList.toggle("hint-error", !!loadError);
-  if (loadError) status.textContent = t("loadFailed", { error: errorText(loadError) });
-  else if (hooks === null) status.textContent = t("loading");
-  else if (hooks.length === 0) status.textContent = t("webhooksEmpty");
-  else status.textContent = "";
-  $("webhooks-table").hidden = !hooks?.length;
+  page.showStatus();
   const focusKey = document.activeElement?.dataset?.key;
   const body = $("webhooks-body");
-  body.replaceChildren(...(hooks ?? []).map(hookRow));
+  body.replaceChildren(...(page.items ?? []).map(hookRow));
   if (focusKey) body.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
 }
 
@@ -102,7 +76,7 @@ function hookRow(w) {
   btn("edit", t("edit"), t("hookEditNamed", { name: w.name }), async () => {
     if (await openWebhookForm(w)) {
       toast(t("hookSaved", { name: w.name }));
-      load();
+      page.load();
     }
   });
   btn("del", t("delete"), t("hookDeleteNamed", { name: w.name }), () => deleteHook(w), "btn btn-danger-ghost btn-small");
@@ -140,9 +114,9 @@ async function deleteHook(w) {
     },
   });
   if (!ok) return;
-  hooks = (hooks ?? []).filter((x) => x.name !== w.name);
+  page.drop((x) => x.name === w.name);
   renderWebhooks();
   toast(t("hookDeleted", { name: w.name }));
   $("webhook-create").focus();
-  load();
+  page.load();
 }
