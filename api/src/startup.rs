@@ -15,6 +15,7 @@ use axum::Router;
 use docker_sync_common::config::sealing::SealingKeys;
 use docker_sync_common::config::stored::{Catalog, RegistryStore};
 use docker_sync_common::config::{Config, ConfigError};
+use docker_sync_common::queue::limits::Retention;
 use docker_sync_common::rules::RuleSpec;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -82,7 +83,15 @@ pub async fn state(
             .public_url
             .as_deref()
             .map(|u| u.trim_end_matches('/').to_owned()),
+        retention: Retention {
+            jobs: days(args.job_retention_days),
+            stats: days(args.stats_retention_days),
+        },
     })
+}
+
+fn days(n: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(n) * 24 * 3600)
 }
 
 /// rules.yaml beside registries.yaml. Its targets must be registries of registries.yaml: those

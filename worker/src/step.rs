@@ -149,10 +149,20 @@ pub async fn process(parts: &Parts, entry: Entry, stop: &Stop) -> Result<(), Que
         }
     };
     tracing::info!(task = %msg.task, source = %msg.source, status = %status, ms = elapsed.as_millis() as u64, "task finished");
+    let reason = (status == TaskStatus::Failed).then(|| {
+        let field = |f| {
+            fields
+                .iter()
+                .find(|(k, _)| *k == f)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        crate::failure::stats_reason(field(TaskField::Error), field(TaskField::OutputTail))
+    });
     let ending = Ending {
         status,
         duration: elapsed,
         dead_reason: None,
+        reason: reason.as_deref(),
         event: &Event::for_task(&msg, kind),
         fields: &fields,
     };
@@ -185,6 +195,7 @@ async fn dead_letter(
         status: TaskStatus::Failed,
         duration: started.elapsed(),
         dead_reason: Some(&reason),
+        reason: Some("delivered too often"),
         event: &event,
         fields: &[(TaskField::Error, reason.clone())],
     };

@@ -1,5 +1,5 @@
 use axum::extract::{FromRequest, Path, Query, State, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -13,7 +13,8 @@ use crate::jobs::store::{self, JobView};
 use crate::jobs::tags;
 use crate::jobs::JobId;
 use crate::state::AppState;
-use docker_sync_common::queue::job::TriggerKind;
+use docker_sync_common::queue::index::{Cursor, JobQuery};
+use docker_sync_common::queue::job::{JobStatus, TriggerKind};
 
 /// `Json` whose rejections come out as our JSON errors.
 #[derive(FromRequest)]
@@ -124,52 +125,124 @@ pub async fn get(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// How many of the newest jobs, 1 to 200.
+    /// How many jobs per page, 1 to 200.
     #[param(default = 20)]
     limit: Option<usize>,
+    /// Where to go on: the `X-Next-Cursor` of the previous page.
+    cursor: Option<String>,
+    /// Only jobs in one of these states (comma-separated): `queued`, `running`, `succeeded`,
+    /// `partial`, `failed`, `cancelled`.
+    status: Option<String>,
+    /// Only jobs into this target registry (its name).
+    registry: Option<String>,
     /// Only jobs started this way: `session`, `token`, `schedule` or `run_now`.
     trigger: Option<String>,
     /// Only jobs this user started (by session, token or "run now").
     user: Option<String>,
+    /// Only jobs started with an API token of this name.
+    token: Option<String>,
     /// Only jobs of this sync rule.
     rule: Option<String>,
+    /// Only jobs created at or after this time (ms since the epoch).
+    from: Option<u64>,
+    /// Only jobs created before this time (ms since the epoch).
+    to: Option<u64>,
+    /// Only jobs with an image (source or target) containing this text, case-insensitive.
+    q: Option<String>,
 }
+
+/// The longest search text: image references are at most a few hundred characters.
+const MAX_TEXT: usize = 256;
+
+impl ListQuery {
+    fn into_query(self) -> Result<JobQuery, AppError> {
+        let given = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let trigger = match given(self.trigger) {
+            None => None,
+            Some(t) => Some(
+                TriggerKind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == t)
+                    .ok_or_else(|| {
+                        AppError::BadRequest(format!(
+                            "trigger `{t}` is none of session, token, schedule, run_now"
+                        ))
+                    })?,
+            ),
+        };
+        let mut statuses = Vec::new();
+        for s in given(self.status).iter().flat_map(|s| s.split(',')) {
+            let s = s.trim();
+            let status = JobStatus::ALL
+                .into_iter()
+                .find(|k| k.as_str() == s)
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!(
+                        "status `{s}` is none of queued, running, succeeded, partial, failed, cancelled"
+                    ))
+                })?;
+            if !statuses.contains(&status) {
+                statuses.push(status);
+            }
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if from >= to {
+                return Err(AppError::BadRequest(format!(
+                    "`from` ({from}) must be before `to` ({to})"
+                )));
+            }
+        }
+        let text = given(self.q);
+        if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
+            return Err(AppError::BadRequest(format!(
+                "`q` is longer than {MAX_TEXT} characters"
+            )));
+        }
+        let cursor = match given(self.cursor) {
+            None => None,
+            Some(c) => Some(Cursor::parse(&c).ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "cursor `{c}` is not one this api handed out (take `X-Next-Cursor` of the previous page)"
+                ))
+            })?),
+        };
+        Ok(JobQuery {
+            statuses,
+            registry: given(self.registry),
+            user: given(self.user),
+            token: given(self.token),
+            rule: given(self.rule),
+            trigger,
+            from_ms: self.from,
+            to_ms: self.to,
+            text,
+            limit: self.limit.unwrap_or(20).clamp(1, 200),
+            cursor,
+        })
+    }
+}
+
+/// The header naming where the next page starts; absent on the last page.
+pub const NEXT_CURSOR: &str = "x-next-cursor";
 
 #[utoipa::path(get, path = "/api/jobs", tag = "jobs",
     params(ListQuery),
     responses(
-        (status = 200, description = "The newest jobs with their counts, newest first; with a filter, those among the newest 2000 that match", body = Vec<JobView>),
-        (status = 400, description = "An unknown `trigger`", body = ErrorBody),
+        (status = 200, description = "The jobs that match every filter, newest first, with their counts. When more may follow, the `X-Next-Cursor` header names where the next page starts (pass it as `cursor`); a page can be short, or even empty, when a text search looked through many jobs without finding enough", body = Vec<JobView>,
+            headers(("x-next-cursor" = String, description = "Pass as `cursor` for the next page; absent on the last one"))),
+        (status = 400, description = "An unknown `status` or `trigger`, `from` not before `to`, a bad cursor, or a text over 256 characters", body = ErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<JobView>>, AppError> {
-    let limit = q.limit.unwrap_or(20).clamp(1, 200);
-    let kind = match q.trigger.as_deref().filter(|t| !t.is_empty()) {
-        None => None,
-        Some(t) => Some(
-            [
-                TriggerKind::Session,
-                TriggerKind::Token,
-                TriggerKind::Schedule,
-                TriggerKind::RunNow,
-            ]
-            .into_iter()
-            .find(|k| k.as_str() == t)
-            .ok_or_else(|| {
-                AppError::BadRequest(format!(
-                    "trigger `{t}` is none of session, token, schedule, run_now"
-                ))
-            })?,
-        ),
-    };
-    let filter = store::JobFilter {
-        kind,
-        user: q.user.filter(|u| !u.is_empty()),
-        rule: q.rule.filter(|r| !r.is_empty()),
-    };
-    Ok(Json(store::list(&state, limit, &filter).await?))
+) -> Result<Response, AppError> {
+    let (jobs, next) = store::list(&state, &q.into_query()?).await?;
+    let mut response = Json(jobs).into_response();
+    if let Some(next) = next {
+        let value = HeaderValue::from_str(&next.to_string()).expect("digits, dashes and hex");
+        response.headers_mut().insert(NEXT_CURSOR, value);
+    }
+    Ok(response)
 }
 
 /// `GET /api/jobs/{id}/events`: WebSocket of the job's events, history first.

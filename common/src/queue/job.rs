@@ -57,6 +57,15 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    pub const ALL: [JobStatus; 6] = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Partial,
+        JobStatus::Cancelled,
+    ];
+
     /// A job is finished when every task is. It is cancelled when a cancel stopped any of its
     /// tasks (a cancel that came after the last task ended changes nothing); otherwise it failed
     /// only if nothing got through, and is partial when some images failed and some did not. `started` tells a job whose tasks went
@@ -125,6 +134,13 @@ pub enum TriggerKind {
 }
 
 impl TriggerKind {
+    pub const ALL: [TriggerKind; 4] = [
+        TriggerKind::Session,
+        TriggerKind::Token,
+        TriggerKind::Schedule,
+        TriggerKind::RunNow,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TriggerKind::Session => "session",
@@ -166,6 +182,9 @@ pub enum JobField {
     Lines,
     /// The job whose failed tasks this one runs again.
     RetryOf,
+    /// How long the statistics this job's tasks count into are kept (s): the api's setting,
+    /// carried to the workers' script.
+    StatsKeepS,
 }
 
 impl AsRef<str> for JobField {
@@ -194,10 +213,11 @@ impl JobField {
             JobField::Trigger => "trigger",
             JobField::Lines => "lines",
             JobField::RetryOf => "retry_of",
+            JobField::StatsKeepS => "stats_keep_s",
         }
     }
 
-    pub const ALL: [JobField; 17] = [
+    pub const ALL: [JobField; 18] = [
         JobField::Id,
         JobField::CreatedAtMs,
         JobField::Registry,
@@ -215,6 +235,7 @@ impl JobField {
         JobField::Trigger,
         JobField::Lines,
         JobField::RetryOf,
+        JobField::StatsKeepS,
     ];
 
     /// Whether `name` is a field of the job hash (a named field or a per-status counter).

@@ -19,6 +19,7 @@ pub mod cancel;
 mod consumer;
 pub mod event;
 mod fields;
+pub mod index;
 pub mod job;
 pub mod lease;
 pub mod limits;

@@ -47,33 +47,23 @@ pub async fn job_record(
     Ok(JobRecord::from_hash(&fields))
 }
 
-/// The newest `limit` jobs, without their tasks. Jobs that expired are dropped from the index.
-pub async fn recent(pool: &Pool, keys: &Keys, limit: usize) -> Result<Vec<JobRecord>, QueueError> {
-    let mut conn = pool.get().await?;
-    let ids: Vec<String> = conn
-        .zrevrange(keys.jobs(), 0, limit.max(1) as isize - 1)
-        .await?;
+/// The job hashes of `ids`, in that order; jobs that expired are left out.
+pub async fn job_records(
+    pool: &Pool,
+    keys: &Keys,
+    ids: &[String],
+) -> Result<Vec<JobRecord>, QueueError> {
     if ids.is_empty() {
-        // Redis refuses the empty pipeline below.
+        // Redis refuses an empty pipeline.
         return Ok(Vec::new());
     }
+    let mut conn = pool.get().await?;
     let mut pipe = redis::pipe();
-    for id in &ids {
+    for id in ids {
         pipe.hgetall(keys.job(id));
     }
     let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut *conn).await?;
-    let mut jobs = Vec::with_capacity(hashes.len());
-    let mut expired = Vec::new();
-    for (id, fields) in ids.iter().zip(&hashes) {
-        match JobRecord::from_hash(fields) {
-            Some(job) => jobs.push(job),
-            None => expired.push(id.clone()),
-        }
-    }
-    if !expired.is_empty() {
-        let _: () = conn.zrem(keys.jobs(), &expired).await?;
-    }
-    Ok(jobs)
+    Ok(hashes.iter().filter_map(JobRecord::from_hash).collect())
 }
 
 /// Whether a job exists (for the WebSocket route, before upgrading).
