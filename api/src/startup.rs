@@ -32,7 +32,7 @@ use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::routes::{
     audit, auth, health, jobs, metrics, preview, registries, rerun, rules, scripts, secret_key,
-    tokens, users, webhooks,
+    stats, tokens, users, webhooks,
 };
 use crate::settings::Args;
 use crate::state::AppState;
@@ -206,6 +206,18 @@ pub fn api_routes() -> ApiRoutes {
         )
         .add(Method::GET, "/api/jobs/{id}", VIEWER, get(jobs::get))
         .add(
+            Method::GET,
+            "/api/jobs/{id}/tasks",
+            VIEWER,
+            get(jobs::tasks),
+        )
+        .add(
+            Method::GET,
+            "/api/jobs/{id}/tasks/{task}/log",
+            VIEWER,
+            get(jobs::task_log),
+        )
+        .add(
             Method::POST,
             "/api/jobs/{id}/cancel",
             OPERATOR,
@@ -339,6 +351,7 @@ pub fn api_routes() -> ApiRoutes {
             get(users::logins),
         )
         .add(Method::GET, "/api/audit", ADMIN, get(audit::page))
+        .add(Method::GET, "/api/stats", VIEWER, get(stats::stats))
         .add(Method::GET, "/api/webhooks", ADMIN, get(webhooks::list))
         .add(Method::POST, "/api/webhooks", ADMIN, post(webhooks::create))
         .add(

@@ -79,6 +79,16 @@ pub async fn process(parts: &Parts, entry: Entry, stop: &Stop) -> Result<(), Que
         return dead_letter(consumer, &entry, &msg, deliveries, started).await;
     }
     tracing::info!(task = %msg.task, source = %msg.source, target = %msg.target, attempt, "task started");
+    let worker = consumer.name();
+    crate::task_log::note(
+        parts,
+        &msg,
+        format!(
+            "attempt {attempt} on worker {worker}: {} -> {}",
+            msg.source, msg.target
+        ),
+    )
+    .await;
 
     let lost = CancellationToken::new();
     let cancel = parts.cancels.watch(&msg.job);
@@ -149,6 +159,21 @@ pub async fn process(parts: &Parts, entry: Entry, stop: &Stop) -> Result<(), Que
         }
     };
     tracing::info!(task = %msg.task, source = %msg.source, status = %status, ms = elapsed.as_millis() as u64, "task finished");
+    let error = fields
+        .iter()
+        .find(|(k, _)| *k == TaskField::Error)
+        .map(|(_, v)| v.as_str());
+    let ended = match error.filter(|e| !e.is_empty()) {
+        Some(e) => format!(
+            "{status} after {}: {e}",
+            humantime::format_duration(crate::failure::round_to_ms(elapsed))
+        ),
+        None => format!(
+            "{status} after {}",
+            humantime::format_duration(crate::failure::round_to_ms(elapsed))
+        ),
+    };
+    crate::task_log::note(parts, &msg, ended).await;
     let reason = (status == TaskStatus::Failed).then(|| {
         let field = |f| {
             fields

@@ -155,6 +155,22 @@ pub async fn get(state: &AppState, job: &str) -> Result<Option<JobView>, AppErro
     Ok(Some(view))
 }
 
+/// The job without its tasks (counted by status), and the event it stands at: what a job of
+/// 10,000 tasks shows before its tasks are paged in.
+pub async fn snapshot(
+    state: &AppState,
+    job: &str,
+) -> Result<Option<(JobView, crate::events::EventId)>, AppError> {
+    let Some(snap) = read::snapshot(&state.pool, &state.keys, job).await? else {
+        return Ok(None);
+    };
+    let filtered = snap.job.dropped.clone();
+    let mut view = JobView::new(snap.job, snap.counts);
+    view.filtered = filtered;
+    let at = crate::events::EventId::parse(&snap.last_event).unwrap_or_default();
+    Ok(Some((view, at)))
+}
+
 /// One page of the jobs matching `query`, without their tasks, and where the next starts.
 pub async fn list(
     state: &AppState,

@@ -25,14 +25,19 @@ pub struct Counts {
 
 impl Counts {
     pub fn add(&mut self, status: TaskStatus) {
-        match status {
-            TaskStatus::Queued => self.queued += 1,
-            TaskStatus::Running => self.running += 1,
-            TaskStatus::Succeeded => self.succeeded += 1,
-            TaskStatus::Skipped => self.skipped += 1,
-            TaskStatus::Failed => self.failed += 1,
-            TaskStatus::Cancelled => self.cancelled += 1,
-        }
+        self.add_n(status, 1);
+    }
+
+    pub fn add_n(&mut self, status: TaskStatus, n: u32) {
+        let slot = match status {
+            TaskStatus::Queued => &mut self.queued,
+            TaskStatus::Running => &mut self.running,
+            TaskStatus::Succeeded => &mut self.succeeded,
+            TaskStatus::Skipped => &mut self.skipped,
+            TaskStatus::Failed => &mut self.failed,
+            TaskStatus::Cancelled => &mut self.cancelled,
+        };
+        *slot += n;
     }
 
     pub fn total(&self) -> u32 {

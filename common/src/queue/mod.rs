@@ -15,6 +15,7 @@
 //!
 //! Key names are in [`crate::redis::keys`], with every other key.
 
+pub mod aggregates;
 pub mod cancel;
 mod consumer;
 pub mod event;
@@ -23,6 +24,7 @@ pub mod index;
 pub mod job;
 pub mod lease;
 pub mod limits;
+pub mod log;
 pub mod read;
 pub mod stats;
 pub mod submit;
