@@ -14,7 +14,7 @@ import { session, loadMe, setUser, onUserChange, displayName, isAdmin } from "./
 import {
   enterLogin, leaveLogin, renderLogin, setLoginNotice, enterPassword, leavePassword, renderPassword,
 } from "./auth-pages.js";
-import { enterSyncForm, renderSyncForm } from "./sync-form.js";
+import { enterSyncForm, renderSyncForm, forgetDraft } from "./sync-form.js";
 import { enterRecent, leaveRecent, renderRecent } from "./recent-jobs.js";
 import { enterJob, leaveJob, refreshJob, jobTitle } from "./job-view.js";
 import { enterJobs, leaveJobs, renderJobs } from "./jobs.js";
@@ -340,6 +340,8 @@ async function logout() {
       return;
     }
   }
+  // A shared machine: the next person to sign in must not find this one's image list.
+  forgetDraft();
   setUser(null);
   setLoginNotice("loggedOut");
   navigate("/login");

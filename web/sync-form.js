@@ -447,6 +447,16 @@ function saveFile(blob, name) {
 // ---------------------------------------------------------------------------------------
 // Wiring
 
+/** Logging out: the list may name what the next person at this browser should not see. */
+export function forgetDraft() {
+  imagesEl.value = "";
+  store("session", "dis.draft", null);
+  lineErrors = [];
+  clearPreview();
+  renderGutter();
+  renderFormDynamic();
+}
+
 export function enterSyncForm() {
   // Again after an error: it may have been a session that has since been renewed.
   if ((registries === null && !registriesError) || registriesError) loadRegistries();
