@@ -9,6 +9,17 @@ function num(v) {
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
 
+/**
+ * A running task's figures as its row shows them: the bar's fill and its text both come
+ * from this, so they cannot tell different stories (a count past its total, as a re-sent
+ * progress line can give, is shown as the total). `total` is null while unknown.
+ */
+export function taskProgress(task) {
+  const total = task.imagesTotal != null && task.imagesTotal > 0 ? task.imagesTotal : null;
+  const done = total === null ? task.imagesDone : Math.min(task.imagesDone, total);
+  return { blobs: task.blobsDone, done, total, ratio: total === null ? null : done / total };
+}
+
 function taskFromSnapshot(t) {
   return {
     id: t.id,

@@ -5,7 +5,7 @@
 import { t } from "./i18n.js";
 import { api, JobWatcher } from "./api.js";
 import { canSubmit } from "./session.js";
-import { JobState, TASK_STATUSES } from "./job-state.js";
+import { JobState, TASK_STATUSES, taskProgress } from "./job-state.js";
 import { $, h, fmtDateTime, errorText, navigate } from "./ui.js";
 import { fmtDuration, shortDigest, statusLabel, setBadge, setRef } from "./format.js";
 
@@ -310,22 +310,25 @@ function updateRow(r, task) {
   const inFlight = s === "running";
   r.progress.hidden = !inFlight;
   if (inFlight) {
-    const known = task.imagesTotal != null && task.imagesTotal > 0;
+    const p = taskProgress(task);
+    const known = p.total !== null;
     r.bar.classList.toggle("bar-indeterminate", !known);
     r.bar.setAttribute("aria-label", t("taskProgressLabel", { index: task.index + 1 }));
     if (known) {
-      r.barFill.style.width = `${Math.min(100, (task.imagesDone / task.imagesTotal) * 100)}%`;
-      r.bar.setAttribute("aria-valuemax", String(task.imagesTotal));
-      r.bar.setAttribute("aria-valuenow", String(task.imagesDone));
+      r.barFill.style.width = `${p.ratio * 100}%`;
+      r.bar.setAttribute("aria-valuemax", String(p.total));
+      r.bar.setAttribute("aria-valuenow", String(p.done));
     } else {
       r.barFill.style.width = "";
       r.bar.removeAttribute("aria-valuemax");
       r.bar.removeAttribute("aria-valuenow");
     }
-    const parts = [t("taskBlobs", { n: task.blobsDone })];
-    if (known) parts.push(t("taskImagesOf", { done: task.imagesDone, total: task.imagesTotal }));
-    else if (task.imagesDone > 0) parts.push(t("taskImages", { n: task.imagesDone }));
+    const parts = [t("taskBlobs", { n: p.blobs })];
+    if (known) parts.push(t("taskImagesOf", { done: p.done, total: p.total }));
+    else if (p.done > 0) parts.push(t("taskImages", { n: p.done }));
     r.progressText.textContent = parts.join(" · ");
+    // A screen reader hears the same figures the text shows, not a bare percentage.
+    r.bar.setAttribute("aria-valuetext", r.progressText.textContent);
   }
   r.step.hidden = !(inFlight && task.step);
   r.step.textContent = inFlight ? task.step ?? "" : "";

@@ -71,11 +71,20 @@ imagesEl.value = store("session", "dis.draft") ?? "";
   if (level && level in LEVEL_EXAMPLES) levelEl.value = level;
 }
 
+const isImageLine = (l) => {
+  const s = l.trim();
+  return s !== "" && !s.startsWith("#");
+};
+
 function imageLines(text) {
-  return text.split(/\r?\n/).filter((l) => {
-    const s = l.trim();
-    return s !== "" && !s.startsWith("#");
-  });
+  return text.split(/\r?\n/).filter(isImageLine);
+}
+
+/** The image lines nobody has found wrong: the count must not promise what will be refused. */
+function goodImageCount() {
+  const lines = imagesEl.value.split("\n");
+  const marked = markedLines(lines);
+  return lines.filter((l, i) => isImageLine(l) && !marked.has(i + 1)).length;
 }
 
 function selectedRegistry() {
@@ -149,8 +158,7 @@ function renderFormDynamic() {
   platformOtherEl.setAttribute("aria-label", t("platformOtherLabel"));
   $("platform-hint").textContent = t(platformEl.value ? "platformHintOne" : "platformHintAll");
 
-  const n = imageLines(imagesEl.value).length;
-  $("images-count").textContent = n ? t("imagesCount", { n }) : "";
+  renderCount();
 
   $("submit-text").textContent = t(submitting ? "submitting" : "submit");
   $("preview-text").textContent = t(isPreviewing() ? "previewing" : "preview");
@@ -166,6 +174,12 @@ function renderFormDynamic() {
   note.textContent = note.hidden ? "" : t("viewerNoSubmit", { role: roleLabel(session.user.role) });
   if (!$("form-errors").hidden && lastFormError) showFormError(lastFormError);
   updatePreviewStale();
+}
+
+// Also from renderGutter: the marks it draws come from errors that arrive without a redraw.
+function renderCount() {
+  const n = goodImageCount();
+  $("images-count").textContent = n ? t("imagesCount", { n }) : "";
 }
 
 /** The list syntax under the image list, with its examples as code. */
@@ -187,6 +201,7 @@ function renderGutter() {
   gutter.replaceChildren(frag);
   gutter.scrollTop = imagesEl.scrollTop;
   imagesEl.setAttribute("aria-invalid", marked.size ? "true" : "false");
+  renderCount();
 }
 
 /**
@@ -431,6 +446,16 @@ function saveFile(blob, name) {
 
 // ---------------------------------------------------------------------------------------
 // Wiring
+
+/** Logging out: the list may name what the next person at this browser should not see. */
+export function forgetDraft() {
+  imagesEl.value = "";
+  store("session", "dis.draft", null);
+  lineErrors = [];
+  clearPreview();
+  renderGutter();
+  renderFormDynamic();
+}
 
 export function enterSyncForm() {
   // Again after an error: it may have been a session that has since been renewed.

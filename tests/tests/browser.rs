@@ -3,7 +3,8 @@
 //! page, test its connection, then sync an image into it from the sync form after a preview;
 //! an operator cancels a running job from its page, then retries it; a rule made in its dialog
 //! is run now and its run is listed on its page; a webhook added in its dialog gets a test
-//! delivery through to a receiver on loopback.
+//! delivery through to a receiver on loopback; each role sees the navigation entries of the
+//! pages it may open, as a rail on a desktop and a menu on a phone, in both themes.
 
 mod common;
 
@@ -74,10 +75,29 @@ async fn click(browser: &Client, css: &str) {
 
 /// Signs in as the stack's admin on a deep link, which lands back on it.
 async fn sign_in_at(browser: &Client, url: &str) {
+    sign_in_as(browser, url, ADMIN_USER, ADMIN_PASSWORD).await;
+}
+
+async fn sign_in_as(browser: &Client, url: &str, user: &str, password: &str) {
     browser.goto(url).await.unwrap();
-    fill(browser, "#login-username", ADMIN_USER).await;
-    fill(browser, "#login-password", ADMIN_PASSWORD).await;
+    fill(browser, "#login-username", user).await;
+    fill(browser, "#login-password", password).await;
     click(browser, "#login-submit").await;
+}
+
+/// Runs `script` in the page and returns what it returned.
+async fn eval(browser: &Client, script: &str) -> serde_json::Value {
+    browser
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("running `{script}`: {e}"))
+}
+
+async fn shown(browser: &Client, css: &str) -> bool {
+    match browser.find(Locator::Css(css)).await {
+        Ok(el) => el.is_displayed().await.unwrap_or(false),
+        Err(_) => false,
+    }
 }
 
 /// A chromium session; keep the driver as long as the session (dropping it stops chromedriver).
@@ -539,6 +559,144 @@ async fn an_admin_adds_a_webhook_and_sees_its_deliveries() {
             .iter()
             .any(|r| r.headers.get("x-docker-sync-event").map(String::as_str) == Some("ping")),
         "the receiver got the test delivery: {pings:?}"
+    );
+    browser.close().await.unwrap();
+}
+
+/// The navigation entries (their paths) the page shows now, in order.
+async fn nav_entries(browser: &Client) -> Vec<String> {
+    let paths = eval(
+        browser,
+        "return [...document.querySelectorAll('#site-nav-list li:not([hidden]) a')].map(a => a.dataset.nav)",
+    )
+    .await;
+    serde_json::from_value(paths).expect("a list of paths")
+}
+
+async fn nav_background(browser: &Client) -> String {
+    let bg = eval(
+        browser,
+        "return getComputedStyle(document.getElementById('site-nav')).backgroundColor",
+    )
+    .await;
+    bg.as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_sees_the_navigation_of_the_pages_it_may_open() {
+    const PASSWORD: &str = "Role-Pa55-e2e-secret";
+    let stack = tokio::task::spawn_blocking(|| Stack::start(StackOptions::default()))
+        .await
+        .unwrap();
+    for (user, role) in [("e2e-operator", "operator"), ("e2e-viewer", "viewer")] {
+        let body = serde_json::json!({ "username": user, "password": PASSWORD, "role": role });
+        let (status, answer) = stack.post("/api/users", &body);
+        assert_eq!(status, 201, "creating {user}: {answer}");
+    }
+    let (_driver, browser) = chromium().await;
+    browser.set_window_size(1280, 900).await.unwrap();
+    let base = stack.api_url();
+
+    let everyone = ["/", "/jobs", "/rules", "/registries", "/stats"];
+    let admin_too = [&everyone[..], &["/users", "/audit", "/webhooks"]].concat();
+    let accounts = [
+        (ADMIN_USER, ADMIN_PASSWORD, admin_too.clone()),
+        ("e2e-operator", PASSWORD, everyone.to_vec()),
+        ("e2e-viewer", PASSWORD, everyone.to_vec()),
+    ];
+    for (user, password, expected) in accounts {
+        sign_in_as(&browser, &format!("{base}/registries"), user, password).await;
+        // Every role may read the registries, and the rail marks the page as the current one.
+        wait_for(
+            &browser,
+            "#view-registries:not([hidden]) #registries-table:not([hidden]) #registries-body tr",
+        )
+        .await;
+        let current = wait_shown(&browser, r#"#site-nav a[aria-current="page"]"#).await;
+        assert_eq!(
+            current.attr("data-nav").await.unwrap().as_deref(),
+            Some("/registries")
+        );
+        assert_eq!(nav_entries(&browser).await, expected, "{user}'s navigation");
+        assert!(shown(&browser, "#site-nav").await, "the rail, for {user}");
+        assert!(
+            !shown(&browser, "#nav-toggle").await,
+            "no menu toggle on a desktop"
+        );
+
+        // Only admins may change or test a registry; nobody else is offered the buttons.
+        let admin = user == ADMIN_USER;
+        assert_eq!(shown(&browser, "#registry-create").await, admin, "{user}");
+        let row_actions = browser
+            .find_all(Locator::Css(
+                r#"#registries-body button[data-key^="test:"], #registries-body button[data-key^="edit:"], #registries-body button[data-key^="del:"]"#,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(!row_actions.is_empty(), admin, "{user}'s row actions");
+
+        // The account menu keeps only the account's own pages.
+        let menu = eval(
+            &browser,
+            "return [...document.querySelectorAll('#user-panel a.menu-item')].map(a => new URL(a.href).pathname)",
+        )
+        .await;
+        assert_eq!(menu, serde_json::json!(["/tokens", "/password"]), "{user}");
+
+        click(&browser, "#user-button").await;
+        click(&browser, "#logout").await;
+        wait_shown(&browser, "#view-login").await;
+        assert!(
+            !shown(&browser, "#site-nav").await,
+            "no navigation signed out"
+        );
+    }
+
+    // A phone: the rail gives way to a menu behind the toggle, which closes once used.
+    sign_in_as(&browser, &format!("{base}/"), "e2e-viewer", PASSWORD).await;
+    wait_shown(&browser, "#view-home").await;
+    browser.set_window_size(420, 860).await.unwrap();
+    wait_shown(&browser, "#nav-toggle").await;
+    assert!(
+        !shown(&browser, "#site-nav").await,
+        "the menu starts closed"
+    );
+    click(&browser, "#nav-toggle").await;
+    wait_shown(&browser, r#"#site-nav a[data-nav="/jobs"]"#).await;
+    assert_eq!(
+        wait_for(&browser, "#nav-toggle")
+            .await
+            .attr("aria-expanded")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    click(&browser, r#"#site-nav a[data-nav="/jobs"]"#).await;
+    wait_shown(&browser, "#view-jobs").await;
+    assert!(
+        !shown(&browser, "#site-nav").await,
+        "the menu closes on navigating"
+    );
+
+    // The theme toggle goes auto -> light -> dark; the rail follows the palette.
+    browser.set_window_size(1280, 900).await.unwrap();
+    wait_shown(&browser, "#site-nav").await;
+    click(&browser, "#theme-toggle").await;
+    assert_eq!(
+        eval(&browser, "return document.documentElement.dataset.theme").await,
+        "light"
+    );
+    let light = nav_background(&browser).await;
+    click(&browser, "#theme-toggle").await;
+    assert_eq!(
+        eval(&browser, "return document.documentElement.dataset.theme").await,
+        "dark"
+    );
+    let dark = nav_background(&browser).await;
+    assert!(
+        !light.is_empty() && light != dark,
+        "light {light:?}, dark {dark:?}"
     );
     browser.close().await.unwrap();
 }
