@@ -44,6 +44,10 @@ pub struct JobView {
     pub retry_of: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retries: Vec<String>,
+    /// Read without its tasks (`?tasks=false`): the id of the job's newest event when the
+    /// counts were taken, so a client adds only the events after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_event: Option<String>,
 }
 
 impl JobView {
@@ -67,6 +71,7 @@ impl JobView {
             trigger: job.trigger,
             retry_of: job.retry_of,
             retries: job.retries,
+            at_event: None,
         }
     }
 }
@@ -138,6 +143,7 @@ pub async fn create(
         trigger: Some(origin.trigger),
         retry_of: origin.retry_of.map(str::to_owned),
         retries: Vec::new(),
+        at_event: None,
     })
 }
 
@@ -168,6 +174,7 @@ pub async fn snapshot(
     let mut view = JobView::new(snap.job, snap.counts);
     view.filtered = filtered;
     let at = crate::events::EventId::parse(&snap.last_event).unwrap_or_default();
+    view.at_event = Some(at.to_string());
     Ok(Some((view, at)))
 }
 
