@@ -835,6 +835,45 @@ export const STRINGS = {
     tasksShown: "已显示 {shown} / {total}",
     taskLog: "日志",
     taskLogEmpty: "暂无日志。",
+    err_task_manifest_unknown: "镜像的标签或摘要不存在（manifest unknown）",
+    err_task_name_unknown: "仓库不存在（name unknown）",
+    err_task_unauthorized: "认证失败：缺少凭据或凭据错误（unauthorized）",
+    err_task_denied: "访问被拒绝：请检查账号的推送权限和命名空间（denied）",
+    err_task_tls: "TLS 证书校验失败：请配置 CA 证书或 insecure（TLS）",
+    err_task_plain_http: "对方是 HTTP 仓库：请配置 insecure: true 或使用 http://（plain HTTP）",
+    err_task_timeout: "连接或复制超时（timeout）",
+    err_task_rate_limited: "触发仓库限流，请稍后重试（429 toomanyrequests）",
+    err_task_connection_refused: "连接被拒绝：仓库未监听或被防火墙拦截（connection refused）",
+    err_task_no_such_host: "无法解析主机名（no such host）",
+    err_ref_empty: "镜像引用为空",
+    err_ref_bad_char: "{input} 中含有非法字符 “{char}”",
+    err_ref_image_id: "“{input}” 是镜像 ID，不是镜像名",
+    err_ref_bad_registry: "仓库地址 “{host}” 无效：{reason}",
+    err_repo_uppercase: "仓库名必须小写：“{repository}”",
+    err_repo_invalid: "仓库名 “{repository}” 无效：{reason}",
+    err_tag_invalid: "标签 “{tag}” 无效：{reason}",
+    err_digest_invalid: "摘要 “{digest}” 无效：应为 sha256 加 64 位小写十六进制（或 sha512 加 128 位）",
+    err_name_too_long: "名称超过 255 个字符（{len}）",
+    err_pattern_with_digest: "标签通配符不能与摘要同用：摘要只对应一个镜像",
+    err_latest_with_digest: "`@latest=N` 不能与摘要同用：摘要只对应一个镜像",
+    err_pattern_in_name: "通配符只能用于标签：“{name}” 的仓库名中含有 `*` 或 `?`，请每行写一个仓库",
+    err_pattern_invalid: "标签通配符 “{pattern}” 无效：{reason}",
+    err_latest_without_count: "`@latest` 需要数量：写成 `@latest=N`，例如 `nginx:@latest=3`",
+    err_latest_count: "`@latest=N` 中的数量 “{count}” 无效：N 为 1 到 {max} 的整数",
+    err_selector_unknown: "未知选择器 `@{selector}`：仅支持 `@latest=N`（版本号最高的 N 个），例如 `nginx:@latest=3`",
+    err_latest_with_tag: "`@latest=N` 代替标签：写成 `{name}:@latest={n}`",
+    err_latest_needs_colon: "`@latest=N` 要写在冒号后、标签的位置：`{name}:@latest=N`",
+    err_tags_no_match: "`{repository}` 没有匹配 `{pattern}` 的标签（共列出 {listed} 个标签）",
+    err_tags_no_versions: "`{repository}` 的 {listed} 个标签中没有版本号标签（`x.y` 或 `x.y.z`，可带前缀 `v`）",
+    err_tags_too_many: "`{selector}` 选中了 {count} 个标签；每行最多 {max} 个，请缩小范围",
+    err_tags_list_failed: "无法列出 `{repository}` 的标签：{error}",
+    err_tags_not_listed: "未列出 `{repository}` 的标签",
+    err_level_invalid: "替换级别 “{level}” 无效",
+    err_target_host_invalid: "目标仓库地址 “{host}” 无效：{reason}",
+    err_namespace_invalid: "目标命名空间 “{namespace}” 无效：{reason}",
+    err_target_invalid: "{image} 的目标无效：{reason}",
+    err_target_path_rule: "目标仓库不接受路径 `{path}`（{parts} 级）；可改用替换级别 {fits_level}，得到 `{fits_path}`",
+    err_platform_digest_only: "`{image}` 只用摘要固定，目标会是 `@{digest}`：只复制 {platform} 无法保留多架构索引的摘要；请加上标签（`name:tag@sha256:...`）或复制全部平台",
     taskBlobs_other: "已复制 {n} 个 blob",
     taskImagesOf: "镜像 {done}/{total}",
     taskImages_other: "已完成 {n} 个镜像",
@@ -1357,6 +1396,18 @@ export function setLang(lang) {
 
 export function onLangChange(fn) {
   listeners.add(fn);
+}
+
+/**
+ * An api error in the user's language: the template for its `code` when this language has
+ * one, the server's own (English) words otherwise. English keeps the server's sentence: it
+ * names more than a template can.
+ */
+export function coded(code, params, fallback) {
+  if (current === "en" || typeof code !== "string") return fallback ?? "";
+  const template = STRINGS[current][`err_${code}`];
+  if (template === undefined) return fallback ?? "";
+  return t(`err_${code}`, params && typeof params === "object" ? params : {});
 }
 
 export function t(key, params = {}) {

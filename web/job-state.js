@@ -31,6 +31,8 @@ function taskFromSnapshot(t) {
     status: TASK_STATUSES.includes(t.status) ? t.status : "queued",
     attempts: num(t.attempts) ?? 0,
     error: t.error ?? null,
+    // The failure's kind (`manifest_unknown`), which the page says in the user's language.
+    errorCode: typeof t.error_code === "string" && t.error_code ? t.error_code : null,
     digest: t.digest ?? null,
     // Why the target was not compared before the copy (the digest check could not run).
     unchecked: typeof t.unchecked === "string" && t.unchecked ? t.unchecked : null,

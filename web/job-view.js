@@ -4,7 +4,7 @@
 // the api), so a job of 10,000 images costs the rows on screen, not 10,000; each loaded row
 // is redrawn only when its own events change it. Task logs (task-log.js) open from a row.
 
-import { t } from "./i18n.js";
+import { t, coded } from "./i18n.js";
 import { api, JobWatcher } from "./api.js";
 import { canSubmit } from "./session.js";
 import { JobState, TASK_STATUSES, taskProgress } from "./job-state.js";
@@ -492,7 +492,9 @@ function updateRow(r, task) {
     r.errDetails.classList.toggle("is-warning", s !== "failed");
     r.errDetails.querySelector(".error-label").textContent =
       s === "failed" ? t("taskShowError") : t("taskRetryFailed", { n: task.note?.attempt ?? task.attempts });
-    r.errSummaryText.textContent = errText.split("\n")[0];
+    const firstLine = errText.split("\n")[0];
+    r.errSummaryText.textContent =
+      s === "failed" && task.errorCode ? coded(`task_${task.errorCode}`, {}, firstLine) : firstLine;
     r.errPre.textContent = errText;
   }
 }

@@ -3,9 +3,9 @@
 // would copy (sync-preview.js), and the same copies as a downloadable script. All three
 // send one body.
 
-import { t } from "./i18n.js";
+import { t, coded } from "./i18n.js";
 import { api, ApiError } from "./api.js";
-import { $, h, store, errorText, roleLabel, toast, navigate } from "./ui.js";
+import { $, h, store, errorText, roleLabel, toast, navigate, setFieldError } from "./ui.js";
 import { session, onUserChange, canSubmit } from "./session.js";
 import { handOffJob } from "./job-view.js";
 import {
@@ -304,7 +304,7 @@ function showFormError(e) {
           jump, ": ",
           h("code", { class: "line-input", text: le.input ?? "" }),
           " — ",
-          h("span", { text: le.message ?? "" })),
+          h("span", { text: coded(le.code, le.params, le.message) })),
       );
     }
     box.append(list);
@@ -316,6 +316,7 @@ function showFormError(e) {
 
 function clearFormError() {
   lastFormError = null;
+  setFieldError(nsEl, "");
   lineErrors = [];
   $("form-errors").hidden = true;
   $("form-errors").replaceChildren();
@@ -363,6 +364,12 @@ function validPayload() {
 
 /** The answer to a rejected submit or script: per-line errors in the list, else the message. */
 function showRequestError(err, titleKey) {
+  if (err instanceof ApiError && err.body?.field === "namespace") {
+    // Said once, on the field it is about.
+    setFieldError(nsEl, errorText(err));
+    nsEl.focus();
+    return;
+  }
   if (err instanceof ApiError && err.lineErrors.length) {
     lineErrors = err.lineErrors;
     showFormError({ lines: err.lineErrors, titleKey });

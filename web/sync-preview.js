@@ -4,7 +4,7 @@
 // sync-form.js owns the form and hands in what the preview needs of it through
 // initPreview, so this module does not import it back (no import cycle).
 
-import { t } from "./i18n.js";
+import { t, coded } from "./i18n.js";
 import { api, ApiError } from "./api.js";
 import { $, h, errorText } from "./ui.js";
 import { canSubmit } from "./session.js";
@@ -164,7 +164,7 @@ function previewRow(l) {
   const result = h("td", { class: "preview-result", role: "cell" });
   if (l.error) {
     result.append(h("p", { class: "preview-line-error" },
-      h("span", { class: "preview-error-label", text: t("previewErrorPrefix") }), String(l.error)));
+      h("span", { class: "preview-error-label", text: t("previewErrorPrefix") }), coded(l.code, l.params, String(l.error))));
   }
   const images = Array.isArray(l.images) ? l.images : [];
   const drops = Array.isArray(l.dropped) ? l.dropped : [];

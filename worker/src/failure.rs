@@ -21,6 +21,14 @@ pub(crate) fn stats_reason(error: &str, tail: &str) -> String {
     }
 }
 
+/// The failure's kind as a stable code for the UI's languages, when recognised.
+pub(crate) fn error_code(error: &str, tail: &str) -> Option<String> {
+    use docker_sync_common::registry::explain::Problem;
+    Problem::classify(tail)
+        .or_else(|| Problem::classify(error))
+        .map(|p| p.slug().to_owned())
+}
+
 /// Longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 

@@ -130,7 +130,14 @@ pub async fn process(parts: &Parts, entry: Entry, stop: &Stop) -> Result<(), Que
             EventKind::Failed {
                 error: error.clone(),
             },
-            vec![(TaskField::Error, error), (TaskField::OutputTail, tail)],
+            {
+                let code = crate::failure::error_code(&error, &tail).unwrap_or_default();
+                vec![
+                    (TaskField::Error, error),
+                    (TaskField::OutputTail, tail),
+                    (TaskField::ErrorCode, code),
+                ]
+            },
         ),
         Outcome::HandBack => {
             let ev = Event::for_task(

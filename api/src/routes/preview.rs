@@ -44,6 +44,12 @@ pub struct PreviewLine {
     pub images: Vec<PreviewImage>,
     pub dropped: Vec<PreviewDropped>,
     pub error: Option<String>,
+    /// The error as a stable code and its parameters, for the UI's languages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -83,7 +89,9 @@ impl From<LinePlan> for PreviewLine {
                     pattern: d.pattern,
                 })
                 .collect(),
-            error: l.error,
+            code: l.error.as_ref().map(|e| e.code.clone()),
+            params: l.error.as_ref().map(|e| e.params.clone()),
+            error: l.error.map(|e| e.message),
         }
     }
 }
