@@ -700,3 +700,195 @@ async fn each_role_sees_the_navigation_of_the_pages_it_may_open() {
     );
     browser.close().await.unwrap();
 }
+
+/// Polls `script` (a JS expression) until it is true, failing with its last value.
+async fn wait_until(browser: &Client, what: &str, script: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let value = eval(browser, &format!("return ({script});")).await;
+        if value == serde_json::Value::Bool(true) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: `{script}` never held"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_of_2000_tasks_opens_a_page_at_a_time_searches_on_the_server_and_follows_a_cancel() {
+    let stack = tokio::task::spawn_blocking(|| {
+        Stack::start(StackOptions {
+            workers: 0,
+            ..StackOptions::default()
+        })
+    })
+    .await
+    .unwrap();
+    let images: Vec<String> = (0..2000)
+        .map(|i| format!("{}/many/img{i}:1", stack.source.host()))
+        .collect();
+    let job = stack.submit(&images, "skip");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let (_driver, browser) = chromium().await;
+    sign_in_at(&browser, &format!("{}/jobs/{id}", stack.api_url())).await;
+
+    // One page of rows, not 2,000; the counts are the whole job's.
+    wait_until(
+        &browser,
+        "first page",
+        "document.querySelectorAll('#task-list > li').length === 100",
+    )
+    .await;
+    wait_until(
+        &browser,
+        "queued count",
+        "document.querySelector('#job-counts .count-queued .count-num')?.textContent === '2000'",
+    )
+    .await;
+    let nodes = eval(
+        &browser,
+        "return document.getElementsByTagName('*').length;",
+    )
+    .await;
+    assert!(
+        nodes.as_u64().unwrap() < 8000,
+        "{nodes} DOM nodes for a 2,000-task job"
+    );
+    // The next page comes as the list's end scrolls into view.
+    eval(
+        &browser,
+        "document.getElementById('tasks-more-row').scrollIntoView(); return 0;",
+    )
+    .await;
+    wait_until(
+        &browser,
+        "second page",
+        "document.querySelectorAll('#task-list > li').length === 200",
+    )
+    .await;
+    // The search goes to the server: the one task is found wherever it is in the job.
+    fill(&browser, "#tasks-search", "img1999:").await;
+    wait_until(
+        &browser,
+        "search",
+        "document.querySelectorAll('#task-list > li').length === 1",
+    )
+    .await;
+    let row = eval(
+        &browser,
+        "return document.querySelector('#task-list > li .ref-src').textContent;",
+    )
+    .await;
+    assert!(row.as_str().unwrap().contains("many/img1999:1"), "{row}");
+    // The row's log opens (nothing ran yet).
+    click(&browser, "#task-list > li details.task-log > summary").await;
+    wait_until(
+        &browser,
+        "log",
+        "document.querySelector('#task-list > li .task-log-text').textContent.length > 0",
+    )
+    .await;
+
+    // A cancel elsewhere: 2,000 events, and the page follows them to the end.
+    let (status, body) = stack.post(&format!("/api/jobs/{id}/cancel"), &serde_json::json!({}));
+    assert_eq!(status, 202, "{body}");
+    wait_until(
+        &browser,
+        "cancelled count",
+        "document.querySelector('#job-counts .count-cancelled .count-num')?.textContent === '2000'",
+    )
+    .await;
+    wait_until(
+        &browser,
+        "status",
+        "document.getElementById('job-status').classList.contains('status-cancelled')",
+    )
+    .await;
+    wait_until(
+        &browser,
+        "finish time",
+        "document.getElementById('job-finished').textContent !== '—'",
+    )
+    .await;
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_read_in_chinese_and_a_bad_namespace_is_said_once_on_its_field() {
+    let stack = tokio::task::spawn_blocking(|| Stack::start(StackOptions::default()))
+        .await
+        .unwrap();
+    let (_driver, browser) = chromium().await;
+    sign_in_at(&browser, &format!("{}/", stack.api_url())).await;
+    wait_shown(&browser, "#images").await;
+    // Chinese, and the dark theme while at it: the text follows the language only.
+    click(&browser, "#lang-toggle").await;
+    wait_until(
+        &browser,
+        "zh",
+        "document.documentElement.lang.startsWith('zh')",
+    )
+    .await;
+    for _ in 0..3 {
+        if eval(
+            &browser,
+            "return document.documentElement.dataset.themePref;",
+        )
+        .await
+            == "dark"
+        {
+            break;
+        }
+        click(&browser, "#theme-toggle").await;
+    }
+    fill(&browser, "#images", "nginx:1.25\nLibrary/Nginx:1").await;
+    click(&browser, "#submit").await;
+    wait_until(
+        &browser,
+        "line error",
+        "!document.getElementById('form-errors').hidden",
+    )
+    .await;
+    let text = eval(
+        &browser,
+        "return document.getElementById('form-errors').textContent;",
+    )
+    .await;
+    assert!(text.as_str().unwrap().contains("仓库名必须小写"), "{text}");
+    let bg = eval(
+        &browser,
+        "return getComputedStyle(document.body).backgroundColor;",
+    )
+    .await;
+    assert_ne!(
+        bg.as_str(),
+        Some("rgb(245, 246, 248)"),
+        "the dark theme's background"
+    );
+
+    fill(&browser, "#images", "nginx:1.25\nredis:7").await;
+    fill(&browser, "#namespace", "Team").await;
+    click(&browser, "#submit").await;
+    wait_until(
+        &browser,
+        "namespace error",
+        "!document.getElementById('namespace-err').hidden",
+    )
+    .await;
+    let field = eval(
+        &browser,
+        "return document.getElementById('namespace-err').textContent;",
+    )
+    .await;
+    assert!(field.as_str().unwrap().contains("目标命名空间"), "{field}");
+    let lines = eval(
+        &browser,
+        "return document.querySelectorAll('#form-errors li').length;",
+    )
+    .await;
+    assert_eq!(lines, 0, "said once, on the field, not per line");
+    browser.close().await.unwrap();
+}
