@@ -671,7 +671,7 @@ mod tests {
         let errors: Vec<_> = expanded
             .lines
             .iter()
-            .map(|l| (l.line, l.error.as_deref(), l.tasks.len()))
+            .map(|l| (l.line, l.error.as_ref().map(|e| e.message.as_str()), l.tasks.len()))
             .collect();
         assert_eq!(
             errors,
