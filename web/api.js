@@ -43,10 +43,11 @@ export function onAuthProblem(fn) {
 }
 
 /**
- * @param {{authRedirect?: boolean}} [opts] authRedirect false: a 401/403 is the caller's
- *   business (the login itself, asking who is logged in).
+ * @param {{authRedirect?: boolean, withHeaders?: boolean}} [opts] authRedirect false: a
+ *   401/403 is the caller's business (the login itself, asking who is logged in).
+ *   withHeaders: answer `{ data, headers }`, for the pages whose cursor is a header.
  */
-async function request(method, path, body, { authRedirect = true } = {}) {
+async function request(method, path, body, { authRedirect = true, withHeaders = false } = {}) {
   const init = {
     method,
     headers: { Accept: "application/json", "Accept-Language": getLang() },
@@ -68,7 +69,7 @@ async function request(method, path, body, { authRedirect = true } = {}) {
 
   const data = parseJson(await res.text());
   if (!res.ok) throw failure(res.status, data, authRedirect);
-  return data;
+  return withHeaders ? { data, headers: res.headers } : data;
 }
 
 function parseJson(text) {
@@ -159,6 +160,15 @@ export const api = {
   previewJob: (payload) => request("POST", "/api/jobs/preview", payload),
   script: (payload) => download("/api/scripts", payload),
   listJobs: (limit = 20) => request("GET", `/api/jobs?limit=${encodeURIComponent(limit)}`),
+  /**
+   * One page of jobs, filtered (the keys of GET /api/jobs' query): `{ jobs, next }`, where
+   * `next` is the cursor of the page after, null on the last one. A short or even empty
+   * page can still have a `next`: a text search stops after looking through so many jobs.
+   */
+  jobsPage: async (params = {}) => {
+    const { data, headers } = await request("GET", `/api/jobs${query(params)}`, undefined, { withHeaders: true });
+    return { jobs: data, next: headers.get("X-Next-Cursor") || null };
+  },
   getJob: (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}`),
   cancelJob: (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`),
   retryJob: (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/retry`),
