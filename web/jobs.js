@@ -104,7 +104,8 @@ export function renderJobs() {
   const partial = jobs != null && next != null && list.length < limit();
   status.classList.toggle("hint-error", !!loadError);
   if (loadError) status.textContent = t("jobsLoadFailed", { error: errorText(loadError) });
-  else if (loading && !jobs) status.textContent = t("loading");
+  // Rows being replaced stay (dimmed) while the next ones come; an empty list says so.
+  else if (loading && list.length === 0) status.textContent = t("loading");
   else status.textContent = "";
 
   const empty = jobs != null && list.length === 0 && !loading;
