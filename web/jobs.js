@@ -198,7 +198,8 @@ function applyFilters({ push }) {
 const form = $("jobs-filters");
 form.addEventListener("change", (e) => {
   if (e.target.matches("input[type=text], input[type=search]")) return;
-  applyFilters({ push: true });
+  // A date and time is typed part by part, each a change: one history entry for them all.
+  applyFilters({ push: !e.target.matches("input[type=datetime-local]") });
 });
 form.addEventListener("input", (e) => {
   if (!e.target.matches("input[type=text], input[type=search]")) return;
