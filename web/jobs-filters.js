@@ -3,6 +3,7 @@
 // reads and writes that address, the form's fields and GET /api/jobs' query; jobs.js
 // decides when.
 
+import { t } from "./i18n.js";
 import { $ } from "./ui.js";
 
 export const STATUSES = ["queued", "running", "succeeded", "partial", "failed", "cancelled"];
@@ -98,6 +99,18 @@ export function showFilters(f) {
   $("jobs-from").value = localInput(f.from);
   $("jobs-to").value = localInput(f.to);
   $("jobs-custom").hidden = f.range !== "custom";
+  // Folded away on phones, where the form would otherwise fill the screen; never while it
+  // holds a filter, or a shared link's filter could not be seen.
+  if (moreSet(f) > 0 || matchMedia("(min-width: 721px)").matches) $("jobs-more-filters").open = true;
+  showMoreCount(f);
+}
+
+const MORE = ["registry", "trigger", "user", "token", "rule"];
+const moreSet = (f) => MORE.filter((k) => f[k] !== "").length;
+
+export function showMoreCount(f) {
+  const n = moreSet(f);
+  $("jobs-more-count").textContent = n ? t("jobsMoreCount", { n }) : "";
 }
 
 /** The filters the form shows now; the page size is not in the form and carries over. */
@@ -112,6 +125,7 @@ export function readFilters(limit) {
     f.to = fromLocalInput($("jobs-to").value);
   }
   $("jobs-custom").hidden = f.range !== "custom";
+  showMoreCount(f);
   return f;
 }
 

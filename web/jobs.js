@@ -7,7 +7,9 @@ import { api, ApiError } from "./api.js";
 import { $, h, errorText, fmtDateTime, fmtAgo } from "./ui.js";
 import { statusLabel, fmtDuration } from "./format.js";
 import { triggerText } from "./trigger.js";
-import { fromUrl, toUrl, apiParams, showFilters, readFilters, fillOptions, isFiltered, emptyFilters } from "./jobs-filters.js";
+import {
+  fromUrl, toUrl, apiParams, showFilters, readFilters, fillOptions, isFiltered, emptyFilters, showMoreCount,
+} from "./jobs-filters.js";
 
 const PAGE = 50;
 const REFRESH_MS = 10000;
@@ -97,6 +99,7 @@ function keepFocus(draw) {
 }
 
 export function renderJobs() {
+  showMoreCount(filters);
   const status = $("jobs-status");
   const list = jobs ?? [];
   // A short page with a cursor: the text search looked through its share of jobs and
