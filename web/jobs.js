@@ -116,6 +116,7 @@ export function renderJobs() {
   if (empty) {
     $("jobs-empty-text").textContent = next ? t("jobsNoneYet") : isFiltered(filters) ? t("jobsNoMatch") : t("jobsEmpty");
     $("jobs-empty-clear").hidden = !isFiltered(filters);
+    $("jobs-empty-further").hidden = !next;
   }
   $("jobs-more").hidden = !partial || list.length === 0;
   $("jobs-more").textContent = t("jobsPartial");
@@ -230,11 +231,13 @@ function afterPage() {
   if (!a || a === document.body || a.disabled) $("jobs-title").focus({ preventScroll: true });
 }
 
-$("jobs-older").addEventListener("click", () => {
+function older() {
   if (loading || !next) return;
   cursors.push(next);
   load().then(afterPage);
-});
+}
+$("jobs-older").addEventListener("click", older);
+$("jobs-empty-further").addEventListener("click", older);
 
 $("jobs-newer").addEventListener("click", () => {
   if (loading || cursors.length <= 1) return;
