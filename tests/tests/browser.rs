@@ -801,7 +801,7 @@ async fn the_jobs_page_filters_pages_and_keeps_its_filters_in_a_shareable_addres
     wait_rows(&browser, &first).await;
 
     // A status narrows the list and goes into the address, which a reload restores.
-    click(&browser, "label.chip:has(input[value=failed]) span").await;
+    click(&browser, "label.chip:has(input[value=failed])").await;
     wait_rows(&browser, &[&failed]).await;
     assert_eq!(query_of(&browser).await, "/jobs?status=failed&limit=2");
     browser.refresh().await.unwrap();
