@@ -4,9 +4,8 @@
 
 import { t } from "./i18n.js";
 import { api, ApiError } from "./api.js";
-import { $, h, errorText, fmtDateTime, fmtAgo } from "./ui.js";
-import { statusLabel, fmtDuration } from "./format.js";
-import { triggerText } from "./trigger.js";
+import { $, errorText } from "./ui.js";
+import { row } from "./jobs-rows.js";
 import {
   fromUrl, toUrl, apiParams, showFilters, readFilters, fillOptions, isFiltered, emptyFilters, showMoreCount,
 } from "./jobs-filters.js";
@@ -33,7 +32,7 @@ export function enterJobs() {
   active = true;
   filters = fromUrl(location.search);
   showFilters(filters);
-  cursors = [null];
+  cursors = savedCursors();
   jobs = null;
   next = null;
   loadChoices();
@@ -45,6 +44,18 @@ export function leaveJobs() {
   seq += 1; // drop any answer still on its way
   clearTimeout(refreshTimer);
   clearTimeout(typingTimer);
+}
+
+// The pages seen are kept in the history entry, so Back from a job opened on page 3
+// returns to page 3 (a reload too); a new entry (another filter) starts at the newest.
+function savedCursors() {
+  const saved = history.state?.jobsCursors;
+  const ok = Array.isArray(saved) && saved[0] === null && saved.slice(1).every((c) => typeof c === "string");
+  return ok ? saved : [null];
+}
+
+function saveCursors() {
+  history.replaceState({ ...history.state, jobsCursors: cursors }, "", location.pathname + location.search);
 }
 
 /** The registries and rules to pick from; without them the selects offer "any" alone. */
@@ -134,54 +145,6 @@ export function renderJobs() {
   $("jobs-page").textContent = jobs ? t("jobsPage", { n: cursors.length }) : "";
 }
 
-function cell(labelKey, ...content) {
-  return h("td", { role: "cell", "data-label": t(labelKey) }, ...content);
-}
-
-function row(j) {
-  const href = `/jobs/${encodeURIComponent(j.id)}`;
-  const created = j.created_at_ms
-    ? h("time", { datetime: new Date(j.created_at_ms).toISOString(), title: fmtDateTime(j.created_at_ms), text: fmtAgo(j.created_at_ms) })
-    : h("span", { class: "muted", text: "—" });
-  return h("tr", { role: "row", "data-job": j.id },
-    cell("jobsColJob", h("a", { href, class: "job-link", "aria-label": t("jobsOpen", { id: j.id.slice(0, 8) }) }, h("code", { text: j.id.slice(0, 8) }))),
-    cell("jobsColStatus", h("span", { class: `badge status-${j.status}`, text: statusLabel(j.status) })),
-    cell("jobsColCreated", created),
-    cell("jobsColTarget", h("span", { class: "break" }, h("strong", { text: j.target ?? "" }), j.namespace ? h("span", { class: "muted", text: ` / ${j.namespace}` }) : null)),
-    cell("jobsColImages", images(j)),
-    cell("jobsColBy", h("span", { class: "break", text: triggerText(j.trigger) })),
-    cell("jobsColDuration", duration(j)),
-  );
-}
-
-// Symbols keep the counts short; each carries its word for screen readers and as a tooltip.
-const MARKS = [["succeeded", "✓"], ["skipped", "↷"], ["failed", "✗"], ["cancelled", "⊘"], ["running", "▶"], ["queued", "…"]];
-
-function images(j) {
-  const c = j.counts ?? {};
-  const total = typeof j.total === "number" ? j.total : 0;
-  const counts = h("span", { class: "jobs-counts" }, h("span", { class: "jobs-total", text: t("recentImages", { n: total }) }));
-  const bar = h("span", { class: "jobs-bar", "aria-hidden": "true" });
-  for (const [s, mark] of MARKS) {
-    const n = c[s] ?? 0;
-    if (n <= 0) continue;
-    counts.append(h("span", { class: `jobs-count count-${s}`, title: statusLabel(s) },
-      h("span", { "aria-hidden": "true", text: `${n} ${mark}` }), h("span", { class: "sr-only", text: `${statusLabel(s)} ${n}` })));
-    if (total <= 0) continue;
-    // Through the CSSOM: the CSP refuses style attributes.
-    const seg = h("span", { class: `seg seg-${s}` });
-    seg.style.width = `${(100 * n) / total}%`;
-    bar.append(seg);
-  }
-  return h("span", { class: "jobs-images" }, counts, total > 0 ? bar : null);
-}
-
-function duration(j) {
-  if (!j.started_at_ms) return h("span", { class: "muted", text: "—" });
-  if (j.finished_at_ms) return h("span", { class: "nowrap", text: fmtDuration(j.finished_at_ms - j.started_at_ms) });
-  return h("span", { class: "nowrap muted", text: t("jobsRunningFor", { d: fmtDuration(Date.now() - j.started_at_ms) }) });
-}
-
 // ---------------------------------------------------------------------------------------
 // Filter changes. A click or choice is a step Back can undo (pushState); typing only keeps
 // the address in step (replaceState) and asks the server once the typing pauses.
@@ -234,6 +197,7 @@ function afterPage() {
 function older() {
   if (loading || !next) return;
   cursors.push(next);
+  saveCursors();
   load().then(afterPage);
 }
 $("jobs-older").addEventListener("click", older);
@@ -242,5 +206,6 @@ $("jobs-empty-further").addEventListener("click", older);
 $("jobs-newer").addEventListener("click", () => {
   if (loading || cursors.length <= 1) return;
   cursors.pop();
+  saveCursors();
   load().then(afterPage);
 });

@@ -784,6 +784,11 @@ async fn the_jobs_page_filters_pages_and_keeps_its_filters_in_a_shareable_addres
     wait_rows(&browser, &first).await;
     click(&browser, "#jobs-older").await;
     wait_rows(&browser, &[&zebra, &failed]).await;
+    // Back from a job opened on page 2 lands on page 2 again.
+    click(&browser, &format!("#jobs-body tr[data-job='{failed}'] a")).await;
+    wait_for(&browser, "#job-status.status-failed").await;
+    browser.back().await.unwrap();
+    wait_rows(&browser, &[&zebra, &failed]).await;
     click(&browser, "#jobs-older").await;
     wait_rows(&browser, &[&ok]).await;
     assert!(
