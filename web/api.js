@@ -43,8 +43,9 @@ export function onAuthProblem(fn) {
 }
 
 /**
- * @param {{authRedirect?: boolean}} [opts] authRedirect false: a 401/403 is the caller's
- *   business (the login itself, asking who is logged in).
+ * @param {{authRedirect?: boolean, page?: boolean}} [opts] authRedirect false: a
+ *   401/403 is the caller's business (the login itself, asking who is logged in).
+ *   page: answer `{ items, next }`, for the lists whose next page's cursor is a header.
  */
 async function request(method, path, body, { authRedirect = true, page = false } = {}) {
   const init = {
@@ -161,6 +162,15 @@ export const api = {
   previewJob: (payload) => request("POST", "/api/jobs/preview", payload),
   script: (payload) => download("/api/scripts", payload),
   listJobs: (limit = 20) => request("GET", `/api/jobs?limit=${encodeURIComponent(limit)}`),
+  /**
+   * One page of jobs, filtered (the keys of GET /api/jobs' query): `{ jobs, next }`, where
+   * `next` is the cursor of the page after, null on the last one. A short or even empty
+   * page can still have a `next`: a text search stops after looking through so many jobs.
+   */
+  jobsPage: async (params = {}) => {
+    const { items, next } = await request("GET", `/api/jobs${query(params)}`, undefined, { page: true });
+    return { jobs: items, next: next || null };
+  },
   getJob: (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}`),
   // The job counted but without its tasks, and the event its counts stand at.
   jobSummary: (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}?tasks=false`),

@@ -4,7 +4,10 @@
 //! an operator cancels a running job from its page, then retries it; a rule made in its dialog
 //! is run now and its run is listed on its page; a webhook added in its dialog gets a test
 //! delivery through to a receiver on loopback; each role sees the navigation entries of the
-//! pages it may open, as a rail on a desktop and a menu on a phone, in both themes.
+//! pages it may open, as a rail on a desktop and a menu on a phone, in both themes; the Jobs
+//! page narrows its list by status and image text, keeps the filters in an address a reload
+//! (or Back) restores, pages by cursor and opens a job from its row; a job of 2,000 tasks opens
+//! a page of rows at a time and follows a cancel; errors read in Chinese.
 
 mod common;
 
@@ -890,5 +893,157 @@ async fn errors_read_in_chinese_and_a_bad_namespace_is_said_once_on_its_field() 
     )
     .await;
     assert_eq!(lines, 0, "said once, on the field, not per line");
+    browser.close().await.unwrap();
+}
+
+/// The ids of the jobs the Jobs page lists, once they are `want` (the page loads and
+/// refreshes on its own time); fails with what it shows instead.
+async fn wait_rows(browser: &Client, want: &[&str]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows = eval(
+            browser,
+            "const t = document.getElementById('jobs-table');\
+             if (t.getAttribute('aria-busy') === 'true') return null;\
+             return [...document.querySelectorAll('#jobs-body tr')].map((r) => r.dataset.job);",
+        )
+        .await;
+        if rows == serde_json::json!(want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the Jobs page lists {rows}, not {want:?}; it says: {}",
+            eval(
+                browser,
+                "return document.getElementById('view-jobs').innerText"
+            )
+            .await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn query_of(browser: &Client) -> String {
+    let url = browser.current_url().await.unwrap();
+    format!("{}?{}", url.path(), url.query().unwrap_or(""))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jobs_page_filters_pages_and_keeps_its_filters_in_a_shareable_address() {
+    let (stack, ok, failed, zebra, newest) = tokio::task::spawn_blocking(|| {
+        let stack = Stack::start(StackOptions {
+            retry_count: 0,
+            ..StackOptions::default()
+        });
+        let pushed = push_images(
+            &stack.source,
+            &[("ok/a", "1"), ("find/zebra", "1")],
+            16 * 1024,
+        );
+        let host = stack.source_host();
+        // One at a time, so they are created in this order: the list is newest first.
+        let run = |image: String| {
+            let id = stack.submit(&[image], "skip")["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let done = stack.wait_job(&id, Duration::from_secs(60));
+            (id, done["status"].as_str().unwrap().to_owned())
+        };
+        let (ok, status) = run(pushed[0].reference(&host));
+        assert_eq!(status, "succeeded");
+        let (failed, status) = run(format!("{}/ok/a:does-not-exist", stack.source.host()));
+        assert_eq!(status, "failed");
+        let (zebra, _) = run(pushed[1].reference(&host));
+        let newest: Vec<String> = (0..2).map(|_| run(pushed[0].reference(&host)).0).collect();
+        (stack, ok, failed, zebra, newest)
+    })
+    .await
+    .unwrap();
+    let (_driver, browser) = chromium().await;
+    browser.set_window_size(1280, 900).await.unwrap();
+    let base = stack.api_url();
+    let first = [newest[1].as_str(), newest[0].as_str()];
+
+    // The home page's recent jobs lead to the full list.
+    sign_in_at(&browser, &format!("{base}/")).await;
+    click(&browser, "#recent-all").await;
+    wait_shown(&browser, "#view-jobs").await;
+    assert_eq!(query_of(&browser).await, "/jobs?");
+
+    // Two a page: older pages by the cursor, and back.
+    browser.goto(&format!("{base}/jobs?limit=2")).await.unwrap();
+    wait_rows(&browser, &first).await;
+    click(&browser, "#jobs-older").await;
+    wait_rows(&browser, &[&zebra, &failed]).await;
+    // Back from a job opened on page 2 lands on page 2 again.
+    click(&browser, &format!("#jobs-body tr[data-job='{failed}'] a")).await;
+    wait_for(&browser, "#job-status.status-failed").await;
+    browser.back().await.unwrap();
+    wait_rows(&browser, &[&zebra, &failed]).await;
+    click(&browser, "#jobs-older").await;
+    wait_rows(&browser, &[&ok]).await;
+    assert!(
+        eval(
+            &browser,
+            "return document.getElementById('jobs-older').disabled"
+        )
+        .await
+            == true,
+        "the last page offers nothing older"
+    );
+    click(&browser, "#jobs-newer").await;
+    wait_rows(&browser, &[&zebra, &failed]).await;
+    click(&browser, "#jobs-newer").await;
+    wait_rows(&browser, &first).await;
+
+    // A status narrows the list and goes into the address, which a reload restores.
+    click(&browser, "label.chip:has(input[value=failed])").await;
+    wait_rows(&browser, &[&failed]).await;
+    assert_eq!(query_of(&browser).await, "/jobs?status=failed&limit=2");
+    browser.refresh().await.unwrap();
+    wait_rows(&browser, &[&failed]).await;
+    let checked =
+        "return [...document.querySelectorAll('input[name=status]:checked')].map((b) => b.value)";
+    assert_eq!(eval(&browser, checked).await, serde_json::json!(["failed"]));
+
+    // The image text, typed: the address follows, a reload keeps the text and the rows.
+    click(&browser, "#jobs-clear").await;
+    wait_rows(&browser, &first).await;
+    fill(&browser, "#jobs-q", "ZEBRA").await;
+    wait_rows(&browser, &[&zebra]).await;
+    assert_eq!(query_of(&browser).await, "/jobs?q=ZEBRA&limit=2");
+    browser.refresh().await.unwrap();
+    wait_rows(&browser, &[&zebra]).await;
+    assert_eq!(
+        eval(&browser, "return document.getElementById('jobs-q').value").await,
+        "ZEBRA"
+    );
+
+    // Back returns to the filters before: typing only replaced the cleared entry.
+    browser.back().await.unwrap();
+    wait_rows(&browser, &[&failed]).await;
+    assert_eq!(eval(&browser, checked).await, serde_json::json!(["failed"]));
+    assert_eq!(
+        eval(&browser, "return document.getElementById('jobs-q').value").await,
+        ""
+    );
+
+    // Nothing matches: say so, and offer to clear the filters.
+    fill(&browser, "#jobs-q", "no-such-image").await;
+    wait_shown(&browser, "#jobs-empty").await;
+    wait_rows(&browser, &[]).await;
+    click(&browser, "#jobs-empty-clear").await;
+    wait_rows(&browser, &first).await;
+    assert_eq!(query_of(&browser).await, "/jobs?limit=2");
+
+    // A row opens its job.
+    fill(&browser, "#jobs-q", "zebra").await;
+    wait_rows(&browser, &[&zebra]).await;
+    click(&browser, &format!("#jobs-body tr[data-job='{zebra}'] a")).await;
+    wait_for(&browser, "#job-status.status-succeeded").await;
+    assert_eq!(query_of(&browser).await, format!("/jobs/{zebra}?"));
+    drop(stack);
     browser.close().await.unwrap();
 }

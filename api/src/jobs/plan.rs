@@ -671,7 +671,13 @@ mod tests {
         let errors: Vec<_> = expanded
             .lines
             .iter()
-            .map(|l| (l.line, l.error.as_ref().map(|e| e.message.as_str()), l.tasks.len()))
+            .map(|l| {
+                (
+                    l.line,
+                    l.error.as_ref().map(|e| e.message.as_str()),
+                    l.tasks.len(),
+                )
+            })
             .collect();
         assert_eq!(
             errors,
