@@ -122,8 +122,22 @@ function renderTargetOptions() {
     }
     targetEl.disabled = false;
     if (registries.some((r) => r.name === previous)) targetEl.value = previous;
+    else {
+      // With no choice remembered, the first registry that is a target: the public
+      // registries' entries hold pull credentials, and nobody mirrors into Docker Hub by accident.
+      const target = registries.find((r) => !isPublicSource(r));
+      if (target) targetEl.value = target.name;
+    }
   }
   renderFormDynamic();
+}
+
+/** The registries images are copied from (their entries give pull credentials or a mirror). */
+const PUBLIC_SOURCES = ["docker.io", "registry-1.docker.io", "index.docker.io", "gcr.io", "quay.io", "registry.k8s.io", "k8s.gcr.io", "ghcr.io"];
+
+function isPublicSource(r) {
+  const host = String(r.url ?? "").replace(/^[a-z]+:\/\//i, "").split("/")[0].split(":")[0].toLowerCase();
+  return PUBLIC_SOURCES.includes(host) || host.endsWith(".docker.io");
 }
 
 /** Everything in the form whose text depends on the language or on other fields. */
