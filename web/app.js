@@ -2,8 +2,8 @@
 // menu) and the start-up live here; each page lives in its own module: sync-form.js (its
 // preview in sync-preview.js) and recent-jobs.js (home), job-view.js, auth-pages.js,
 // tokens.js, users.js, registries.js, audit.js, rules.js and rule-view.js, webhooks.js and
-// webhook-view.js. No framework: views are static markup in index.html that the code fills
-// in.
+// webhook-view.js, stats.js (its charts in stats-charts.js). No framework: views are static
+// markup in index.html that the code fills in.
 // All dynamic text goes through textContent (never innerHTML), so nothing the server or
 // the user sends can become markup; the CSP would block inline code anyway.
 
@@ -25,6 +25,7 @@ import { enterRules, leaveRules, renderRules } from "./rules.js";
 import { enterRule, leaveRule, renderRule, ruleTitle } from "./rule-view.js";
 import { enterWebhooks, leaveWebhooks, renderWebhooks } from "./webhooks.js";
 import { enterWebhook, leaveWebhook, renderWebhook, webhookTitle } from "./webhook-view.js";
+import { enterStats, leaveStats, renderStats } from "./stats.js";
 
 // ---------------------------------------------------------------------------------------
 // Theme: "auto" follows prefers-color-scheme through CSS alone; an explicit choice sets
@@ -93,6 +94,7 @@ const routes = [
   { re: /^\/audit\/?$/, view: "view-audit", admin: true, title: "auditTitle", enter: enterAudit, leave: leaveAudit, refresh: renderAudit },
   { re: /^\/rules\/?$/, view: "view-rules", title: "rulesTitle", enter: enterRules, leave: leaveRules, refresh: renderRules },
   { re: /^\/rules\/([^/]+)\/?$/, view: "view-rule", title: ruleTitle, enter: (m) => enterRule(decodeURIComponent(m[1])), leave: leaveRule, refresh: renderRule },
+  { re: /^\/stats\/?$/, view: "view-stats", title: "statsTitle", enter: enterStats, leave: leaveStats, refresh: renderStats },
   { re: /^\/webhooks\/?$/, view: "view-webhooks", admin: true, title: "webhooksTitle", enter: enterWebhooks, leave: leaveWebhooks, refresh: renderWebhooks },
   { re: /^\/webhooks\/([^/]+)\/?$/, view: "view-webhook", admin: true, title: webhookTitle, enter: (m) => enterWebhook(decodeURIComponent(m[1])), leave: leaveWebhook, refresh: renderWebhook },
 ];
