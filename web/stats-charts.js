@@ -17,7 +17,6 @@ let last = null; // the answer drawn, to rebuild from on a theme change
 let resizeObserver = null;
 let themeObserver = null;
 let darkQuery = null;
-let frame = 0;
 
 function palette() {
   const css = getComputedStyle(document.documentElement);
@@ -167,21 +166,21 @@ function destroy() {
   charts = [];
 }
 
+// Called by the ResizeObserver, which already runs once a frame, before paint.
 function resize() {
-  cancelAnimationFrame(frame);
-  frame = requestAnimationFrame(() => {
-    for (const c of charts) {
-      const width = Math.max(c.root.parentElement.clientWidth, 200);
-      if (width !== c.width) c.setSize({ width, height: HEIGHT });
-    }
-  });
+  for (const c of charts) {
+    const width = Math.max(c.root.parentElement.clientWidth, 200);
+    if (width !== c.width) c.setSize({ width, height: HEIGHT });
+  }
 }
 
 function watch() {
   if (resizeObserver) return;
-  // The container, not the window: the charts also change width when they restack.
+  // A chart's caption, not the window: the charts also change width when they restack, and
+  // the caption is as wide as its chart but not as tall, so resizing a chart in the callback
+  // does not change what is observed (which the browser would report as a loop).
   resizeObserver = new ResizeObserver(resize);
-  resizeObserver.observe(document.getElementById("stats-charts"));
+  resizeObserver.observe(document.querySelector("#stats-charts figcaption"));
   // An explicit choice is data-theme on <html>; "auto" follows the system's setting.
   themeObserver = new MutationObserver(build);
   themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
@@ -200,7 +199,6 @@ export function drawCharts(stats) {
 export function stopCharts() {
   destroy();
   last = null;
-  cancelAnimationFrame(frame);
   resizeObserver?.disconnect();
   themeObserver?.disconnect();
   darkQuery?.removeEventListener("change", build);

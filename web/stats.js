@@ -168,8 +168,8 @@ function renderRegistries(list) {
         cell("statsSkipped", num(r.skipped), "num"),
         cell("statsFailed", num(r.failed), "num"),
         cell("statsSuccessRate", pct(r.success_rate), "num"),
-        cell("statsP50", dur(r.duration_p50_ms), "num"),
-        cell("statsP95", dur(r.duration_p95_ms), "num"),
+        cell("statsColP50", dur(r.duration_p50_ms), "num"),
+        cell("statsColP95", dur(r.duration_p95_ms), "num"),
       ),
     ),
   );
