@@ -545,7 +545,7 @@ async fn an_admin_adds_a_webhook_and_sees_its_deliveries() {
 }
 
 /// Runs `script` (a function body) in the page and returns its JSON answer.
-async fn eval(browser: &Client, script: &str) -> serde_json::Value {
+async fn run_js(browser: &Client, script: &str) -> serde_json::Value {
     browser
         .execute(script, vec![])
         .await
@@ -553,10 +553,10 @@ async fn eval(browser: &Client, script: &str) -> serde_json::Value {
 }
 
 /// Polls `script` until it answers `want`, failing with the last answer after 30 s.
-async fn eval_until(browser: &Client, script: &str, want: serde_json::Value) {
+async fn run_js_until(browser: &Client, script: &str, want: serde_json::Value) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let got = eval(browser, script).await;
+        let got = run_js(browser, script).await;
         if got == want {
             return;
         }
@@ -623,14 +623,14 @@ async fn the_statistics_page_charts_a_real_job_in_both_languages_and_themes() {
         .await
         .unwrap();
     assert!(canvases.len() >= 3, "{} chart canvases", canvases.len());
-    let drawn = eval(
+    let drawn = run_js(
         &browser,
         r##"return [...document.querySelectorAll("#stats-charts .stats-chart canvas")]
              .every((c) => c.width > 100 && c.height > 100);"##,
     )
     .await;
     assert_eq!(drawn, true, "every chart canvas has a size");
-    let styled = eval(
+    let styled = run_js(
         &browser,
         r##"return getComputedStyle(document.querySelector("#stats-charts .u-over")).position;"##,
     )
@@ -658,7 +658,7 @@ async fn the_statistics_page_charts_a_real_job_in_both_languages_and_themes() {
 
     // Chinese: the heading and the tiles follow, the charts are drawn again.
     click(&browser, "#lang-toggle").await;
-    eval_until(
+    run_js_until(
         &browser,
         r#"return document.getElementById("stats-title").textContent;"#,
         serde_json::json!("统计"),
@@ -674,21 +674,21 @@ async fn the_statistics_page_charts_a_real_job_in_both_languages_and_themes() {
     // Dark (auto, light, dark): the page's background changes and the charts are redrawn.
     let background = r#"return getComputedStyle(document.body).backgroundColor;"#;
     click(&browser, "#theme-toggle").await;
-    eval_until(
+    run_js_until(
         &browser,
         "return document.documentElement.dataset.theme ?? null;",
         serde_json::json!("light"),
     )
     .await;
-    let light = eval(&browser, background).await;
+    let light = run_js(&browser, background).await;
     click(&browser, "#theme-toggle").await;
-    eval_until(
+    run_js_until(
         &browser,
         "return document.documentElement.dataset.theme ?? null;",
         serde_json::json!("dark"),
     )
     .await;
-    let dark = eval(&browser, background).await;
+    let dark = run_js(&browser, background).await;
     assert_ne!(light, dark, "the dark theme changes the background");
     assert_eq!(dark, "rgb(15, 18, 23)", "the dark palette's --bg");
     let canvases = browser
