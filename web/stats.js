@@ -107,8 +107,7 @@ export function renderStats() {
   else if (!stats) status.textContent = t("loading");
   else if (empty) status.textContent = t(registry ? "statsEmptyRegistry" : "statsEmpty");
   else {
-    const key = stats.bucket === "day" ? "statsSpanDays" : "statsSpanHours";
-    status.textContent = t(key, { from: fmtDateTime(stats.from_ms), to: fmtDateTime(stats.to_ms) });
+    status.textContent = spanText(stats);
   }
 
   // A failed reload keeps nothing stale on screen: the error line is the answer.
@@ -127,6 +126,13 @@ export function renderStats() {
     h("a", { href: `/jobs?q=${encodeURIComponent(name)}`, class: "break", title: t("statsFindJobs", { image: name }), text: name }),
   );
   drawCharts(stats);
+}
+
+/** Day buckets are UTC days, so their range is given as UTC dates (the last one is today's). */
+function spanText({ bucket, from_ms: from, to_ms: to }) {
+  if (bucket !== "day") return t("statsSpanHours", { from: fmtDateTime(from), to: fmtDateTime(to) });
+  const day = new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeZone: "UTC" });
+  return t("statsSpanDays", { from: day.format(from), to: day.format(Math.max(from, to - 1)) });
 }
 
 const num = (n) => new Intl.NumberFormat(locale()).format(n ?? 0);
