@@ -106,9 +106,7 @@ export function renderStats() {
   if (loadError) status.textContent = t("loadFailed", { error: errorText(loadError) });
   else if (!stats) status.textContent = t("loading");
   else if (empty) status.textContent = t(registry ? "statsEmptyRegistry" : "statsEmpty");
-  else {
-    status.textContent = spanText(stats);
-  }
+  else status.textContent = spanText(stats);
 
   // A failed reload keeps nothing stale on screen: the error line is the answer.
   const show = !!stats && !loadError && !empty;
@@ -217,6 +215,8 @@ function setFilters() {
   if (registry) q.set("registry", registry);
   const qs = q.toString();
   history.replaceState(null, "", qs ? `/stats?${qs}` : "/stats");
+  // Another range or registry: the figures on screen no longer answer the question.
+  stats = null;
   load();
 }
 
