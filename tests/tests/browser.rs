@@ -629,7 +629,11 @@ async fn the_statistics_page_charts_a_real_job_in_both_languages_and_themes() {
              .every((c) => c.width > 100 && c.height > 100);"##,
     )
     .await;
-    assert_eq!(drawn, true, "every chart canvas has a size");
+    assert_eq!(
+        drawn,
+        serde_json::json!(true),
+        "every chart canvas has a size"
+    );
     let styled = run_js(
         &browser,
         r##"return getComputedStyle(document.querySelector("#stats-charts .u-over")).position;"##,
