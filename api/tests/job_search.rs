@@ -203,7 +203,7 @@ async fn the_index_forgets_jobs_older_than_the_retention() {
     let new = submit(&app, &op, "nginx:2", "target").await;
     for set in [keys.jobs(), keys.jobs_by("user", "op")] {
         let members: Vec<String> = conn.zrange(&set, 0, -1).await.unwrap();
-        assert_eq!(members, [new.clone()], "{set}");
+        assert_eq!(members, std::slice::from_ref(&new), "{set}");
     }
     let listed = app.get("/api/jobs", &op).await;
     assert_eq!(ids(&listed), [new]);

@@ -259,9 +259,11 @@ mod tests {
 
     #[test]
     fn quantiles_interpolate_inside_the_bucket() {
-        let mut h = Histogram::default();
         // 10 copies: 4 took <= 1 s, 8 <= 5 s, all <= 10 s.
-        h.count = 10;
+        let mut h = Histogram {
+            count: 10,
+            ..Histogram::default()
+        };
         h.le[0] = 4;
         h.le[1] = 8;
         for le in &mut h.le[2..] {
