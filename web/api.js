@@ -231,6 +231,9 @@ export const api = {
   testWebhook: (name) => request("POST", `/api/webhooks/${enc(name)}/test`),
   webhookDeliveries: (name) => request("GET", `/api/webhooks/${enc(name)}/deliveries`),
 
+  // Statistics (everyone): figures per bucket over [from, to), optionally of one registry.
+  stats: ({ from, to, bucket, registry } = {}) => request("GET", `/api/stats${query({ from, to, bucket, registry })}`),
+
   // Audit log (admin).
   audit: ({ limit = 50, before, actor, action } = {}) =>
     request("GET", `/api/audit${query({ limit, before, actor, action })}`),

@@ -1,9 +1,9 @@
 // docker-image-sync web UI: the wiring. The router, the top bar (theme, language, account
 // menu) and the start-up live here; the navigation rail in nav.js; each page lives in its
 // own module: sync-form.js (its preview in sync-preview.js) and recent-jobs.js (home),
-// jobs.js, job-view.js, stats.js, auth-pages.js, tokens.js, users.js, registries.js,
-// audit.js, rules.js and rule-view.js, webhooks.js and webhook-view.js. No framework: views
-// are static markup in index.html that the code fills in.
+// jobs.js, job-view.js, stats.js (its charts in stats-charts.js), auth-pages.js, tokens.js,
+// users.js, registries.js, audit.js, rules.js and rule-view.js, webhooks.js and
+// webhook-view.js. No framework: views are static markup in index.html that the code fills in.
 // All dynamic text goes through textContent (never innerHTML), so nothing the server or
 // the user sends can become markup; the CSP would block inline code anyway.
 

@@ -7,7 +7,8 @@
 //! pages it may open, as a rail on a desktop and a menu on a phone, in both themes; the Jobs
 //! page narrows its list by status and image text, keeps the filters in an address a reload
 //! (or Back) restores, pages by cursor and opens a job from its row; a job of 2,000 tasks opens
-//! a page of rows at a time and follows a cancel; errors read in Chinese.
+//! a page of rows at a time and follows a cancel; errors read in Chinese; the statistics page
+//! charts a real job under the api's CSP, in English and Chinese, light and dark.
 
 mod common;
 
@@ -1045,5 +1046,168 @@ async fn the_jobs_page_filters_pages_and_keeps_its_filters_in_a_shareable_addres
     wait_for(&browser, "#job-status.status-succeeded").await;
     assert_eq!(query_of(&browser).await, format!("/jobs/{zebra}?"));
     drop(stack);
+    browser.close().await.unwrap();
+}
+
+/// Runs `script` (a function body) in the page and returns its JSON answer.
+async fn run_js(browser: &Client, script: &str) -> serde_json::Value {
+    browser
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("running `{script}`: {e}"))
+}
+
+/// Polls `script` until it answers `want`, failing with the last answer after 30 s.
+async fn run_js_until(browser: &Client, script: &str, want: serde_json::Value) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = run_js(browser, script).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "`{script}` answers {got}, not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_statistics_page_charts_a_real_job_in_both_languages_and_themes() {
+    let stack = tokio::task::spawn_blocking(|| {
+        let stack = Stack::start(StackOptions {
+            retry_count: 0,
+            ..StackOptions::default()
+        });
+        let pushed = push_images(&stack.source, &[("ok/a", "1"), ("ok/b", "1")], 16 * 1024);
+        let mut images: Vec<String> = pushed
+            .iter()
+            .map(|p| p.reference(&stack.source_host()))
+            .collect();
+        images.push(format!("{}/ok/a:does-not-exist", stack.source_host()));
+        let job = stack.submit(&images, "skip")["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let done = stack.wait_job(&job, Duration::from_secs(120));
+        assert_eq!(done["status"], "partial", "{done:#}");
+        stack
+    })
+    .await
+    .unwrap();
+    let (_driver, browser) = chromium().await;
+    sign_in_at(&browser, &format!("{}/stats", stack.api_url())).await;
+
+    // The totals are the job's: two copied, the missing tag failed.
+    let tile = |key: &str| {
+        format!(r#"#view-stats:not([hidden]) #stats-totals:not([hidden]) [data-key="{key}"] dd"#)
+    };
+    let copied = wait_for(&browser, &tile("copied"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(copied, "2");
+    let failed = wait_for(&browser, &tile("failed"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(failed, "1");
+    let partial = wait_for(&browser, &tile("jobs-partial"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(partial, "1");
+
+    // uPlot drew its canvases, with uPlot's stylesheet applied: nothing the CSP blocked.
+    let canvases = browser
+        .find_all(Locator::Css("#stats-charts .stats-chart canvas"))
+        .await
+        .unwrap();
+    assert!(canvases.len() >= 3, "{} chart canvases", canvases.len());
+    let drawn = run_js(
+        &browser,
+        r##"return [...document.querySelectorAll("#stats-charts .stats-chart canvas")]
+             .every((c) => c.width > 100 && c.height > 100);"##,
+    )
+    .await;
+    assert_eq!(
+        drawn,
+        serde_json::json!(true),
+        "every chart canvas has a size"
+    );
+    let styled = run_js(
+        &browser,
+        r##"return getComputedStyle(document.querySelector("#stats-charts .u-over")).position;"##,
+    )
+    .await;
+    assert_eq!(styled, "absolute", "uPlot.min.css is applied");
+
+    // The failure's reason and image, the image linking to the jobs that hold it.
+    let reasons = wait_for(&browser, "#stats-reasons-body tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(reasons.contains("manifest unknown"), "{reasons}");
+    let failing = wait_for(&browser, "#stats-failing-body a").await;
+    let text = failing.text().await.unwrap();
+    assert!(text.ends_with("ok/a:does-not-exist"), "{text}");
+    let href = failing.attr("href").await.unwrap().unwrap_or_default();
+    assert!(href.starts_with("/jobs?q="), "{href}");
+    let registry = wait_for(&browser, "#stats-registries-body tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(registry.contains("target"), "{registry}");
+
+    // Chinese: the heading and the tiles follow, the charts are drawn again.
+    click(&browser, "#lang-toggle").await;
+    run_js_until(
+        &browser,
+        r#"return document.getElementById("stats-title").textContent;"#,
+        serde_json::json!("统计"),
+    )
+    .await;
+    let label = wait_for(&browser, r#"#stats-totals [data-key="copied"] dt"#)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(label, "已复制");
+
+    // Dark (auto, light, dark): the page's background changes and the charts are redrawn.
+    let background = r#"return getComputedStyle(document.body).backgroundColor;"#;
+    click(&browser, "#theme-toggle").await;
+    run_js_until(
+        &browser,
+        "return document.documentElement.dataset.theme ?? null;",
+        serde_json::json!("light"),
+    )
+    .await;
+    let light = run_js(&browser, background).await;
+    click(&browser, "#theme-toggle").await;
+    run_js_until(
+        &browser,
+        "return document.documentElement.dataset.theme ?? null;",
+        serde_json::json!("dark"),
+    )
+    .await;
+    let dark = run_js(&browser, background).await;
+    assert_ne!(light, dark, "the dark theme changes the background");
+    assert_eq!(dark, "rgb(15, 18, 23)", "the dark palette's --bg");
+    let canvases = browser
+        .find_all(Locator::Css("#stats-charts .stats-chart canvas"))
+        .await
+        .unwrap();
+    assert!(
+        canvases.len() >= 3,
+        "{} chart canvases in the dark",
+        canvases.len()
+    );
     browser.close().await.unwrap();
 }
