@@ -40,7 +40,7 @@ impl Facet {
 
 /// Jobs looked at per request at most: a text that matches nothing costs this much, and the
 /// answer says where to go on.
-pub const SEARCH_BUDGET: usize = 20_000;
+pub const SEARCH_BUDGET: usize = 5_000;
 
 /// Which jobs to list. Empty fields match every job; `statuses` matches any of them.
 #[derive(Debug, Clone, Default)]

@@ -287,7 +287,13 @@ async fn live(
         readers.push(std::thread::spawn(move || {
             let mut got = Vec::new();
             loop {
-                let Ok(msg) = ws.read() else { break };
+                let msg = match ws.read() {
+                    Ok(msg) => msg,
+                    Err(e) => {
+                        eprintln!("socket: {e} after {} events", got.len());
+                        break;
+                    }
+                };
                 let tungstenite::Message::Text(text) = msg else {
                     if matches!(msg, tungstenite::Message::Close(_)) {
                         break;
@@ -310,7 +316,25 @@ async fn live(
     lease::ensure_group(&mut *conn, keys).await.expect("group");
     drop(conn);
     let started = Instant::now();
-    play_workers(&stack.redis.url(), pool, keys, args.tasks, args.rate).await;
+    play_workers(&stack.redis.url(), pool, keys, &id, args.tasks, args.rate).await;
+    {
+        let mut conn = pool.get().await.expect("conn");
+        let n: usize = redis::cmd("XLEN")
+            .arg(keys.job_events(&id))
+            .query_async(&mut *conn)
+            .await
+            .unwrap_or(0);
+        let status: Option<String> = redis::cmd("HGET")
+            .arg(keys.job(&id))
+            .arg("status")
+            .query_async(&mut *conn)
+            .await
+            .unwrap_or(None);
+        eprintln!(
+            "workers done in {:.1} s: {n} events in the stream, job {status:?}",
+            started.elapsed().as_secs_f64()
+        );
+    }
     let latencies: Vec<Vec<u64>> = readers
         .into_iter()
         .map(|r| r.join().expect("reader"))
@@ -319,12 +343,13 @@ async fn live(
     (id, latencies, delivered, started.elapsed())
 }
 
-/// Works through the job's tasks at `rate` a second: start, one progress, succeeded (every
+/// Works through `job`'s tasks at `rate` a second: start, one progress, succeeded (every
 /// hundredth failed), through the same script the workers use.
 async fn play_workers(
     url: &str,
     pool: &docker_sync_common::redis::deadpool_redis::Pool,
     keys: &Keys,
+    job: &str,
     total: usize,
     rate: usize,
 ) {
@@ -342,6 +367,11 @@ async fn play_workers(
             .expect("claim");
         for entry in entries {
             let msg = entry.message().expect("a task");
+            // The search's jobs queued tasks too: out of the way, unrecorded.
+            if msg.job != job {
+                consumer.discard(&entry).await.expect("discard");
+                continue;
+            }
             let ev = |kind| Event::for_task(&msg, kind);
             let started = ev(EventKind::Started {
                 attempt: 0,
