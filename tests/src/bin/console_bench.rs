@@ -84,7 +84,7 @@ fn main() {
             "text, nothing matches (whole budget)",
             "q=no-such-image&limit=50",
         ),
-        ("time range, last 10 %", ""),
+        ("created in the last second (none)", ""),
     ] {
         let query = if query.is_empty() {
             let to = now_ms();
