@@ -43,10 +43,11 @@ export function onAuthProblem(fn) {
 }
 
 /**
- * @param {{authRedirect?: boolean}} [opts] authRedirect false: a 401/403 is the caller's
- *   business (the login itself, asking who is logged in).
+ * @param {{authRedirect?: boolean, page?: boolean}} [opts] authRedirect false: a
+ *   401/403 is the caller's business (the login itself, asking who is logged in).
+ *   page: answer `{ items, next }`, for the lists whose next page's cursor is a header.
  */
-async function request(method, path, body, { authRedirect = true } = {}) {
+async function request(method, path, body, { authRedirect = true, page = false } = {}) {
   const init = {
     method,
     headers: { Accept: "application/json", "Accept-Language": getLang() },
@@ -68,6 +69,8 @@ async function request(method, path, body, { authRedirect = true } = {}) {
 
   const data = parseJson(await res.text());
   if (!res.ok) throw failure(res.status, data, authRedirect);
+  // A list page: the items and where the next page starts (null on the last).
+  if (page) return { items: Array.isArray(data) ? data : [], next: res.headers.get("x-next-cursor") };
   return data;
 }
 
@@ -159,7 +162,23 @@ export const api = {
   previewJob: (payload) => request("POST", "/api/jobs/preview", payload),
   script: (payload) => download("/api/scripts", payload),
   listJobs: (limit = 20) => request("GET", `/api/jobs?limit=${encodeURIComponent(limit)}`),
+  /**
+   * One page of jobs, filtered (the keys of GET /api/jobs' query): `{ jobs, next }`, where
+   * `next` is the cursor of the page after, null on the last one. A short or even empty
+   * page can still have a `next`: a text search stops after looking through so many jobs.
+   */
+  jobsPage: async (params = {}) => {
+    const { items, next } = await request("GET", `/api/jobs${query(params)}`, undefined, { page: true });
+    return { jobs: items, next: next || null };
+  },
   getJob: (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}`),
+  // The job counted but without its tasks, and the event its counts stand at.
+  jobSummary: (id) => request("GET", `/api/jobs/${encodeURIComponent(id)}?tasks=false`),
+  // A page of a job's tasks: {items, next}.
+  jobTasks: (id, params) =>
+    request("GET", `/api/jobs/${encodeURIComponent(id)}/tasks${query(params)}`, undefined, { page: true }),
+  taskLog: (id, task) =>
+    request("GET", `/api/jobs/${encodeURIComponent(id)}/tasks/${encodeURIComponent(task)}/log`),
   cancelJob: (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`),
   retryJob: (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/retry`),
   syncAgain: (id) => request("POST", `/api/jobs/${encodeURIComponent(id)}/sync-again`),
@@ -212,6 +231,9 @@ export const api = {
   testWebhook: (name) => request("POST", `/api/webhooks/${enc(name)}/test`),
   webhookDeliveries: (name) => request("GET", `/api/webhooks/${enc(name)}/deliveries`),
 
+  // Statistics (everyone): figures per bucket over [from, to), optionally of one registry.
+  stats: ({ from, to, bucket, registry } = {}) => request("GET", `/api/stats${query({ from, to, bucket, registry })}`),
+
   // Audit log (admin).
   audit: ({ limit = 50, before, actor, action } = {}) =>
     request("GET", `/api/audit${query({ limit, before, actor, action })}`),
@@ -239,9 +261,11 @@ const HEALTHY_AFTER_MS = 10000;
  * where state is "connecting" | "live" | "waiting" | "finished" | "stopped".
  */
 export class JobWatcher {
-  constructor(jobId, { onSnapshot, onEvent, onState }) {
+  constructor(jobId, { onSnapshot, onResync, onEvent, onState }) {
     this.jobId = jobId;
     this.onSnapshot = onSnapshot;
+    // The socket's first message: the job's counts now, and the event they stand at.
+    this.onResync = onResync;
     this.onEvent = onEvent;
     this.onState = onState;
     this.failures = 0;
@@ -278,7 +302,7 @@ export class JobWatcher {
     this.onState({ state: "connecting" });
     if (!snapshot) {
       try {
-        snapshot = await api.getJob(this.jobId);
+        snapshot = await api.jobSummary(this.jobId);
       } catch (err) {
         if (this.stopped) return;
         if (err.status === 404 || err.status === 401 || err.status === 403) {
@@ -302,7 +326,9 @@ export class JobWatcher {
 
   connect() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const url = `${proto}//${location.host}/api/jobs/${encodeURIComponent(this.jobId)}/events`;
+    // A snapshot first, then what follows it: the job's stream keeps only its newest events,
+    // and a job of 10,000 images writes more.
+    const url = `${proto}//${location.host}/api/jobs/${encodeURIComponent(this.jobId)}/events?snapshot=true`;
     let socket;
     try {
       socket = new WebSocket(url);
@@ -326,6 +352,10 @@ export class JobWatcher {
         return; // one bad frame must not end the stream
       }
       if (!event || typeof event !== "object") return;
+      if (event.kind === "snapshot") {
+        if (event.job && typeof event.job === "object") this.onResync({ ...event.job, at_event: event.id });
+        return;
+      }
       this.onEvent(event);
       if (event.kind === "job_finished") this.finished = true;
     };

@@ -1,9 +1,9 @@
 // docker-image-sync web UI: the wiring. The router, the top bar (theme, language, account
-// menu) and the start-up live here; each page lives in its own module: sync-form.js (its
-// preview in sync-preview.js) and recent-jobs.js (home), job-view.js, auth-pages.js,
-// tokens.js, users.js, registries.js, audit.js, rules.js and rule-view.js, webhooks.js and
-// webhook-view.js. No framework: views are static markup in index.html that the code fills
-// in.
+// menu) and the start-up live here; the navigation rail in nav.js; each page lives in its
+// own module: sync-form.js (its preview in sync-preview.js) and recent-jobs.js (home),
+// jobs.js, job-view.js, stats.js (its charts in stats-charts.js), auth-pages.js, tokens.js,
+// users.js, registries.js, audit.js, rules.js and rule-view.js, webhooks.js and
+// webhook-view.js. No framework: views are static markup in index.html that the code fills in.
 // All dynamic text goes through textContent (never innerHTML), so nothing the server or
 // the user sends can become markup; the CSP would block inline code anyway.
 
@@ -14,9 +14,12 @@ import { session, loadMe, setUser, onUserChange, displayName, isAdmin } from "./
 import {
   enterLogin, leaveLogin, renderLogin, setLoginNotice, enterPassword, leavePassword, renderPassword,
 } from "./auth-pages.js";
-import { enterSyncForm, renderSyncForm } from "./sync-form.js";
+import { enterSyncForm, renderSyncForm, forgetDraft } from "./sync-form.js";
 import { enterRecent, leaveRecent, renderRecent } from "./recent-jobs.js";
 import { enterJob, leaveJob, refreshJob, jobTitle } from "./job-view.js";
+import { enterJobs, leaveJobs, renderJobs } from "./jobs.js";
+import { enterStats, leaveStats, renderStats } from "./stats.js";
+import { initNav, renderNav, closeNavMenu } from "./nav.js";
 import { enterTokens, leaveTokens, renderTokens } from "./tokens.js";
 import { enterUsers, leaveUsers, renderUsers } from "./users.js";
 import { enterRegistries, leaveRegistries, renderRegistries } from "./registries.js";
@@ -63,6 +66,7 @@ onLangChange(() => {
   applyLangToggle();
   applyTheme();
   renderUserMenu();
+  renderNav();
   // Even while hidden: the home page's parts stay in the document, and entering it
   // does not redraw them all.
   renderSyncForm();
@@ -84,11 +88,14 @@ onLangChange(() => {
 
 const routes = [
   { re: /^\/(?:index\.html)?$/, view: "view-home", enter: enterHome, leave: leaveRecent },
+  { re: /^\/jobs\/?$/, view: "view-jobs", title: "jobsTitle", enter: enterJobs, leave: leaveJobs, refresh: renderJobs },
   { re: /^\/jobs\/([^/]+)\/?$/, view: "view-job", title: jobTitle, enter: (m) => enterJob(decodeURIComponent(m[1]), updateTitle), leave: leaveJob, refresh: refreshJob },
   { re: /^\/login\/?$/, view: "view-login", public: true, title: "loginTitle", enter: enterLogin, leave: leaveLogin, refresh: renderLogin },
   { re: /^\/password\/?$/, view: "view-password", title: "passwordTitle", enter: enterPassword, leave: leavePassword, refresh: renderPassword },
   { re: /^\/tokens\/?$/, view: "view-tokens", title: "tokensTitle", enter: enterTokens, leave: leaveTokens, refresh: renderTokens },
-  { re: /^\/registries\/?$/, view: "view-registries", admin: true, title: "registriesTitle", enter: enterRegistries, leave: leaveRegistries, refresh: renderRegistries },
+  { re: /^\/stats\/?$/, view: "view-stats", title: "statsTitle", enter: enterStats, leave: leaveStats, refresh: renderStats },
+  // Everyone reads the registries; registries.js shows the controls that change them to admins.
+  { re: /^\/registries\/?$/, view: "view-registries", title: "registriesTitle", enter: enterRegistries, leave: leaveRegistries, refresh: renderRegistries },
   { re: /^\/users\/?$/, view: "view-users", admin: true, title: "usersTitle", enter: enterUsers, leave: leaveUsers, refresh: renderUsers },
   { re: /^\/audit\/?$/, view: "view-audit", admin: true, title: "auditTitle", enter: enterAudit, leave: leaveAudit, refresh: renderAudit },
   { re: /^\/rules\/?$/, view: "view-rules", title: "rulesTitle", enter: enterRules, leave: leaveRules, refresh: renderRules },
@@ -138,6 +145,7 @@ function render({ focus = false } = {}, depth = 0) {
   if (currentRoute?.leave) currentRoute.leave();
   currentRoute = null;
   closeUserMenu();
+  closeNavMenu();
 
   let route;
   let match = null;
@@ -164,6 +172,7 @@ function render({ focus = false } = {}, depth = 0) {
   route.enter(match);
   updateTitle();
   renderUserMenu();
+  renderNav();
   // Move focus to the new view's heading so keyboard and screen-reader users land there
   // (unless the page put it in a field itself), but not on first load, where the
   // browser's own focus handling is what people expect.
@@ -200,6 +209,12 @@ function updateTitle() {
   document.title = text ? `${text} · ${app}` : app;
 }
 
+// The rail offers a page only when this router would show it, so the two cannot disagree.
+initNav((path) => {
+  const { route } = resolve(path);
+  return !route.admin || isAdmin();
+});
+
 function renderForbidden() {
   $("forbidden-body").textContent = t("forbiddenBody", { role: roleLabel(session.user?.role) });
 }
@@ -232,7 +247,8 @@ onAuthProblem((err) => {
 });
 
 // ---------------------------------------------------------------------------------------
-// Account menu in the top bar: a disclosure button and a list of links.
+// Account menu in the top bar: a disclosure button and a list of links (the account's own
+// pages; every other page is in the navigation rail, nav.js).
 
 const userButton = $("user-button");
 const userPanel = $("user-panel");
@@ -254,12 +270,10 @@ function renderUserMenu() {
   $("menu-display").textContent = name;
   $("menu-username").textContent = user.username !== name ? user.username : "";
   $("menu-role").replaceChildren(h("span", { class: `badge role-badge role-${user.role}`, text: role }));
-  const admin = isAdmin();
   const locked = !!user.must_change_password;
-  for (const li of userPanel.querySelectorAll(".admin-only")) li.hidden = !admin || locked;
   // Until a generated password is replaced, nothing but that and logging out works.
   for (const a of userPanel.querySelectorAll("a.menu-item")) {
-    if (a.dataset.nav !== "password") a.parentElement.hidden = locked || (a.parentElement.classList.contains("admin-only") && !admin);
+    if (a.dataset.nav !== "password") a.parentElement.hidden = locked;
     const path = new URL(a.href).pathname;
     if (path === location.pathname) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
@@ -278,7 +292,7 @@ function closeUserMenu({ focusButton = false } = {}) {
   if (focusButton) userButton.focus();
 }
 
-/** The menu's items that are shown (some are hidden by role or a pending password change). */
+/** The menu's items that are shown (some are hidden by a pending password change). */
 function menuItems() {
   return [...userPanel.querySelectorAll(".menu-item")].filter((el) => !el.closest("[hidden]"));
 }
@@ -326,6 +340,8 @@ async function logout() {
       return;
     }
   }
+  // A shared machine: the next person to sign in must not find this one's image list.
+  forgetDraft();
   setUser(null);
   setLoginNotice("loggedOut");
   navigate("/login");
@@ -334,7 +350,10 @@ async function logout() {
 $("logout").addEventListener("click", logout);
 $("password-logout").addEventListener("click", logout);
 
-onUserChange(() => renderUserMenu());
+onUserChange(() => {
+  renderUserMenu();
+  renderNav();
+});
 
 // ---------------------------------------------------------------------------------------
 // Start

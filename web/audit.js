@@ -116,11 +116,32 @@ function actorLink(actor) {
   return a;
 }
 
+/** An entry's detail as readable fields (`role: operator`), not JSON to decipher. */
 function detail(d) {
   const empty = d == null || d === "" || (typeof d === "object" && Object.keys(d).length === 0);
   if (empty) return h("span", { class: "muted", text: "—" });
-  const text = typeof d === "string" ? d : JSON.stringify(d);
-  return h("span", { class: "detail", text });
+  if (typeof d !== "object") return h("span", { class: "detail", text: String(d) });
+  return h("dl", { class: "detail detail-list" },
+    ...flatten(d).map(([key, value]) => h("div", {}, h("dt", { text: key }), h("dd", { text: value }))));
+}
+
+/**
+ * [key, text] pairs, nested objects flattened to `a.b` so every field gets its own line.
+ * A list of plain values reads best on one line; a list of objects gets `a.0.b` keys.
+ */
+function flatten(value, prefix = "", out = []) {
+  const plainList = Array.isArray(value) && value.every((v) => v === null || typeof v !== "object");
+  if (value !== null && typeof value === "object" && !plainList && Object.keys(value).length > 0) {
+    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out.push([prefix, plainText(value)]);
+  }
+  return out;
+}
+
+function plainText(v) {
+  if (v == null || v === "" || (typeof v === "object" && Object.keys(v).length === 0)) return "—";
+  return Array.isArray(v) ? v.map((x) => String(x ?? "—")).join(", ") : String(v);
 }
 
 function setFilters(actor, action) {

@@ -1,13 +1,16 @@
-// /jobs/<id>: one job, live. A JobWatcher (api.js) fetches the job and follows its events
-// over a WebSocket, reconnecting as needed; JobState (job-state.js) folds them into tasks;
-// this module draws them, in batches, and reads progress out to screen readers.
+// /jobs/<id>: one job, live. A JobWatcher (api.js) reads the job's counts and follows its
+// events over a WebSocket that starts from a snapshot, reconnecting as needed; JobState
+// (job-state.js) folds them in. Tasks are loaded a page at a time (filtered and searched by
+// the api), so a job of 10,000 images costs the rows on screen, not 10,000; each loaded row
+// is redrawn only when its own events change it. Task logs (task-log.js) open from a row.
 
 import { t } from "./i18n.js";
 import { api, JobWatcher } from "./api.js";
 import { canSubmit } from "./session.js";
 import { JobState, TASK_STATUSES } from "./job-state.js";
 import { $, h, fmtDateTime, errorText, navigate } from "./ui.js";
-import { fmtDuration, shortDigest, statusLabel, setBadge, setRef } from "./format.js";
+import { buildRow, updateRow, retryText } from "./task-row.js";
+import { fmtDuration, statusLabel, setBadge } from "./format.js";
 
 /** Jobs just created, handed from the form to the view so it need not GET them again. */
 const handoff = new Map();
@@ -25,11 +28,25 @@ let watcher = null;
 let conn = { state: "connecting" };
 let rows = new Map(); // task id -> row elements
 let filter = "all";
+let search = "";
 let ticker = 0;
+/** The task list: where the next page starts, and whether one is loading. */
+let tasksNext = null;
+let tasksLoading = false;
+let tasksSeq = 0;
+let searchTimer = 0;
+let resyncTimer = 0;
+let moreObserver = null;
+
+/** Tasks per page; the page loads the next one as its end scrolls into view. */
+const TASK_PAGE = 100;
+/** How often a running job's counts are read again (what events cannot tell exactly). */
+const RESYNC_MS = 5000;
 
 // Rendering is batched: events can arrive by the hundred (a replay on every connect).
 let dirty = new Set();
 let fullDirty = false;
+let countsDirty = false;
 let frame = 0;
 let settleTimer = 0;
 let settleDeadline = 0;
@@ -48,6 +65,9 @@ export function enterJob(id, titleChanged = () => {}) {
   jobId = id;
   job = null;
   filter = "all";
+  search = "";
+  $("tasks-search").value = "";
+  tasksNext = null;
   rows = new Map();
   $("task-list").replaceChildren();
   $("job-id").textContent = id;
@@ -68,21 +88,32 @@ export function enterJob(id, titleChanged = () => {}) {
   watcher = new JobWatcher(id, {
     onSnapshot: (snap) => {
       const first = job === null;
-      // Each cycle starts from fresh server state; the replayed events land on top of it.
-      job = new JobState(snap, filteredByJob.get(id) ?? []);
       if (first) {
+        // The POST answer lists every task; the page loads its own, a page at a time.
+        job = new JobState({ ...snap, tasks: undefined }, filteredByJob.get(id) ?? []);
         announcedDone = job.done;
         announcedFinished = job.isFinished;
+        loadTasks(true);
+      } else {
+        job.resync(snap);
       }
-      renderJob(true);
+      fullDirty = true;
+      scheduleRender();
       onTitleChange();
+    },
+    onResync: (snap) => {
+      if (!job) return;
+      job.resync(snap);
+      fullDirty = true;
+      scheduleRender();
     },
     onEvent: (ev) => {
       if (!job) return;
       const changed = job.apply(ev);
-      if (changed === "job") fullDirty = true;
+      if (changed === "job") countsDirty = true;
       else if (changed) dirty.add(changed);
       else return;
+      if (ev.kind === "job_finished") fullDirty = true;
       scheduleRender();
     },
     onState: (s) => {
@@ -103,20 +134,95 @@ export function enterJob(id, titleChanged = () => {}) {
       renderConn();
     },
   });
-  watcher.start(snapshot);
+  watcher.start(snapshot ? { ...snapshot } : undefined);
   ticker = setInterval(tick, 1000);
+  resyncTimer = setInterval(resync, RESYNC_MS);
 }
+
+/** A running job's counts, read again: they stand at an event, and later ones add on top. */
+async function resync() {
+  if (!job || job.isFinished || document.hidden) return;
+  const mine = jobId;
+  try {
+    const summary = await api.jobSummary(mine);
+    if (!job || jobId !== mine) return;
+    job.resync(summary);
+    countsDirty = true;
+    scheduleRender();
+  } catch {
+    // The socket's state line says what is wrong; the next tick tries again.
+  }
+}
+
+/** The task list's first page under the current filter (`reset`), or its next page. */
+async function loadTasks(reset) {
+  if (!job) return;
+  if (tasksLoading && !reset) return;
+  const mine = ++tasksSeq;
+  if (reset) {
+    tasksNext = null;
+    job.clearTasks();
+    rows = new Map();
+    $("task-list").replaceChildren();
+  } else if (tasksNext === null) {
+    return;
+  }
+  tasksLoading = true;
+  renderMore();
+  const status = filter === "all" ? "" : filter === "running" ? "running" : filter;
+  try {
+    const page = await api.jobTasks(jobId, { status, q: search, cursor: reset ? "" : tasksNext, limit: TASK_PAGE });
+    if (mine !== tasksSeq || !job) return;
+    job.addTasks(page.items);
+    tasksNext = page.next;
+    $("tasks-error").hidden = true;
+  } catch (err) {
+    if (mine !== tasksSeq || err.handled) return;
+    $("tasks-error").textContent = t("loadFailed", { error: errorText(err) });
+    $("tasks-error").hidden = false;
+  } finally {
+    if (mine === tasksSeq) tasksLoading = false;
+  }
+  fullDirty = true;
+  scheduleRender();
+}
+
+function renderMore() {
+  $("tasks-more-row").hidden = tasksNext === null;
+  $("tasks-more").disabled = tasksLoading;
+  const shown = job ? job.order.length : 0;
+  $("tasks-shown").textContent = job ? t("tasksShown", { shown, total: job.total }) : "";
+}
+
+$("tasks-more").addEventListener("click", () => loadTasks(false));
+$("tasks-search").addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => {
+    search = $("tasks-search").value.trim();
+    loadTasks(true);
+  }, 300);
+});
+// The next page loads as the list's end comes into view.
+moreObserver = new IntersectionObserver((entries) => {
+  if (entries.some((e) => e.isIntersecting) && !tasksLoading && tasksNext !== null) loadTasks(false);
+});
+moreObserver.observe($("tasks-more-row"));
 
 export function leaveJob() {
   watcher?.stop();
   watcher = null;
   clearInterval(ticker);
+  clearInterval(resyncTimer);
+  clearTimeout(searchTimer);
+  tasksSeq += 1;
+  tasksLoading = false;
   clearTimeout(settleTimer);
   clearTimeout(announceTimer);
   cancelAnimationFrame(frame);
   settleTimer = settleDeadline = announceTimer = frame = 0;
   dirty.clear();
   fullDirty = false;
+  countsDirty = false;
   job = null;
 }
 
@@ -153,8 +259,7 @@ function flush() {
   frame = 0;
   replaying = false;
   if (!job) return;
-  if (fullDirty) renderJob(true);
-  else renderJob(false);
+  renderJob(fullDirty);
 }
 
 function renderJob(full) {
@@ -174,13 +279,15 @@ function renderJob(full) {
   setBar(job.total, c.succeeded + c.skipped, c.failed);
   renderCounts(c);
   renderFiltered();
+  renderPace();
 
   const list = $("task-list");
-  if (full || rows.size !== job.order.length) {
+  if (full) {
+    // Rows in the loaded order: a new page appends, a new filter starts over.
     for (const id of job.order) {
       let row = rows.get(id);
       if (!row) {
-        row = buildRow();
+        row = buildRow(id, () => jobId);
         rows.set(id, row);
         list.append(row.li);
       }
@@ -194,9 +301,25 @@ function renderJob(full) {
   }
   dirty.clear();
   fullDirty = false;
+  countsDirty = false;
   applyFilter();
+  renderMore();
   renderConn();
   maybeAnnounce();
+}
+
+/** Started, finished, elapsed, pace and time left. */
+function renderPace() {
+  const p = job.pace();
+  $("job-started").textContent = p.startedAt ? fmtDateTime(p.startedAt) : "—";
+  $("job-finished").textContent = p.finishedAt ? fmtDateTime(p.finishedAt) : "—";
+  $("job-elapsed").textContent = p.elapsed != null ? fmtDuration(p.elapsed) : "—";
+  $("job-rate").textContent = p.perMinute != null ? fmtRate(p.perMinute) : "—";
+  $("job-eta").textContent = p.eta != null ? fmtDuration(p.eta) : job.isFinished ? t("paceDone") : "—";
+}
+
+function fmtRate(perMinute) {
+  return perMinute >= 10 ? String(Math.round(perMinute)) : perMinute.toFixed(1);
 }
 
 function setBar(total, ok, bad) {
@@ -221,7 +344,7 @@ function renderCounts(c) {
       btn.addEventListener("click", () => {
         filter = filter === key ? "all" : key;
         renderCounts(job.counts());
-        applyFilter();
+        loadTasks(true);
       });
       box.append(btn);
     }
@@ -253,6 +376,7 @@ function renderFiltered() {
   box.hidden = false;
 }
 
+/** Loaded rows whose task no longer matches the filter (it moved on) are hidden. */
 function applyFilter() {
   let shown = 0;
   for (const id of job.order) {
@@ -263,118 +387,8 @@ function applyFilter() {
     if (!row.li.hidden) shown += 1;
   }
   const empty = $("tasks-empty");
-  empty.hidden = shown > 0;
+  empty.hidden = shown > 0 || tasksLoading || tasksNext !== null;
   empty.textContent = job.total === 0 ? t("noTasks") : t("noTasksMatch");
-}
-
-function buildRow() {
-  const r = {};
-  r.index = h("span", { class: "task-index" });
-  r.src = h("code", { class: "ref ref-src" });
-  r.dst = h("code", { class: "ref ref-dst" });
-  r.badge = h("span", { class: "badge" });
-  r.attempt = h("span", { class: "task-attempt muted" });
-  r.barFill = h("div", { class: "bar-fill" });
-  r.bar = h("div", { class: "bar bar-small", role: "progressbar", "aria-valuemin": "0" }, r.barFill);
-  r.progressText = h("span", { class: "task-progress-text" });
-  r.progress = h("div", { class: "task-progress" }, r.bar, r.progressText);
-  r.step = h("div", { class: "task-step muted" });
-  r.info = h("div", { class: "task-info muted" });
-  r.note = h("div", { class: "task-note" });
-  r.errSummaryText = h("span", { class: "error-summary-text" });
-  r.errPre = h("pre", { class: "error-text" });
-  r.errDetails = h("details", { class: "task-error" },
-    h("summary", {}, h("span", { class: "error-label" }), r.errSummaryText),
-    r.errPre);
-  r.li = h("li", { class: "task" },
-    h("div", { class: "task-head" },
-      r.index,
-      h("div", { class: "task-refs" },
-        r.src,
-        h("span", { class: "ref-to" }, h("span", { class: "arrow", "aria-hidden": "true", text: "→ " }), r.dst)),
-      h("div", { class: "task-side" }, r.badge, r.attempt)),
-    r.progress, r.step, r.note, r.info, r.errDetails);
-  return r;
-}
-
-function updateRow(r, task) {
-  const s = task.status;
-  r.li.dataset.status = s;
-  r.index.textContent = `#${task.index + 1}`;
-  setRef(r.src, task.source);
-  setRef(r.dst, task.target);
-  setBadge(r.badge, s);
-  r.attempt.textContent = task.attempts > 0 ? t("taskAttempt", { n: task.attempts }) : "";
-
-  // Progress: a real fraction when the manifest list size is known, else an activity bar.
-  const inFlight = s === "running";
-  r.progress.hidden = !inFlight;
-  if (inFlight) {
-    const known = task.imagesTotal != null && task.imagesTotal > 0;
-    r.bar.classList.toggle("bar-indeterminate", !known);
-    r.bar.setAttribute("aria-label", t("taskProgressLabel", { index: task.index + 1 }));
-    if (known) {
-      r.barFill.style.width = `${Math.min(100, (task.imagesDone / task.imagesTotal) * 100)}%`;
-      r.bar.setAttribute("aria-valuemax", String(task.imagesTotal));
-      r.bar.setAttribute("aria-valuenow", String(task.imagesDone));
-    } else {
-      r.barFill.style.width = "";
-      r.bar.removeAttribute("aria-valuemax");
-      r.bar.removeAttribute("aria-valuenow");
-    }
-    const parts = [t("taskBlobs", { n: task.blobsDone })];
-    if (known) parts.push(t("taskImagesOf", { done: task.imagesDone, total: task.imagesTotal }));
-    else if (task.imagesDone > 0) parts.push(t("taskImages", { n: task.imagesDone }));
-    r.progressText.textContent = parts.join(" · ");
-  }
-  r.step.hidden = !(inFlight && task.step);
-  r.step.textContent = inFlight ? task.step ?? "" : "";
-
-  r.note.hidden = true;
-  if (task.note?.kind === "requeued") {
-    r.note.textContent = t("taskRequeued", { reason: task.note.reason });
-    r.note.hidden = false;
-  } else if (s === "retrying" && task.note?.kind === "retry") {
-    r.note.textContent = retryText(task);
-    r.note.hidden = !r.note.textContent;
-  } else if (s === "succeeded" && task.unchecked) {
-    // The fast path was lost: say so, and why, so the setting can be fixed.
-    r.note.textContent = t("taskUnchecked", { reason: task.unchecked });
-    r.note.hidden = false;
-  } else if (s === "running" && task.note?.kind === "waiting") {
-    r.note.textContent = task.note.until
-      ? t("taskWaitingUntil", { reason: task.note.reason, time: new Date(task.note.until).toLocaleTimeString() })
-      : t("taskWaiting", { reason: task.note.reason });
-    r.note.hidden = false;
-  }
-
-  const infoParts = [];
-  if (s === "skipped") infoParts.push(t("taskSkippedNote"));
-  if ((s === "succeeded" || s === "skipped") && task.digest) infoParts.push(shortDigest(task.digest));
-  const took = task.durationMs ?? (task.finishedAt && task.startedAt ? task.finishedAt - task.startedAt : null);
-  if ((s === "succeeded" || s === "failed") && took != null && took >= 0) infoParts.push(t("taskTook", { d: fmtDuration(took) }));
-  r.info.textContent = infoParts.join(" · ");
-  r.info.title = task.digest ?? "";
-  r.info.hidden = infoParts.length === 0;
-
-  // The failure (or, between attempts, the last attempt's failure) is collapsed to one
-  // line; skopeo errors are long and the list must stay scannable.
-  const errText = s === "failed" ? task.error : s === "retrying" || s === "running" ? task.note?.error : null;
-  r.errDetails.hidden = !errText;
-  if (errText) {
-    r.errDetails.classList.toggle("is-warning", s !== "failed");
-    r.errDetails.querySelector(".error-label").textContent =
-      s === "failed" ? t("taskShowError") : t("taskRetryFailed", { n: task.note?.attempt ?? task.attempts });
-    r.errSummaryText.textContent = errText.split("\n")[0];
-    r.errPre.textContent = errText;
-  }
-}
-
-/** The countdown to the next attempt, or "" once it is due (or unknown). */
-function retryText(task) {
-  if (task.retryAt == null) return "";
-  const s = Math.ceil((task.retryAt - Date.now()) / 1000);
-  return s > 0 ? t("taskRetryIn", { s }) : "";
 }
 
 function renderConn() {

@@ -1,6 +1,7 @@
-// /registries (admin): the registries syncs can target, a connection test per registry, and
-// dialogs to add, edit and delete the ones stored through the api. Registries declared in
-// registries.yaml are read-only here.
+// /registries: the registries syncs can target, for every signed-in user to read; for admins
+// a connection test per registry, and dialogs to add, edit and delete the ones stored through
+// the api (the server refuses those to other roles, so they are not offered). Registries
+// declared in registries.yaml are read-only here.
 //
 // Passwords only ever travel from the dialog's password input to the request body: the list
 // shows whether one is stored, never a value, and the input is emptied once it was sent.

@@ -3,9 +3,9 @@
 // would copy (sync-preview.js), and the same copies as a downloadable script. All three
 // send one body.
 
-import { t } from "./i18n.js";
+import { t, coded } from "./i18n.js";
 import { api, ApiError } from "./api.js";
-import { $, h, store, errorText, roleLabel, toast, navigate } from "./ui.js";
+import { $, h, store, errorText, roleLabel, toast, navigate, setFieldError } from "./ui.js";
 import { session, onUserChange, canSubmit } from "./session.js";
 import { handOffJob } from "./job-view.js";
 import {
@@ -71,11 +71,20 @@ imagesEl.value = store("session", "dis.draft") ?? "";
   if (level && level in LEVEL_EXAMPLES) levelEl.value = level;
 }
 
+const isImageLine = (l) => {
+  const s = l.trim();
+  return s !== "" && !s.startsWith("#");
+};
+
 function imageLines(text) {
-  return text.split(/\r?\n/).filter((l) => {
-    const s = l.trim();
-    return s !== "" && !s.startsWith("#");
-  });
+  return text.split(/\r?\n/).filter(isImageLine);
+}
+
+/** The image lines nobody has found wrong: the count must not promise what will be refused. */
+function goodImageCount() {
+  const lines = imagesEl.value.split("\n");
+  const marked = markedLines(lines);
+  return lines.filter((l, i) => isImageLine(l) && !marked.has(i + 1)).length;
 }
 
 function selectedRegistry() {
@@ -113,8 +122,22 @@ function renderTargetOptions() {
     }
     targetEl.disabled = false;
     if (registries.some((r) => r.name === previous)) targetEl.value = previous;
+    else {
+      // With no choice remembered, the first registry that is a target: the public
+      // registries' entries hold pull credentials, and nobody mirrors into Docker Hub by accident.
+      const target = registries.find((r) => !isPublicSource(r));
+      if (target) targetEl.value = target.name;
+    }
   }
   renderFormDynamic();
+}
+
+/** The registries images are copied from (their entries give pull credentials or a mirror). */
+const PUBLIC_SOURCES = ["docker.io", "registry-1.docker.io", "index.docker.io", "gcr.io", "quay.io", "registry.k8s.io", "k8s.gcr.io", "ghcr.io"];
+
+function isPublicSource(r) {
+  const host = String(r.url ?? "").replace(/^[a-z]+:\/\//i, "").split("/")[0].split(":")[0].toLowerCase();
+  return PUBLIC_SOURCES.includes(host) || host.endsWith(".docker.io");
 }
 
 /** Everything in the form whose text depends on the language or on other fields. */
@@ -149,8 +172,7 @@ function renderFormDynamic() {
   platformOtherEl.setAttribute("aria-label", t("platformOtherLabel"));
   $("platform-hint").textContent = t(platformEl.value ? "platformHintOne" : "platformHintAll");
 
-  const n = imageLines(imagesEl.value).length;
-  $("images-count").textContent = n ? t("imagesCount", { n }) : "";
+  renderCount();
 
   $("submit-text").textContent = t(submitting ? "submitting" : "submit");
   $("preview-text").textContent = t(isPreviewing() ? "previewing" : "preview");
@@ -166,6 +188,12 @@ function renderFormDynamic() {
   note.textContent = note.hidden ? "" : t("viewerNoSubmit", { role: roleLabel(session.user.role) });
   if (!$("form-errors").hidden && lastFormError) showFormError(lastFormError);
   updatePreviewStale();
+}
+
+// Also from renderGutter: the marks it draws come from errors that arrive without a redraw.
+function renderCount() {
+  const n = goodImageCount();
+  $("images-count").textContent = n ? t("imagesCount", { n }) : "";
 }
 
 /** The list syntax under the image list, with its examples as code. */
@@ -187,6 +215,7 @@ function renderGutter() {
   gutter.replaceChildren(frag);
   gutter.scrollTop = imagesEl.scrollTop;
   imagesEl.setAttribute("aria-invalid", marked.size ? "true" : "false");
+  renderCount();
 }
 
 /**
@@ -289,7 +318,7 @@ function showFormError(e) {
           jump, ": ",
           h("code", { class: "line-input", text: le.input ?? "" }),
           " — ",
-          h("span", { text: le.message ?? "" })),
+          h("span", { text: coded(le.code, le.params, le.message) })),
       );
     }
     box.append(list);
@@ -301,6 +330,7 @@ function showFormError(e) {
 
 function clearFormError() {
   lastFormError = null;
+  setFieldError(nsEl, "");
   lineErrors = [];
   $("form-errors").hidden = true;
   $("form-errors").replaceChildren();
@@ -348,6 +378,12 @@ function validPayload() {
 
 /** The answer to a rejected submit or script: per-line errors in the list, else the message. */
 function showRequestError(err, titleKey) {
+  if (err instanceof ApiError && err.body?.field === "namespace") {
+    // Said once, on the field it is about.
+    setFieldError(nsEl, errorText(err));
+    nsEl.focus();
+    return;
+  }
   if (err instanceof ApiError && err.lineErrors.length) {
     lineErrors = err.lineErrors;
     showFormError({ lines: err.lineErrors, titleKey });
@@ -431,6 +467,16 @@ function saveFile(blob, name) {
 
 // ---------------------------------------------------------------------------------------
 // Wiring
+
+/** Logging out: the list may name what the next person at this browser should not see. */
+export function forgetDraft() {
+  imagesEl.value = "";
+  store("session", "dis.draft", null);
+  lineErrors = [];
+  clearPreview();
+  renderGutter();
+  renderFormDynamic();
+}
 
 export function enterSyncForm() {
   // Again after an error: it may have been a session that has since been renewed.

@@ -4,7 +4,7 @@
 // sync-form.js owns the form and hands in what the preview needs of it through
 // initPreview, so this module does not import it back (no import cycle).
 
-import { t } from "./i18n.js";
+import { t, coded } from "./i18n.js";
 import { api, ApiError } from "./api.js";
 import { $, h, errorText } from "./ui.js";
 import { canSubmit } from "./session.js";
@@ -164,7 +164,7 @@ function previewRow(l) {
   const result = h("td", { class: "preview-result", role: "cell" });
   if (l.error) {
     result.append(h("p", { class: "preview-line-error" },
-      h("span", { class: "preview-error-label", text: t("previewErrorPrefix") }), String(l.error)));
+      h("span", { class: "preview-error-label", text: t("previewErrorPrefix") }), coded(l.code, l.params, String(l.error))));
   }
   const images = Array.isArray(l.images) ? l.images : [];
   const drops = Array.isArray(l.dropped) ? l.dropped : [];
@@ -175,7 +175,8 @@ function previewRow(l) {
         h("span", { class: "ref-to" },
           h("span", { class: "arrow", "aria-hidden": "true", text: "→ " }),
           h("span", { class: "sr-only", text: `${t("previewTo")} ` }),
-          refEl(String(img?.target ?? "")))))));
+          refEl(String(img?.target ?? ""))),
+        sourceNote(img?.source_state)))));
   }
   if (drops.length) {
     result.append(foldedList("preview-drops", drops.map((d) =>
@@ -225,4 +226,15 @@ function dropReason(d) {
   const dup = /^duplicate of line (\d+)$/.exec(reason);
   if (dup) return t("dropDuplicate", { line: dup[1] });
   return reason;
+}
+
+/** What the source said of an image, when it is not simply there. */
+function sourceNote(state) {
+  if (!state || state.state === "present") return null;
+  const text =
+    state.state === "missing" ? t("previewSourceMissing")
+      : state.state === "no_platform" ? t("previewSourceNoPlatform")
+        : t("previewSourceUnknown", { reason: String(state.reason ?? "") });
+  const cls = state.state === "unknown" ? "preview-source muted" : "preview-source hint-error";
+  return h("span", { class: cls, text: ` — ${text}` });
 }

@@ -1,7 +1,7 @@
 // Small DOM and formatting helpers shared by every page, plus modal dialogs and the toast.
 // Everything dynamic goes through textContent or attributes, never innerHTML.
 
-import { t, locale } from "./i18n.js";
+import { t, locale, coded } from "./i18n.js";
 import { ApiError } from "./api.js";
 
 export const $ = (id) => document.getElementById(id);
@@ -105,7 +105,7 @@ export function errorText(err) {
   if (!(err instanceof ApiError)) return err?.message || String(err);
   if (err.status === 0) return t("errNetwork");
   if (err.status === 401) return t("errUnauthorized");
-  if (err.body && typeof err.body.error === "string") return err.body.error;
+  if (err.body && typeof err.body.error === "string") return coded(err.body.code, err.body.params, err.body.error);
   return t("errServer", { status: err.status });
 }
 

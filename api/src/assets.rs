@@ -75,4 +75,25 @@ mod tests {
         }
         assert!(checked > 0, "found no linked files in index.html");
     }
+
+    /// The statistics charts import uPlot from a script, which the test above does not see;
+    /// its licence must ship with it.
+    #[test]
+    fn the_vendored_chart_library_is_embedded_with_its_licence() {
+        let module = Assets::get("vendor/uplot/uPlot.esm.js").expect("uPlot is embedded");
+        let module = std::str::from_utf8(&module.data).expect("uPlot is UTF-8");
+        assert!(
+            module.contains("export { uPlot as default }"),
+            "an ES module"
+        );
+        let charts = Assets::get("stats-charts.js").expect("stats-charts.js is embedded");
+        let charts = std::str::from_utf8(&charts.data).expect("UTF-8");
+        assert!(charts.contains("\"./vendor/uplot/uPlot.esm.js\""));
+        let licence = Assets::get("vendor/uplot/LICENSE").expect("uPlot's licence is embedded");
+        assert!(std::str::from_utf8(&licence.data)
+            .expect("UTF-8")
+            .contains("The MIT License"));
+        let mime = mime_guess::from_path("vendor/uplot/uPlot.esm.js").first_or_octet_stream();
+        assert!(mime.as_ref().ends_with("javascript"), "served as {mime}");
+    }
 }

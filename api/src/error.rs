@@ -16,6 +16,13 @@ pub enum AppError {
     InvalidLines(Vec<LineError>),
     #[error("{0}")]
     BadRequest(String),
+    /// A 400 with a stable code and its parameters (the UI says it in the user's language),
+    /// and the request field it is about, when one.
+    #[error("{}", issue.message)]
+    Invalid {
+        issue: docker_sync_common::image::codes::Issue,
+        field: Option<&'static str>,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -68,9 +75,17 @@ impl From<StoreError> for AppError {
 pub struct ErrorBody {
     /// What was wrong, for people.
     pub error: String,
-    /// Machine-readable reason of some 403s, e.g. `password_change_required`.
+    /// Machine-readable reason, e.g. `password_change_required` (403) or `namespace_invalid`
+    /// (400, with `params`): the UI says it in the user's language.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The values the code's sentence names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Value>,
+    /// The request field the error is about (`namespace`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// An image list's bad lines, each with its number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<LineError>>,
@@ -96,6 +111,10 @@ impl IntoResponse for AppError {
                 json!({ "error": self.to_string(), "errors": errors }),
             ),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, json!({ "error": m })),
+            AppError::Invalid { issue, field } => (
+                StatusCode::BAD_REQUEST,
+                json!({ "error": issue.message, "code": issue.code, "params": issue.params, "field": field }),
+            ),
             AppError::NotFound(m) => (StatusCode::NOT_FOUND, json!({ "error": m })),
             AppError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, json!({ "error": m })),
             AppError::Forbidden { message, code } => (

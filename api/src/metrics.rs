@@ -126,7 +126,7 @@ async fn cluster_families(state: &AppState) -> Result<Vec<MetricFamily>, AppErro
     let mut duration = Metric::default();
     duration.set_histogram(h);
 
-    let rate_limits = rate_limit_family(state, &mut conn).await?;
+    let rate_limits = rate_limit_family(state).await?;
 
     let mut families = vec![
         counter(
@@ -185,40 +185,14 @@ async fn cluster_families(state: &AppState) -> Result<Vec<MetricFamily>, AppErro
 
 /// `ratelimit_remaining{host}`: the pull limit left as the workers last saw it on a manifest
 /// HEAD (Docker Hub's `ratelimit-remaining`), from the `<prefix>:ratelimit:<host>` hashes.
-async fn rate_limit_family(
-    state: &AppState,
-    conn: &mut docker_sync_common::redis::deadpool_redis::Connection,
-) -> Result<Option<MetricFamily>, AppError> {
-    let pattern = state.keys.rate_limit_pattern();
-    let prefix = pattern.trim_end_matches('*').to_owned();
-    let mut keys = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(100)
-            .query_async(conn)
-            .await?;
-        keys.extend(batch);
-        cursor = next;
-        if cursor == 0 || keys.len() > 1000 {
-            break;
-        }
-    }
-    keys.sort();
-    keys.dedup();
+async fn rate_limit_family(state: &AppState) -> Result<Option<MetricFamily>, AppError> {
     let mut metrics = Vec::new();
-    for key in keys {
-        let remaining: Option<u64> = conn.hget(&key, "remaining").await?;
-        let Some(remaining) = remaining else { continue };
+    for limit in docker_sync_common::registry::reported(&state.pool, &state.keys).await? {
         let mut label = LabelPair::default();
         label.set_name("host".to_owned());
-        label.set_value(key.strip_prefix(&prefix).unwrap_or(&key).to_owned());
+        label.set_value(limit.host);
         let mut g = Gauge::default();
-        g.set_value(remaining as f64);
+        g.set_value(limit.remaining as f64);
         let mut m = Metric::default();
         m.set_label(vec![label]);
         m.set_gauge(g);

@@ -14,8 +14,8 @@ use utoipa::{Modify, OpenApi};
 use crate::auth::role::Access;
 use crate::auth::{sessions, tokens as api_tokens};
 use crate::routes::{
-    audit, auth, jobs, preview, registries, rerun, rules, scripts, secret_key, tokens, users,
-    webhooks,
+    audit, auth, jobs, preview, registries, rerun, rules, scripts, secret_key, stats, tokens,
+    users, webhooks,
 };
 use crate::startup::{api_routes, Declared};
 
@@ -32,7 +32,7 @@ pub const BEARER_TOKEN: &str = "bearer_token";
     ),
     paths(
         auth::login, auth::logout, auth::me, auth::change_password,
-        jobs::list, jobs::create, preview::preview, jobs::get, jobs::cancel, rerun::retry, rerun::sync_again, jobs::events,
+        jobs::list, jobs::create, preview::preview, jobs::get, jobs::tasks, jobs::task_log, jobs::cancel, rerun::retry, rerun::sync_again, jobs::events,
         registries::list, registries::create, registries::get, registries::update,
         registries::delete, registries::test,
         rules::list, rules::create, rules::get, rules::update, rules::delete, rules::run,
@@ -42,6 +42,7 @@ pub const BEARER_TOKEN: &str = "bearer_token";
         users::list, users::create, users::update, users::delete, users::reset_password,
         users::logins,
         audit::page,
+        stats::stats,
         webhooks::list, webhooks::create, webhooks::update, webhooks::delete, webhooks::test,
         webhooks::deliveries,
         serve,

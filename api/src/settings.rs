@@ -34,6 +34,12 @@ pub struct Args {
     /// messages; without it messages carry no link.
     #[arg(long, env = "DOCKER_SYNC_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// How many days a job's records (job, tasks, events, task logs) are kept.
+    #[arg(long, env = "DOCKER_SYNC_JOB_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub job_retention_days: u32,
+    /// How many days the statistics' hourly and daily figures are kept (they outlive the jobs).
+    #[arg(long, env = "DOCKER_SYNC_STATS_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub stats_retention_days: u32,
     /// Further origins (`https://host[:port]`, comma-separated) allowed to send state-changing
     /// requests with the session cookie; the api's own host always is.
     #[arg(long, env = "DOCKER_SYNC_ALLOWED_ORIGINS", value_delimiter = ',')]

@@ -15,6 +15,7 @@ use axum::Router;
 use docker_sync_common::config::sealing::SealingKeys;
 use docker_sync_common::config::stored::{Catalog, RegistryStore};
 use docker_sync_common::config::{Config, ConfigError};
+use docker_sync_common::queue::limits::Retention;
 use docker_sync_common::rules::RuleSpec;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -31,7 +32,7 @@ use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::routes::{
     audit, auth, health, jobs, metrics, preview, registries, rerun, rules, scripts, secret_key,
-    tokens, users, webhooks,
+    stats, tokens, users, webhooks,
 };
 use crate::settings::Args;
 use crate::state::AppState;
@@ -82,7 +83,15 @@ pub async fn state(
             .public_url
             .as_deref()
             .map(|u| u.trim_end_matches('/').to_owned()),
+        retention: Retention {
+            jobs: days(args.job_retention_days),
+            stats: days(args.stats_retention_days),
+        },
     })
+}
+
+fn days(n: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(n) * 24 * 3600)
 }
 
 /// rules.yaml beside registries.yaml. Its targets must be registries of registries.yaml: those
@@ -196,6 +205,18 @@ pub fn api_routes() -> ApiRoutes {
             post(preview::preview),
         )
         .add(Method::GET, "/api/jobs/{id}", VIEWER, get(jobs::get))
+        .add(
+            Method::GET,
+            "/api/jobs/{id}/tasks",
+            VIEWER,
+            get(jobs::tasks),
+        )
+        .add(
+            Method::GET,
+            "/api/jobs/{id}/tasks/{task}/log",
+            VIEWER,
+            get(jobs::task_log),
+        )
         .add(
             Method::POST,
             "/api/jobs/{id}/cancel",
@@ -330,6 +351,7 @@ pub fn api_routes() -> ApiRoutes {
             get(users::logins),
         )
         .add(Method::GET, "/api/audit", ADMIN, get(audit::page))
+        .add(Method::GET, "/api/stats", VIEWER, get(stats::stats))
         .add(Method::GET, "/api/webhooks", ADMIN, get(webhooks::list))
         .add(Method::POST, "/api/webhooks", ADMIN, post(webhooks::create))
         .add(

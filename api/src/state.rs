@@ -30,4 +30,6 @@ pub struct AppState {
     pub file_rules: Arc<BTreeMap<String, RuleSpec>>,
     /// `--public-url` without a trailing `/`, for links in webhook messages.
     pub public_url: Option<String>,
+    /// How long jobs and statistics are kept (`--job-retention-days`, `--stats-retention-days`).
+    pub retention: docker_sync_common::queue::limits::Retention,
 }

@@ -305,3 +305,57 @@ async fn made_up_methods_add_no_metric_series() {
         "{added:#?}"
     );
 }
+
+#[tokio::test]
+async fn line_errors_carry_a_code_and_its_parameters_and_a_bad_namespace_is_the_fields_alone() {
+    let app = app().await;
+    let op = app.login("op").await;
+    let images = "nginx:1.25\nLibrary/Nginx:1\nredis:@latest\nbusybox:1@sha256:00";
+    let r = app
+        .post(
+            "/api/jobs",
+            &op,
+            json!({ "images": images, "target": "target" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let errors = r.body["errors"].as_array().unwrap();
+    let coded: Vec<(u64, &str)> = errors
+        .iter()
+        .map(|e| (e["line"].as_u64().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        coded,
+        [
+            (2, "repo_uppercase"),
+            (3, "latest_without_count"),
+            (4, "digest_invalid")
+        ],
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        errors[0]["params"]["repository"], "Library/Nginx",
+        "{}",
+        r.body
+    );
+    assert!(error_of(&errors[0]).is_empty() && errors[0]["message"].is_string());
+
+    // A namespace no line could use: one error, on the field, with its code.
+    let r = app
+        .post(
+            "/api/jobs",
+            &op,
+            json!({ "images": "nginx:1\nredis:7\nbusybox:1", "target": "target", "namespace": "Team" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.body["code"], "namespace_invalid", "{}", r.body);
+    assert_eq!(r.body["field"], "namespace");
+    assert_eq!(r.body["params"]["namespace"], "Team");
+    assert!(
+        r.body.get("errors").is_none(),
+        "not once per line: {}",
+        r.body
+    );
+}

@@ -57,6 +57,7 @@ impl Queue {
             },
             lines: String::new(),
             retry_of: None,
+            retention: Default::default(),
             tasks: (0..n)
                 .map(|i| NewTask {
                     line: i + 1,
@@ -122,6 +123,7 @@ async fn finish(c: &Consumer, entry: &Entry, msg: &TaskMessage) -> Transition {
         status: TaskStatus::Succeeded,
         duration: Duration::from_millis(1),
         dead_reason: None,
+        reason: None,
         event: &event,
         fields: &[],
     };

@@ -44,6 +44,7 @@ async fn run_job(
         },
         lines: String::new(),
         retry_of: None,
+        retention: Default::default(),
         tasks: (0..ends.len())
             .map(|i| NewTask {
                 line: i + 1,
@@ -103,6 +104,7 @@ async fn run_job(
             status: *status,
             duration: Duration::from_millis(1500),
             dead_reason: (*status == TaskStatus::Failed).then_some("given up"),
+            reason: None,
             event: &event(EventKind::Failed {
                 error: String::new(),
             }),
@@ -127,7 +129,65 @@ async fn run_job(
     for e in events.ids {
         assert_eq!(e.map.keys().collect::<Vec<_>>(), [EVENT_FIELD]);
     }
+    check_index_and_statistics(&mut conn, &keys, &submitted.job, &job, &tasks, ends).await;
     (job, tasks, stats)
+}
+
+/// The index holds the job under its final status alone, and the hourly statistics count its
+/// images by outcome (copies' durations too) and the job by status, in total and per registry.
+async fn check_index_and_statistics(
+    conn: &mut deadpool_redis::Connection,
+    keys: &Keys,
+    id: &str,
+    job: &HashMap<String, String>,
+    tasks: &[HashMap<String, String>],
+    ends: &[TaskStatus],
+) {
+    let status = job["status"].as_str();
+    for s in JobStatus::ALL {
+        let set = keys.jobs_by("status", s.as_str());
+        let score: Option<f64> = conn.zscore(&set, id).await.unwrap();
+        assert_eq!(
+            score.is_some(),
+            s.as_str() == status,
+            "{set} for a {status} job"
+        );
+    }
+    // Summed over the hours the tasks ended in (a run may straddle one).
+    let mut hours: Vec<u64> = tasks
+        .iter()
+        .map(|t| t["finished_at_ms"].parse::<u64>().unwrap())
+        .map(|ms| ms - ms % 3_600_000)
+        .collect();
+    hours.dedup();
+    let mut sum: HashMap<String, i64> = HashMap::new();
+    for hour in hours {
+        let bucket: HashMap<String, i64> =
+            conn.hgetall(keys.stats_bucket("hour", hour)).await.unwrap();
+        for (k, v) in bucket {
+            *sum.entry(k).or_default() += v;
+        }
+    }
+    let count = |s: TaskStatus| ends.iter().filter(|e| **e == s).count() as i64;
+    for (field, n) in [
+        ("copied", count(TaskStatus::Succeeded)),
+        ("skipped", count(TaskStatus::Skipped)),
+        ("failed", count(TaskStatus::Failed)),
+        ("dur_count", count(TaskStatus::Succeeded)),
+        (&format!("jobs_{status}") as &str, 1),
+    ] {
+        assert_eq!(sum.get(field).copied().unwrap_or(0), n, "{field}: {sum:?}");
+        let per_registry = format!("r:target:{field}");
+        assert_eq!(
+            sum.get(&per_registry).copied().unwrap_or(0),
+            n,
+            "{per_registry}"
+        );
+    }
+    assert!(
+        !sum.contains_key("cancelled"),
+        "a cancel is no sync: {sum:?}"
+    );
 }
 
 #[tokio::test]
@@ -227,6 +287,7 @@ async fn a_cancel_ends_queued_tasks_at_once_and_the_running_one_through_its_work
         },
         lines: String::new(),
         retry_of: None,
+        retention: Default::default(),
         tasks: (0..3)
             .map(|i| NewTask {
                 line: i + 1,
@@ -301,6 +362,7 @@ async fn a_cancel_ends_queued_tasks_at_once_and_the_running_one_through_its_work
         status: TaskStatus::Cancelled,
         duration: Duration::from_millis(10),
         dead_reason: None,
+        reason: None,
         event: &Event::for_task(&first, EventKind::Cancelled { by: "ops".into() }),
         fields: &[],
     };

@@ -514,6 +514,20 @@ impl Stack {
         response_json(req.call())
     }
 
+    /// GET as the stack's admin, with the page's `X-Next-Cursor`.
+    pub fn get_page(&self, path: &str) -> (u16, Value, Option<String>) {
+        let req = ureq::get(&format!("{}{path}", self.api_url()))
+            .set("Authorization", &format!("Bearer {}", self.token));
+        let resp = match req.call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("request failed: {e}"),
+        };
+        let next = resp.header("x-next-cursor").map(str::to_owned);
+        let (status, body) = response_json(Ok(resp));
+        (status, body, next)
+    }
+
     /// Issues the helpers a new API token, e.g. after Redis came back empty (the old one was in
     /// it).
     pub fn renew_token(&mut self) {
@@ -530,9 +544,18 @@ impl Stack {
         &self,
         job: &str,
     ) -> tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>> {
+        self.events_socket_with(job, "")
+    }
+
+    /// Opens a job's event WebSocket with a query (`?snapshot=true`, `?after=<id>`).
+    pub fn events_socket_with(
+        &self,
+        job: &str,
+        query: &str,
+    ) -> tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>> {
         use tungstenite::client::IntoClientRequest;
         let mut req = self
-            .ws_url(&format!("/api/jobs/{job}/events"))
+            .ws_url(&format!("/api/jobs/{job}/events{query}"))
             .into_client_request()
             .expect("a valid ws url");
         req.headers_mut().insert(

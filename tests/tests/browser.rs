@@ -3,7 +3,12 @@
 //! page, test its connection, then sync an image into it from the sync form after a preview;
 //! an operator cancels a running job from its page, then retries it; a rule made in its dialog
 //! is run now and its run is listed on its page; a webhook added in its dialog gets a test
-//! delivery through to a receiver on loopback.
+//! delivery through to a receiver on loopback; each role sees the navigation entries of the
+//! pages it may open, as a rail on a desktop and a menu on a phone, in both themes; the Jobs
+//! page narrows its list by status and image text, keeps the filters in an address a reload
+//! (or Back) restores, pages by cursor and opens a job from its row; a job of 2,000 tasks opens
+//! a page of rows at a time and follows a cancel; errors read in Chinese; the statistics page
+//! charts a real job under the api's CSP, in English and Chinese, light and dark.
 
 mod common;
 
@@ -74,10 +79,29 @@ async fn click(browser: &Client, css: &str) {
 
 /// Signs in as the stack's admin on a deep link, which lands back on it.
 async fn sign_in_at(browser: &Client, url: &str) {
+    sign_in_as(browser, url, ADMIN_USER, ADMIN_PASSWORD).await;
+}
+
+async fn sign_in_as(browser: &Client, url: &str, user: &str, password: &str) {
     browser.goto(url).await.unwrap();
-    fill(browser, "#login-username", ADMIN_USER).await;
-    fill(browser, "#login-password", ADMIN_PASSWORD).await;
+    fill(browser, "#login-username", user).await;
+    fill(browser, "#login-password", password).await;
     click(browser, "#login-submit").await;
+}
+
+/// Runs `script` in the page and returns what it returned.
+async fn eval(browser: &Client, script: &str) -> serde_json::Value {
+    browser
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("running `{script}`: {e}"))
+}
+
+async fn shown(browser: &Client, css: &str) -> bool {
+    match browser.find(Locator::Css(css)).await {
+        Ok(el) => el.is_displayed().await.unwrap_or(false),
+        Err(_) => false,
+    }
 }
 
 /// A chromium session; keep the driver as long as the session (dropping it stops chromedriver).
@@ -539,6 +563,651 @@ async fn an_admin_adds_a_webhook_and_sees_its_deliveries() {
             .iter()
             .any(|r| r.headers.get("x-docker-sync-event").map(String::as_str) == Some("ping")),
         "the receiver got the test delivery: {pings:?}"
+    );
+    browser.close().await.unwrap();
+}
+
+/// The navigation entries (their paths) the page shows now, in order.
+async fn nav_entries(browser: &Client) -> Vec<String> {
+    let paths = eval(
+        browser,
+        "return [...document.querySelectorAll('#site-nav-list li:not([hidden]) a')].map(a => a.dataset.nav)",
+    )
+    .await;
+    serde_json::from_value(paths).expect("a list of paths")
+}
+
+async fn nav_background(browser: &Client) -> String {
+    let bg = eval(
+        browser,
+        "return getComputedStyle(document.getElementById('site-nav')).backgroundColor",
+    )
+    .await;
+    bg.as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_sees_the_navigation_of_the_pages_it_may_open() {
+    const PASSWORD: &str = "Role-Pa55-e2e-secret";
+    let stack = tokio::task::spawn_blocking(|| Stack::start(StackOptions::default()))
+        .await
+        .unwrap();
+    for (user, role) in [("e2e-operator", "operator"), ("e2e-viewer", "viewer")] {
+        let body = serde_json::json!({ "username": user, "password": PASSWORD, "role": role });
+        let (status, answer) = stack.post("/api/users", &body);
+        assert_eq!(status, 201, "creating {user}: {answer}");
+    }
+    let (_driver, browser) = chromium().await;
+    browser.set_window_size(1280, 900).await.unwrap();
+    let base = stack.api_url();
+
+    let everyone = ["/", "/jobs", "/rules", "/registries", "/stats"];
+    let admin_too = [&everyone[..], &["/users", "/audit", "/webhooks"]].concat();
+    let accounts = [
+        (ADMIN_USER, ADMIN_PASSWORD, admin_too.clone()),
+        ("e2e-operator", PASSWORD, everyone.to_vec()),
+        ("e2e-viewer", PASSWORD, everyone.to_vec()),
+    ];
+    for (user, password, expected) in accounts {
+        sign_in_as(&browser, &format!("{base}/registries"), user, password).await;
+        // Every role may read the registries, and the rail marks the page as the current one.
+        wait_for(
+            &browser,
+            "#view-registries:not([hidden]) #registries-table:not([hidden]) #registries-body tr",
+        )
+        .await;
+        let current = wait_shown(&browser, r#"#site-nav a[aria-current="page"]"#).await;
+        assert_eq!(
+            current.attr("data-nav").await.unwrap().as_deref(),
+            Some("/registries")
+        );
+        assert_eq!(nav_entries(&browser).await, expected, "{user}'s navigation");
+        assert!(shown(&browser, "#site-nav").await, "the rail, for {user}");
+        assert!(
+            !shown(&browser, "#nav-toggle").await,
+            "no menu toggle on a desktop"
+        );
+
+        // Only admins may change or test a registry; nobody else is offered the buttons.
+        let admin = user == ADMIN_USER;
+        assert_eq!(shown(&browser, "#registry-create").await, admin, "{user}");
+        let row_actions = browser
+            .find_all(Locator::Css(
+                r#"#registries-body button[data-key^="test:"], #registries-body button[data-key^="edit:"], #registries-body button[data-key^="del:"]"#,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(!row_actions.is_empty(), admin, "{user}'s row actions");
+
+        // The account menu keeps only the account's own pages.
+        let menu = eval(
+            &browser,
+            "return [...document.querySelectorAll('#user-panel a.menu-item')].map(a => new URL(a.href).pathname)",
+        )
+        .await;
+        assert_eq!(menu, serde_json::json!(["/tokens", "/password"]), "{user}");
+
+        click(&browser, "#user-button").await;
+        click(&browser, "#logout").await;
+        wait_shown(&browser, "#view-login").await;
+        assert!(
+            !shown(&browser, "#site-nav").await,
+            "no navigation signed out"
+        );
+    }
+
+    // A phone: the rail gives way to a menu behind the toggle, which closes once used.
+    sign_in_as(&browser, &format!("{base}/"), "e2e-viewer", PASSWORD).await;
+    wait_shown(&browser, "#view-home").await;
+    browser.set_window_size(420, 860).await.unwrap();
+    wait_shown(&browser, "#nav-toggle").await;
+    assert!(
+        !shown(&browser, "#site-nav").await,
+        "the menu starts closed"
+    );
+    click(&browser, "#nav-toggle").await;
+    wait_shown(&browser, r#"#site-nav a[data-nav="/jobs"]"#).await;
+    assert_eq!(
+        wait_for(&browser, "#nav-toggle")
+            .await
+            .attr("aria-expanded")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    click(&browser, r#"#site-nav a[data-nav="/jobs"]"#).await;
+    wait_shown(&browser, "#view-jobs").await;
+    assert!(
+        !shown(&browser, "#site-nav").await,
+        "the menu closes on navigating"
+    );
+
+    // The theme toggle goes auto -> light -> dark; the rail follows the palette.
+    browser.set_window_size(1280, 900).await.unwrap();
+    wait_shown(&browser, "#site-nav").await;
+    click(&browser, "#theme-toggle").await;
+    assert_eq!(
+        eval(&browser, "return document.documentElement.dataset.theme").await,
+        "light"
+    );
+    let light = nav_background(&browser).await;
+    click(&browser, "#theme-toggle").await;
+    assert_eq!(
+        eval(&browser, "return document.documentElement.dataset.theme").await,
+        "dark"
+    );
+    let dark = nav_background(&browser).await;
+    assert!(
+        !light.is_empty() && light != dark,
+        "light {light:?}, dark {dark:?}"
+    );
+    browser.close().await.unwrap();
+}
+
+/// Polls `script` (a JS expression) until it is true, failing with its last value.
+async fn wait_until(browser: &Client, what: &str, script: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let value = eval(browser, &format!("return ({script});")).await;
+        if value == serde_json::Value::Bool(true) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: `{script}` never held"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_of_2000_tasks_opens_a_page_at_a_time_searches_on_the_server_and_follows_a_cancel() {
+    let stack = tokio::task::spawn_blocking(|| {
+        Stack::start(StackOptions {
+            workers: 0,
+            ..StackOptions::default()
+        })
+    })
+    .await
+    .unwrap();
+    let images: Vec<String> = (0..2000)
+        .map(|i| format!("{}/many/img{i}:1", stack.source.host()))
+        .collect();
+    let job = stack.submit(&images, "skip");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let (_driver, browser) = chromium().await;
+    sign_in_at(&browser, &format!("{}/jobs/{id}", stack.api_url())).await;
+
+    // One page of rows, not 2,000; the counts are the whole job's.
+    wait_until(
+        &browser,
+        "first page",
+        "document.querySelectorAll('#task-list > li').length === 100",
+    )
+    .await;
+    wait_until(
+        &browser,
+        "queued count",
+        "document.querySelector('#job-counts .count-queued .count-num')?.textContent === '2000'",
+    )
+    .await;
+    let nodes = eval(
+        &browser,
+        "return document.getElementsByTagName('*').length;",
+    )
+    .await;
+    assert!(
+        nodes.as_u64().unwrap() < 8000,
+        "{nodes} DOM nodes for a 2,000-task job"
+    );
+    // The next page comes as the list's end scrolls into view.
+    eval(
+        &browser,
+        "document.getElementById('tasks-more-row').scrollIntoView(); return 0;",
+    )
+    .await;
+    wait_until(
+        &browser,
+        "second page",
+        "document.querySelectorAll('#task-list > li').length === 200",
+    )
+    .await;
+    // The search goes to the server: the one task is found wherever it is in the job.
+    fill(&browser, "#tasks-search", "img1999:").await;
+    wait_until(
+        &browser,
+        "search",
+        "document.querySelectorAll('#task-list > li').length === 1",
+    )
+    .await;
+    let row = eval(
+        &browser,
+        "return document.querySelector('#task-list > li .ref-src').textContent;",
+    )
+    .await;
+    assert!(row.as_str().unwrap().contains("many/img1999:1"), "{row}");
+    // The row's log opens (nothing ran yet).
+    click(&browser, "#task-list > li details.task-log > summary").await;
+    wait_until(
+        &browser,
+        "log",
+        "document.querySelector('#task-list > li .task-log-text').textContent.length > 0",
+    )
+    .await;
+
+    // A cancel elsewhere: 2,000 events, and the page follows them to the end.
+    let (status, body) = stack.post(&format!("/api/jobs/{id}/cancel"), &serde_json::json!({}));
+    assert_eq!(status, 202, "{body}");
+    wait_until(
+        &browser,
+        "cancelled count",
+        "document.querySelector('#job-counts .count-cancelled .count-num')?.textContent === '2000'",
+    )
+    .await;
+    wait_until(
+        &browser,
+        "status",
+        "document.getElementById('job-status').classList.contains('status-cancelled')",
+    )
+    .await;
+    wait_until(
+        &browser,
+        "finish time",
+        "document.getElementById('job-finished').textContent !== '—'",
+    )
+    .await;
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_read_in_chinese_and_a_bad_namespace_is_said_once_on_its_field() {
+    let stack = tokio::task::spawn_blocking(|| Stack::start(StackOptions::default()))
+        .await
+        .unwrap();
+    let (_driver, browser) = chromium().await;
+    sign_in_at(&browser, &format!("{}/", stack.api_url())).await;
+    wait_shown(&browser, "#images").await;
+    // Chinese, and the dark theme while at it: the text follows the language only.
+    click(&browser, "#lang-toggle").await;
+    wait_until(
+        &browser,
+        "zh",
+        "document.documentElement.lang.startsWith('zh')",
+    )
+    .await;
+    for _ in 0..3 {
+        if eval(
+            &browser,
+            "return document.documentElement.dataset.themePref;",
+        )
+        .await
+            == "dark"
+        {
+            break;
+        }
+        click(&browser, "#theme-toggle").await;
+    }
+    fill(&browser, "#images", "nginx:1.25\nLibrary/Nginx:1").await;
+    click(&browser, "#submit").await;
+    wait_until(
+        &browser,
+        "line error",
+        "!document.getElementById('form-errors').hidden",
+    )
+    .await;
+    let text = eval(
+        &browser,
+        "return document.getElementById('form-errors').textContent;",
+    )
+    .await;
+    assert!(text.as_str().unwrap().contains("仓库名必须小写"), "{text}");
+    let bg = eval(
+        &browser,
+        "return getComputedStyle(document.body).backgroundColor;",
+    )
+    .await;
+    assert_ne!(
+        bg.as_str(),
+        Some("rgb(245, 246, 248)"),
+        "the dark theme's background"
+    );
+
+    fill(&browser, "#images", "nginx:1.25\nredis:7").await;
+    fill(&browser, "#namespace", "Team").await;
+    click(&browser, "#submit").await;
+    wait_until(
+        &browser,
+        "namespace error",
+        "!document.getElementById('namespace-err').hidden",
+    )
+    .await;
+    let field = eval(
+        &browser,
+        "return document.getElementById('namespace-err').textContent;",
+    )
+    .await;
+    assert!(field.as_str().unwrap().contains("目标命名空间"), "{field}");
+    let lines = eval(
+        &browser,
+        "return document.querySelectorAll('#form-errors li').length;",
+    )
+    .await;
+    assert_eq!(lines, 0, "said once, on the field, not per line");
+    browser.close().await.unwrap();
+}
+
+/// The ids of the jobs the Jobs page lists, once they are `want` (the page loads and
+/// refreshes on its own time); fails with what it shows instead.
+async fn wait_rows(browser: &Client, want: &[&str]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let rows = eval(
+            browser,
+            "const t = document.getElementById('jobs-table');\
+             if (t.getAttribute('aria-busy') === 'true') return null;\
+             return [...document.querySelectorAll('#jobs-body tr')].map((r) => r.dataset.job);",
+        )
+        .await;
+        if rows == serde_json::json!(want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the Jobs page lists {rows}, not {want:?}; it says: {}",
+            eval(
+                browser,
+                "return document.getElementById('view-jobs').innerText"
+            )
+            .await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn query_of(browser: &Client) -> String {
+    let url = browser.current_url().await.unwrap();
+    format!("{}?{}", url.path(), url.query().unwrap_or(""))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jobs_page_filters_pages_and_keeps_its_filters_in_a_shareable_address() {
+    let (stack, ok, failed, zebra, newest) = tokio::task::spawn_blocking(|| {
+        let stack = Stack::start(StackOptions {
+            retry_count: 0,
+            ..StackOptions::default()
+        });
+        let pushed = push_images(
+            &stack.source,
+            &[("ok/a", "1"), ("find/zebra", "1")],
+            16 * 1024,
+        );
+        let host = stack.source_host();
+        // One at a time, so they are created in this order: the list is newest first.
+        let run = |image: String| {
+            let id = stack.submit(&[image], "skip")["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let done = stack.wait_job(&id, Duration::from_secs(60));
+            (id, done["status"].as_str().unwrap().to_owned())
+        };
+        let (ok, status) = run(pushed[0].reference(&host));
+        assert_eq!(status, "succeeded");
+        let (failed, status) = run(format!("{}/ok/a:does-not-exist", stack.source.host()));
+        assert_eq!(status, "failed");
+        let (zebra, _) = run(pushed[1].reference(&host));
+        let newest: Vec<String> = (0..2).map(|_| run(pushed[0].reference(&host)).0).collect();
+        (stack, ok, failed, zebra, newest)
+    })
+    .await
+    .unwrap();
+    let (_driver, browser) = chromium().await;
+    browser.set_window_size(1280, 900).await.unwrap();
+    let base = stack.api_url();
+    let first = [newest[1].as_str(), newest[0].as_str()];
+
+    // The home page's recent jobs lead to the full list.
+    sign_in_at(&browser, &format!("{base}/")).await;
+    click(&browser, "#recent-all").await;
+    wait_shown(&browser, "#view-jobs").await;
+    assert_eq!(query_of(&browser).await, "/jobs?");
+
+    // Two a page: older pages by the cursor, and back.
+    browser.goto(&format!("{base}/jobs?limit=2")).await.unwrap();
+    wait_rows(&browser, &first).await;
+    click(&browser, "#jobs-older").await;
+    wait_rows(&browser, &[&zebra, &failed]).await;
+    // Back from a job opened on page 2 lands on page 2 again.
+    click(&browser, &format!("#jobs-body tr[data-job='{failed}'] a")).await;
+    wait_for(&browser, "#job-status.status-failed").await;
+    browser.back().await.unwrap();
+    wait_rows(&browser, &[&zebra, &failed]).await;
+    click(&browser, "#jobs-older").await;
+    wait_rows(&browser, &[&ok]).await;
+    assert!(
+        eval(
+            &browser,
+            "return document.getElementById('jobs-older').disabled"
+        )
+        .await
+            == true,
+        "the last page offers nothing older"
+    );
+    click(&browser, "#jobs-newer").await;
+    wait_rows(&browser, &[&zebra, &failed]).await;
+    click(&browser, "#jobs-newer").await;
+    wait_rows(&browser, &first).await;
+
+    // A status narrows the list and goes into the address, which a reload restores.
+    click(&browser, "label.chip:has(input[value=failed])").await;
+    wait_rows(&browser, &[&failed]).await;
+    assert_eq!(query_of(&browser).await, "/jobs?status=failed&limit=2");
+    browser.refresh().await.unwrap();
+    wait_rows(&browser, &[&failed]).await;
+    let checked =
+        "return [...document.querySelectorAll('input[name=status]:checked')].map((b) => b.value)";
+    assert_eq!(eval(&browser, checked).await, serde_json::json!(["failed"]));
+
+    // The image text, typed: the address follows, a reload keeps the text and the rows.
+    click(&browser, "#jobs-clear").await;
+    wait_rows(&browser, &first).await;
+    fill(&browser, "#jobs-q", "ZEBRA").await;
+    wait_rows(&browser, &[&zebra]).await;
+    assert_eq!(query_of(&browser).await, "/jobs?q=ZEBRA&limit=2");
+    browser.refresh().await.unwrap();
+    wait_rows(&browser, &[&zebra]).await;
+    assert_eq!(
+        eval(&browser, "return document.getElementById('jobs-q').value").await,
+        "ZEBRA"
+    );
+
+    // Back returns to the filters before: typing only replaced the cleared entry.
+    browser.back().await.unwrap();
+    wait_rows(&browser, &[&failed]).await;
+    assert_eq!(eval(&browser, checked).await, serde_json::json!(["failed"]));
+    assert_eq!(
+        eval(&browser, "return document.getElementById('jobs-q').value").await,
+        ""
+    );
+
+    // Nothing matches: say so, and offer to clear the filters.
+    fill(&browser, "#jobs-q", "no-such-image").await;
+    wait_shown(&browser, "#jobs-empty").await;
+    wait_rows(&browser, &[]).await;
+    click(&browser, "#jobs-empty-clear").await;
+    wait_rows(&browser, &first).await;
+    assert_eq!(query_of(&browser).await, "/jobs?limit=2");
+
+    // A row opens its job.
+    fill(&browser, "#jobs-q", "zebra").await;
+    wait_rows(&browser, &[&zebra]).await;
+    click(&browser, &format!("#jobs-body tr[data-job='{zebra}'] a")).await;
+    wait_for(&browser, "#job-status.status-succeeded").await;
+    assert_eq!(query_of(&browser).await, format!("/jobs/{zebra}?"));
+    drop(stack);
+    browser.close().await.unwrap();
+}
+
+/// Runs `script` (a function body) in the page and returns its JSON answer.
+async fn run_js(browser: &Client, script: &str) -> serde_json::Value {
+    browser
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("running `{script}`: {e}"))
+}
+
+/// Polls `script` until it answers `want`, failing with the last answer after 30 s.
+async fn run_js_until(browser: &Client, script: &str, want: serde_json::Value) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = run_js(browser, script).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "`{script}` answers {got}, not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_statistics_page_charts_a_real_job_in_both_languages_and_themes() {
+    let stack = tokio::task::spawn_blocking(|| {
+        let stack = Stack::start(StackOptions {
+            retry_count: 0,
+            ..StackOptions::default()
+        });
+        let pushed = push_images(&stack.source, &[("ok/a", "1"), ("ok/b", "1")], 16 * 1024);
+        let mut images: Vec<String> = pushed
+            .iter()
+            .map(|p| p.reference(&stack.source_host()))
+            .collect();
+        images.push(format!("{}/ok/a:does-not-exist", stack.source_host()));
+        let job = stack.submit(&images, "skip")["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let done = stack.wait_job(&job, Duration::from_secs(120));
+        assert_eq!(done["status"], "partial", "{done:#}");
+        stack
+    })
+    .await
+    .unwrap();
+    let (_driver, browser) = chromium().await;
+    sign_in_at(&browser, &format!("{}/stats", stack.api_url())).await;
+
+    // The totals are the job's: two copied, the missing tag failed.
+    let tile = |key: &str| {
+        format!(r#"#view-stats:not([hidden]) #stats-totals:not([hidden]) [data-key="{key}"] dd"#)
+    };
+    let copied = wait_for(&browser, &tile("copied"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(copied, "2");
+    let failed = wait_for(&browser, &tile("failed"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(failed, "1");
+    let partial = wait_for(&browser, &tile("jobs-partial"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(partial, "1");
+
+    // uPlot drew its canvases, with uPlot's stylesheet applied: nothing the CSP blocked.
+    let canvases = browser
+        .find_all(Locator::Css("#stats-charts .stats-chart canvas"))
+        .await
+        .unwrap();
+    assert!(canvases.len() >= 3, "{} chart canvases", canvases.len());
+    let drawn = run_js(
+        &browser,
+        r##"return [...document.querySelectorAll("#stats-charts .stats-chart canvas")]
+             .every((c) => c.width > 100 && c.height > 100);"##,
+    )
+    .await;
+    assert_eq!(
+        drawn,
+        serde_json::json!(true),
+        "every chart canvas has a size"
+    );
+    let styled = run_js(
+        &browser,
+        r##"return getComputedStyle(document.querySelector("#stats-charts .u-over")).position;"##,
+    )
+    .await;
+    assert_eq!(styled, "absolute", "uPlot.min.css is applied");
+
+    // The failure's reason and image, the image linking to the jobs that hold it.
+    let reasons = wait_for(&browser, "#stats-reasons-body tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(reasons.contains("manifest unknown"), "{reasons}");
+    let failing = wait_for(&browser, "#stats-failing-body a").await;
+    let text = failing.text().await.unwrap();
+    assert!(text.ends_with("ok/a:does-not-exist"), "{text}");
+    let href = failing.attr("href").await.unwrap().unwrap_or_default();
+    assert!(href.starts_with("/jobs?q="), "{href}");
+    let registry = wait_for(&browser, "#stats-registries-body tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(registry.contains("target"), "{registry}");
+
+    // Chinese: the heading and the tiles follow, the charts are drawn again.
+    click(&browser, "#lang-toggle").await;
+    run_js_until(
+        &browser,
+        r#"return document.getElementById("stats-title").textContent;"#,
+        serde_json::json!("统计"),
+    )
+    .await;
+    let label = wait_for(&browser, r#"#stats-totals [data-key="copied"] dt"#)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(label, "已复制");
+
+    // Dark (auto, light, dark): the page's background changes and the charts are redrawn.
+    let background = r#"return getComputedStyle(document.body).backgroundColor;"#;
+    click(&browser, "#theme-toggle").await;
+    run_js_until(
+        &browser,
+        "return document.documentElement.dataset.theme ?? null;",
+        serde_json::json!("light"),
+    )
+    .await;
+    let light = run_js(&browser, background).await;
+    click(&browser, "#theme-toggle").await;
+    run_js_until(
+        &browser,
+        "return document.documentElement.dataset.theme ?? null;",
+        serde_json::json!("dark"),
+    )
+    .await;
+    let dark = run_js(&browser, background).await;
+    assert_ne!(light, dark, "the dark theme changes the background");
+    assert_eq!(dark, "rgb(15, 18, 23)", "the dark palette's --bg");
+    let canvases = browser
+        .find_all(Locator::Css("#stats-charts .stats-chart canvas"))
+        .await
+        .unwrap();
+    assert!(
+        canvases.len() >= 3,
+        "{} chart canvases in the dark",
+        canvases.len()
     );
     browser.close().await.unwrap();
 }

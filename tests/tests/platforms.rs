@@ -308,3 +308,39 @@ fn script(stack: &Stack, body: &Value) -> String {
         Err(e) => panic!("POST /api/scripts: {e}"),
     }
 }
+
+#[test]
+fn the_preview_asks_the_source_for_each_image_and_its_platform() {
+    let stack = Stack::start(StackOptions {
+        workers: 0,
+        ..StackOptions::default()
+    });
+    let _images = Images::push(&stack);
+    let host = stack.source_host();
+    let lines = format!("{host}/multi/arch:1\n{host}/solo/img:1\n{host}/solo/img:nope");
+    let states = |platform: Option<&str>| {
+        let (status, preview) = stack.post("/api/jobs/preview", &body(&lines, "x", platform));
+        assert_eq!(status, 200, "{preview}");
+        preview["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                l["images"][0]["source_state"]["state"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(states(None), ["present", "present", "missing"]);
+    assert_eq!(
+        states(Some("linux/arm64")),
+        ["present", "present", "missing"]
+    );
+    // A single-platform image is copied as it is; an index without the platform is not.
+    assert_eq!(
+        states(Some("linux/s390x")),
+        ["no_platform", "present", "missing"]
+    );
+}

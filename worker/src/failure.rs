@@ -10,6 +10,25 @@ use docker_sync_common::registry::explain::{explain_copy_failure, Party, Side};
 
 use crate::skopeo::{CopyError, CopyRequest};
 
+/// How the statistics name a failure: the problem's code when it is one we recognise (`manifest
+/// unknown`, `unauthorized`, ...), else the start of the error, so the same failure adds up
+/// however many images it hits.
+pub(crate) fn stats_reason(error: &str, tail: &str) -> String {
+    use docker_sync_common::registry::explain::Problem;
+    match Problem::classify(tail).or_else(|| Problem::classify(error)) {
+        Some(problem) => problem.code().to_owned(),
+        None => error.chars().take(80).collect(),
+    }
+}
+
+/// The failure's kind as a stable code for the UI's languages, when recognised.
+pub(crate) fn error_code(error: &str, tail: &str) -> Option<String> {
+    use docker_sync_common::registry::explain::Problem;
+    Problem::classify(tail)
+        .or_else(|| Problem::classify(error))
+        .map(|p| p.slug().to_owned())
+}
+
 /// Longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 

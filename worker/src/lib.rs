@@ -13,6 +13,7 @@ mod run;
 pub mod settings;
 pub mod skopeo;
 pub mod step;
+mod task_log;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -20,6 +20,7 @@ use crate::parts::Parts;
 use crate::pull_limit::{hold, Hold};
 use crate::skopeo::{CopyError, CopyRequest, Endpoint};
 use crate::step::Interrupt;
+use docker_sync_common::queue::log::LogLine;
 
 /// How a task ended on this worker.
 #[derive(Debug)]
@@ -133,6 +134,16 @@ pub(crate) async fn run(
         (Ok(s), Err(r)) => (s, None, Some(r)),
         (Err(a), Err(b)) => (None, None, Some(format!("{b}; {a}"))),
     };
+    let checked = match (&source_digest, &target_digest, &unchecked) {
+        (Some(s), Some(t), _) if s == t => format!("digest check: the target has {s} already"),
+        (Some(s), Some(t), _) => format!("digest check: source {s}, target {t}: copying"),
+        (Some(s), None, None) => {
+            format!("digest check: source {s}, the target has no such tag: copying")
+        }
+        (_, _, Some(reason)) => format!("digest check could not run ({reason}): copying"),
+        _ => "digest check: no source digest: copying".to_owned(),
+    };
+    crate::task_log::note(parts, msg, checked).await;
     if let Some(digest) = &source_digest {
         if target_digest.as_ref() == Some(digest) {
             return Outcome::Skipped {
@@ -247,6 +258,13 @@ pub(crate) async fn run(
                     ));
                 }
                 tracing::warn!(task = %msg.task, attempt, error = %e, "copy failed, retrying");
+                let wait = humantime::format_duration(round_to_ms(delay));
+                crate::task_log::note(
+                    parts,
+                    msg,
+                    format!("attempt {attempt} failed: {message}; next attempt in {wait}"),
+                )
+                .await;
                 let ev = Event::for_task(
                     msg,
                     EventKind::Retrying {
@@ -296,7 +314,16 @@ async fn copy_reporting(
         // Progress first, so the last steps are recorded before the result.
         tokio::select! {
             biased;
-            Some(p) = rx.recv() => {
+            Some(out) = rx.recv() => {
+                // The lines that came together go to the log in one call.
+                let mut lines = vec![LogLine::now(format!("skopeo: {}", out.line))];
+                let mut step = out.progress;
+                while let Ok(more) = rx.try_recv() {
+                    lines.push(LogLine::now(format!("skopeo: {}", more.line)));
+                    step = more.progress.or(step);
+                }
+                crate::task_log::write(parts, msg, &lines).await;
+                let Some(p) = step else { continue };
                 let ev = Event::for_task(msg, EventKind::Progress {
                         blobs_done: p.blobs_done,
                         images_done: p.images_done,

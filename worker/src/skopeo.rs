@@ -31,6 +31,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::progress::{Progress, ProgressParser};
 
+/// One line skopeo printed, and the progress it told when it was a step.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub line: String,
+    pub progress: Option<Progress>,
+}
+
 /// Lines of skopeo output kept for the task's error report.
 const TAIL_LINES: usize = 30;
 
@@ -161,11 +168,11 @@ impl Skopeo {
         req.spec().args(authfile)
     }
 
-    /// Runs the copy, sending progress as skopeo reports it.
+    /// Runs the copy, sending each line skopeo prints, with the progress when it was a step.
     pub async fn copy(
         &self,
         req: &CopyRequest,
-        progress: mpsc::UnboundedSender<Progress>,
+        progress: mpsc::UnboundedSender<Output>,
         cancel: &CancellationToken,
     ) -> Result<(), CopyError> {
         let proxy_env = proxy_env(req, std::env::var("NO_PROXY").ok())?;
@@ -215,9 +222,11 @@ impl Skopeo {
                     l = next(&mut err) => l,
                 };
                 let Some(line) = line else { continue };
-                if let Some(p) = parser.feed(&line) {
-                    let _ = progress.send(p);
-                }
+                let step = parser.feed(&line);
+                let _ = progress.send(Output {
+                    line: line.clone(),
+                    progress: step,
+                });
                 if tail.len() == TAIL_LINES {
                     tail.pop_front();
                 }

@@ -79,6 +79,16 @@ pub async fn process(parts: &Parts, entry: Entry, stop: &Stop) -> Result<(), Que
         return dead_letter(consumer, &entry, &msg, deliveries, started).await;
     }
     tracing::info!(task = %msg.task, source = %msg.source, target = %msg.target, attempt, "task started");
+    let worker = consumer.name();
+    crate::task_log::note(
+        parts,
+        &msg,
+        format!(
+            "attempt {attempt} on worker {worker}: {} -> {}",
+            msg.source, msg.target
+        ),
+    )
+    .await;
 
     let lost = CancellationToken::new();
     let cancel = parts.cancels.watch(&msg.job);
@@ -120,7 +130,14 @@ pub async fn process(parts: &Parts, entry: Entry, stop: &Stop) -> Result<(), Que
             EventKind::Failed {
                 error: error.clone(),
             },
-            vec![(TaskField::Error, error), (TaskField::OutputTail, tail)],
+            {
+                let code = crate::failure::error_code(&error, &tail).unwrap_or_default();
+                vec![
+                    (TaskField::Error, error),
+                    (TaskField::OutputTail, tail),
+                    (TaskField::ErrorCode, code),
+                ]
+            },
         ),
         Outcome::HandBack => {
             let ev = Event::for_task(
@@ -149,10 +166,35 @@ pub async fn process(parts: &Parts, entry: Entry, stop: &Stop) -> Result<(), Que
         }
     };
     tracing::info!(task = %msg.task, source = %msg.source, status = %status, ms = elapsed.as_millis() as u64, "task finished");
+    let error = fields
+        .iter()
+        .find(|(k, _)| *k == TaskField::Error)
+        .map(|(_, v)| v.as_str());
+    let ended = match error.filter(|e| !e.is_empty()) {
+        Some(e) => format!(
+            "{status} after {}: {e}",
+            humantime::format_duration(crate::failure::round_to_ms(elapsed))
+        ),
+        None => format!(
+            "{status} after {}",
+            humantime::format_duration(crate::failure::round_to_ms(elapsed))
+        ),
+    };
+    crate::task_log::note(parts, &msg, ended).await;
+    let reason = (status == TaskStatus::Failed).then(|| {
+        let field = |f| {
+            fields
+                .iter()
+                .find(|(k, _)| *k == f)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        crate::failure::stats_reason(field(TaskField::Error), field(TaskField::OutputTail))
+    });
     let ending = Ending {
         status,
         duration: elapsed,
         dead_reason: None,
+        reason: reason.as_deref(),
         event: &Event::for_task(&msg, kind),
         fields: &fields,
     };
@@ -185,6 +227,7 @@ async fn dead_letter(
         status: TaskStatus::Failed,
         duration: started.elapsed(),
         dead_reason: Some(&reason),
+        reason: Some("delivered too often"),
         event: &event,
         fields: &[(TaskField::Error, reason.clone())],
     };

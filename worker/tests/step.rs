@@ -80,6 +80,7 @@ impl Setup {
             },
             lines: String::new(),
             retry_of: None,
+            retention: Default::default(),
             tasks: vec![NewTask {
                 line: 1,
                 source: format!("{}/{repo}:1", self.source.host()),

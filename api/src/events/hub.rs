@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone)]
 pub struct Hub {
     tx: broadcast::Sender<Arc<str>>,
+    feeds: super::Feeds,
 }
 
 impl Default for Hub {
@@ -23,7 +24,15 @@ impl Default for Hub {
 impl Hub {
     pub fn new() -> Self {
         let (tx, _) = broadcast::channel(1024);
-        Self { tx }
+        Self {
+            tx,
+            feeds: super::Feeds::default(),
+        }
+    }
+
+    /// The per-job readers the WebSockets of this process share.
+    pub fn feeds(&self) -> &super::Feeds {
+        &self.feeds
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {

@@ -1,122 +1,150 @@
-//! One WebSocket: the job's whole history, then live events, each exactly once and in order
-//! (the stream id of the last event sent is the resume point).
-
-use std::time::Duration;
+//! One WebSocket: where the client asked to start (the whole history, after an event it has, or
+//! a snapshot of the job now), then live events from the job's feed, each exactly once and in
+//! order, and a close after `job_finished`.
 
 use axum::extract::ws::{CloseFrame, Message};
-use docker_sync_common::queue::EVENT_FIELD;
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use redis::streams::StreamRangeReply;
 use tokio::sync::broadcast::error::RecvError;
 
+use super::feed::{read_after, Sent};
+use super::EventId;
+use crate::jobs::store;
 use crate::state::AppState;
 
-/// Pub/sub can drop a wake-up; polling this often bounds the delay that causes.
-const POLL: Duration = Duration::from_secs(2);
-const PAGE: usize = 500;
+/// Where a socket starts.
+#[derive(Debug, Clone, Copy)]
+pub enum Start {
+    /// Every event the stream still holds (a job of thousands of tasks has lost its oldest).
+    History,
+    /// The events after this one (a client that reconnects).
+    After(EventId),
+    /// A `snapshot` message (the job and its counts now), then the events after it.
+    Snapshot,
+}
 
-pub async fn relay<S, E>(socket: S, job: String, state: AppState)
+pub async fn relay<S, E>(socket: S, job: String, state: AppState, start: Start)
 where
     S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin,
 {
     state.metrics.active_connections.inc();
     let (mut tx, mut rx) = socket.split();
-    // Subscribe before reading history, so nothing written in between is missed.
-    let mut wake = state.hub.subscribe();
-    let mut last: Option<String> = None;
-    let mut poll = tokio::time::interval(POLL);
-    loop {
-        match send_new(&state, &job, &mut last, &mut tx).await {
-            Ok(false) => {}
-            Ok(true) => {
-                let close = CloseFrame {
-                    code: 1000,
-                    reason: "job finished".into(),
+    // Subscribe before reading anything, so nothing written in between is missed.
+    let mut feed = state.hub.feeds().subscribe(&job, &state);
+    let mut last = EventId::default();
+    let outcome = async {
+        match start {
+            Start::History => {}
+            Start::After(id) => last = id,
+            Start::Snapshot => {
+                let Some((text, id, finished)) = snapshot(&state, &job).await? else {
+                    return Ok(true);
                 };
-                let _ = tx.send(Message::Close(Some(close))).await;
-                break;
-            }
-            Err(Failure::Client) => break,
-            Err(Failure::Redis(e)) => tracing::warn!(job, error = %e, "cannot read job events"),
-        }
-        let woken = async {
-            loop {
-                match wake.recv().await {
-                    Ok(id) if *id == *job => return true,
-                    Ok(_) => continue,
-                    Err(RecvError::Lagged(_)) => return true,
-                    Err(RecvError::Closed) => return false,
+                send(&mut tx, &text).await?;
+                if finished {
+                    return Ok(true);
                 }
+                last = id;
             }
-        };
-        tokio::select! {
-            alive = woken => if !alive { break },
-            _ = poll.tick() => {}
-            msg = rx.next() => match msg {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
-                Some(Ok(_)) => {}
-            },
         }
+        if catch_up(&state, &job, &mut last, &mut tx).await? {
+            return Ok(true);
+        }
+        loop {
+            tokio::select! {
+                batch = feed.recv() => match batch {
+                    Ok(batch) => {
+                        if last < batch.prev && catch_up(&state, &job, &mut last, &mut tx).await? {
+                            return Ok(true);
+                        }
+                        if send_all(&batch.events, &mut last, &mut tx).await? {
+                            return Ok(true);
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        if catch_up(&state, &job, &mut last, &mut tx).await? {
+                            return Ok(true);
+                        }
+                    }
+                    Err(RecvError::Closed) => {
+                        feed = state.hub.feeds().subscribe(&job, &state);
+                        if catch_up(&state, &job, &mut last, &mut tx).await? {
+                            return Ok(true);
+                        }
+                    }
+                },
+                msg = rx.next() => match msg {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(false),
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+    };
+    let finished: Result<bool, Failure> = outcome.await;
+    match finished {
+        Ok(true) => {
+            let close = CloseFrame {
+                code: 1000,
+                reason: "job finished".into(),
+            };
+            let _ = tx.send(Message::Close(Some(close))).await;
+        }
+        Ok(false) | Err(Failure::Client) => {}
+        Err(Failure::Redis(e)) => tracing::warn!(job, error = %e, "cannot read job events"),
     }
     state.metrics.active_connections.dec();
 }
 
 enum Failure {
     Client,
-    Redis(redis::RedisError),
+    Redis(String),
 }
 
-/// Sends every event after `last`; true once the job-finished event went out.
-async fn send_new<S>(
+/// The `snapshot` message, the event it stands at and whether the job has finished; None when
+/// the job is gone.
+async fn snapshot(state: &AppState, job: &str) -> Result<Option<(String, EventId, bool)>, Failure> {
+    let snap = store::snapshot(state, job)
+        .await
+        .map_err(|e| Failure::Redis(e.to_string()))?;
+    Ok(snap.map(|(view, id)| {
+        let finished = view.status.is_final();
+        let text = serde_json::json!({ "kind": "snapshot", "id": id.to_string(), "job": view });
+        (text.to_string(), id, finished)
+    }))
+}
+
+/// Sends what the stream holds after `last`; true once `job_finished` went out.
+async fn catch_up<S: Sink<Message> + Unpin>(
     state: &AppState,
     job: &str,
-    last: &mut Option<String>,
+    last: &mut EventId,
     tx: &mut S,
-) -> Result<bool, Failure>
-where
-    S: Sink<Message> + Unpin,
-{
-    let key = state.keys.job_events(job);
-    let mut conn = state.pool.get().await.map_err(|e| {
-        Failure::Redis(redis::RedisError::from(std::io::Error::other(
-            e.to_string(),
-        )))
-    })?;
-    loop {
-        let start = match last {
-            Some(id) => format!("({id}"),
-            None => "-".to_owned(),
-        };
-        let page: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(&key)
-            .arg(&start)
-            .arg("+")
-            .arg("COUNT")
-            .arg(PAGE)
-            .query_async(&mut *conn)
-            .await
-            .map_err(Failure::Redis)?;
-        let n = page.ids.len();
-        for entry in page.ids {
-            let raw: Option<String> = entry.get(EVENT_FIELD);
-            *last = Some(entry.id.clone());
-            let Some(mut event) =
-                raw.and_then(|r| serde_json::from_str::<serde_json::Map<_, _>>(&r).ok())
-            else {
-                continue;
-            };
-            let finished = event.get("kind").and_then(|k| k.as_str()) == Some("job_finished");
-            event.insert("id".into(), entry.id.into());
-            let text = serde_json::Value::Object(event).to_string();
-            tx.send(Message::Text(text.into()))
-                .await
-                .map_err(|_| Failure::Client)?;
-            if finished {
-                return Ok(true);
-            }
+) -> Result<bool, Failure> {
+    let events = read_after(state, job, *last)
+        .await
+        .map_err(|e| Failure::Redis(e.to_string()))?;
+    send_all(&events, last, tx).await
+}
+
+async fn send_all<S: Sink<Message> + Unpin>(
+    events: &[Sent],
+    last: &mut EventId,
+    tx: &mut S,
+) -> Result<bool, Failure> {
+    for event in events {
+        if event.id <= *last {
+            continue;
         }
-        if n < PAGE {
-            return Ok(false);
+        send(tx, &event.text).await?;
+        *last = event.id;
+        if event.finished {
+            return Ok(true);
         }
     }
+    Ok(false)
+}
+
+async fn send<S: Sink<Message> + Unpin>(tx: &mut S, text: &str) -> Result<(), Failure> {
+    tx.send(Message::Text(text.into()))
+        .await
+        .map_err(|_| Failure::Client)
 }

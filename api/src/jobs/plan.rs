@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 
 use docker_sync_common::config::{Config, RegistryType};
-use docker_sync_common::image::mapping::{map_target, ReplaceLevel};
+use docker_sync_common::image::codes::Issue;
+use docker_sync_common::image::mapping::{map_target, MappingError, ReplaceLevel};
 use docker_sync_common::image::naming::check_target;
 use docker_sync_common::image::selection::{
     parse_selector_lines, parse_selector_list, LineError, Repository, SelectorList,
@@ -18,6 +19,7 @@ use docker_sync_common::image::selection::{
 use docker_sync_common::image::{FilterDecision, ImageRef, Platform};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use crate::error::AppError;
 use crate::jobs::tags::ListTags;
@@ -89,7 +91,7 @@ pub struct LinePlan {
     pub input: String,
     pub tasks: Vec<PlannedTask>,
     pub dropped: Vec<Dropped>,
-    pub error: Option<String>,
+    pub error: Option<Issue>,
 }
 
 /// Every line of a request with its outcome, in line order.
@@ -199,12 +201,14 @@ fn refuse_index_digest_targets(line: &mut LinePlan, platform: &Platform) {
     for task in &line.tasks {
         if let (None, Some(digest)) = (task.target.tag(), task.target.digest()) {
             line.error.get_or_insert_with(|| {
-                format!(
+                let message = format!(
                     "`{}` is pinned by digest only, so its target would be `@{digest}`: a copy of \
                      {platform} alone cannot keep the digest of a multi-arch index; add a tag \
                      (`name:tag@sha256:...`) or copy all platforms",
                     task.source.familiar()
-                )
+                );
+                let params = json!({ "image": task.source.familiar(), "digest": digest, "platform": platform.to_string() });
+                Issue::new("platform_digest_only", params, message)
             });
         }
     }
@@ -235,6 +239,17 @@ fn target_of(req: &JobRequest, config: &Config) -> Result<(String, String), AppE
         .unwrap_or("")
         .trim_matches('/')
         .to_owned();
+    // Checked once here: a bad namespace is the field's error, not every line's.
+    if !namespace.is_empty() {
+        let probe = ImageRef::parse("x").expect("a valid reference");
+        let mapped = map_target(&probe, &registry.host, &namespace, ReplaceLevel::Skip);
+        if let Err(e @ MappingError::InvalidNamespace { .. }) = mapped {
+            return Err(AppError::Invalid {
+                issue: Issue::of(&e),
+                field: Some("namespace"),
+            });
+        }
+    }
     Ok((registry.host.clone(), namespace))
 }
 
@@ -279,7 +294,11 @@ pub fn assemble(
             input: e.input,
             tasks: Vec::new(),
             dropped: Vec::new(),
-            error: Some(e.message),
+            error: Some(Issue {
+                code: e.code,
+                params: e.params,
+                message: e.message,
+            }),
         })
         .collect();
     // The target registry's type, for its naming rules (ACR: exactly namespace/repo, ...).
@@ -302,12 +321,15 @@ pub fn assemble(
             Some(repo) => match listings.get(&repo.name()) {
                 Some(Ok(tags)) => tags,
                 Some(Err(message)) => {
-                    out.error = Some(message.clone());
+                    let params = json!({ "repository": repo.to_string(), "error": message });
+                    out.error = Some(Issue::new("tags_list_failed", params, message.clone()));
                     lines.push(out);
                     continue;
                 }
                 None => {
-                    out.error = Some(format!("the tags of `{repo}` were not listed"));
+                    let message = format!("the tags of `{repo}` were not listed");
+                    let params = json!({ "repository": repo.to_string() });
+                    out.error = Some(Issue::new("tags_not_listed", params, message));
                     lines.push(out);
                     continue;
                 }
@@ -316,7 +338,7 @@ pub fn assemble(
         let expansion = match listed.selector.expand(tags, &config.filter) {
             Ok(e) => e,
             Err(e) => {
-                out.error = Some(e.to_string());
+                out.error = Some(Issue::of(&e));
                 lines.push(out);
                 continue;
             }
@@ -348,11 +370,11 @@ pub fn assemble(
                 continue;
             }
             let mapped = map_target(&image, host, namespace, level)
-                .map_err(|e| e.to_string())
+                .map_err(|e| Issue::of(&e))
                 .and_then(|target| {
                     check_target(kind, &target, namespace, &image, level)
                         .map(|()| target)
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| Issue::of(&e))
                 });
             match mapped {
                 Ok(target) => {
@@ -381,11 +403,13 @@ impl Expanded {
         let mut tasks = Vec::new();
         let mut dropped = Vec::new();
         for line in self.lines {
-            if let Some(message) = line.error {
+            if let Some(issue) = line.error {
                 errors.push(LineError {
                     line: line.line,
                     input: line.input,
-                    message,
+                    message: issue.message,
+                    code: issue.code,
+                    params: issue.params,
                 });
             }
             tasks.extend(line.tasks);
@@ -647,7 +671,13 @@ mod tests {
         let errors: Vec<_> = expanded
             .lines
             .iter()
-            .map(|l| (l.line, l.error.as_deref(), l.tasks.len()))
+            .map(|l| {
+                (
+                    l.line,
+                    l.error.as_ref().map(|e| e.message.as_str()),
+                    l.tasks.len(),
+                )
+            })
             .collect();
         assert_eq!(
             errors,

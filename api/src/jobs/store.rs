@@ -1,7 +1,8 @@
 //! Jobs in Redis, as the api shows them. The records (fields, entries, TTL, the status rule) are
 //! in [`docker_sync_common::queue`]; this file turns them into the routes' JSON.
 
-use docker_sync_common::queue::job::{Counts, JobRecord, JobStatus, Trigger, TriggerKind};
+use docker_sync_common::queue::index::{self, Cursor, JobQuery};
+use docker_sync_common::queue::job::{Counts, JobRecord, JobStatus, Trigger};
 use docker_sync_common::queue::submit::{NewJob, NewTask};
 use docker_sync_common::queue::task::TaskRecord;
 use docker_sync_common::queue::{read, submit};
@@ -43,6 +44,10 @@ pub struct JobView {
     pub retry_of: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retries: Vec<String>,
+    /// Read without its tasks (`?tasks=false`): the id of the job's newest event when the
+    /// counts were taken, so a client adds only the events after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_event: Option<String>,
 }
 
 impl JobView {
@@ -66,6 +71,7 @@ impl JobView {
             trigger: job.trigger,
             retry_of: job.retry_of,
             retries: job.retries,
+            at_event: None,
         }
     }
 }
@@ -90,6 +96,7 @@ pub async fn create(
         trigger: origin.trigger.clone(),
         lines: origin.lines,
         retry_of: origin.retry_of,
+        retention: state.retention,
         registry: &plan.registry,
         replace_level: plan.replace_level.to_string(),
         namespace: &plan.namespace,
@@ -136,6 +143,7 @@ pub async fn create(
         trigger: Some(origin.trigger),
         retry_of: origin.retry_of.map(str::to_owned),
         retries: Vec::new(),
+        at_event: None,
     })
 }
 
@@ -153,60 +161,38 @@ pub async fn get(state: &AppState, job: &str) -> Result<Option<JobView>, AppErro
     Ok(Some(view))
 }
 
-/// Which jobs a listing shows, by what started them; empty matches every job.
-#[derive(Debug, Default)]
-pub struct JobFilter {
-    pub kind: Option<TriggerKind>,
-    pub user: Option<String>,
-    pub rule: Option<String>,
+/// The job without its tasks (counted by status), and the event it stands at: what a job of
+/// 10,000 tasks shows before its tasks are paged in.
+pub async fn snapshot(
+    state: &AppState,
+    job: &str,
+) -> Result<Option<(JobView, crate::events::EventId)>, AppError> {
+    let Some(snap) = read::snapshot(&state.pool, &state.keys, job).await? else {
+        return Ok(None);
+    };
+    let filtered = snap.job.dropped.clone();
+    let mut view = JobView::new(snap.job, snap.counts);
+    view.filtered = filtered;
+    let at = crate::events::EventId::parse(&snap.last_event).unwrap_or_default();
+    view.at_event = Some(at.to_string());
+    Ok(Some((view, at)))
 }
 
-impl JobFilter {
-    fn is_empty(&self) -> bool {
-        self.kind.is_none() && self.user.is_none() && self.rule.is_none()
-    }
-
-    fn matches(&self, job: &JobRecord) -> bool {
-        let Some(t) = &job.trigger else {
-            return self.is_empty();
-        };
-        self.kind.is_none_or(|k| t.kind == k)
-            && self
-                .user
-                .as_ref()
-                .is_none_or(|u| t.user.as_ref() == Some(u))
-            && self
-                .rule
-                .as_ref()
-                .is_none_or(|r| t.rule.as_ref() == Some(r))
-    }
-}
-
-/// How many of the newest jobs a filtered listing looks through: until jobs have an index by
-/// trigger, a filter reads hashes, and this bounds the cost of one request.
-const FILTER_SCAN: usize = 2000;
-
-/// The newest jobs that match `filter`, without their tasks.
+/// One page of the jobs matching `query`, without their tasks, and where the next starts.
 pub async fn list(
     state: &AppState,
-    limit: usize,
-    filter: &JobFilter,
-) -> Result<Vec<JobView>, AppError> {
-    let scan = if filter.is_empty() {
-        limit
-    } else {
-        FILTER_SCAN
-    };
-    let jobs = read::recent(&state.pool, &state.keys, scan).await?;
-    Ok(jobs
+    query: &JobQuery,
+) -> Result<(Vec<JobView>, Option<Cursor>), AppError> {
+    let page = index::search(&state.pool, &state.keys, query).await?;
+    let jobs = read::job_records(&state.pool, &state.keys, &page.ids).await?;
+    let views = jobs
         .into_iter()
-        .filter(|job| filter.matches(job))
-        .take(limit)
         .map(|job| {
             let counts = job.counts();
             JobView::new(job, counts)
         })
-        .collect())
+        .collect();
+    Ok((views, page.next))
 }
 
 /// Whether a job exists (for the WebSocket route, before upgrading).

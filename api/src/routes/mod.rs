@@ -11,6 +11,7 @@ pub mod rerun;
 pub mod rules;
 pub mod scripts;
 pub mod secret_key;
+pub mod stats;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

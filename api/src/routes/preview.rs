@@ -10,11 +10,12 @@
 
 use axum::extract::State;
 use axum::Json;
-use docker_sync_common::image::Platform;
+use docker_sync_common::image::{ImageRef, Platform};
 use serde::Serialize;
 
 use crate::error::{AppError, ErrorBody};
 use crate::jobs::plan::{expand, JobRequest, LinePlan};
+use crate::jobs::source_check::{self, SourceState};
 use crate::jobs::tags;
 use crate::routes::jobs::ApiJson;
 use crate::state::AppState;
@@ -44,12 +45,22 @@ pub struct PreviewLine {
     pub images: Vec<PreviewImage>,
     pub dropped: Vec<PreviewDropped>,
     pub error: Option<String>,
+    /// The error as a stable code and its parameters, for the UI's languages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PreviewImage {
     pub source: String,
     pub target: String,
+    /// What the source said of it (a manifest HEAD; for a platform, its index): absent past
+    /// the first 200 images of a preview.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_state: Option<SourceState>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -72,6 +83,7 @@ impl From<LinePlan> for PreviewLine {
                 .map(|t| PreviewImage {
                     source: t.source.to_string(),
                     target: t.target.to_string(),
+                    source_state: None,
                 })
                 .collect(),
             dropped: l
@@ -83,7 +95,9 @@ impl From<LinePlan> for PreviewLine {
                     pattern: d.pattern,
                 })
                 .collect(),
-            error: l.error,
+            code: l.error.as_ref().map(|e| e.code.clone()),
+            params: l.error.as_ref().map(|e| e.params.clone()),
+            error: l.error.map(|e| e.message),
         }
     }
 }
@@ -100,7 +114,22 @@ pub async fn preview(
 ) -> Result<Json<PreviewView>, AppError> {
     let config = state.catalog.current().await?;
     let expanded = expand(&req, &config, &tags::lister(&state, &config)).await?;
-    let lines: Vec<PreviewLine> = expanded.lines.into_iter().map(PreviewLine::from).collect();
+    let sources: Vec<&ImageRef> = expanded
+        .lines
+        .iter()
+        .flat_map(|l| l.tasks.iter().map(|t| &t.source))
+        .collect();
+    let states = source_check::check(
+        &state.registry,
+        &config,
+        &sources,
+        expanded.platform.as_ref(),
+    )
+    .await;
+    let mut lines: Vec<PreviewLine> = expanded.lines.into_iter().map(PreviewLine::from).collect();
+    for image in lines.iter_mut().flat_map(|l| l.images.iter_mut()) {
+        image.source_state = states.get(&image.source).cloned();
+    }
     Ok(Json(PreviewView {
         target: expanded.registry,
         namespace: expanded.namespace,

@@ -6,12 +6,13 @@
 -- lease refresh, and `start` or `requeue` of a task of a cancelled job cancels it (transitions.lua).
 --
 -- KEYS: 1 task stream, 2 job hash, 3 job task list, 4 job event stream, 5 job-ends stream
--- ARGV: 1 group, 2 now (ms), 3 job id, 4 events channel, 5 who, 6 job ttl (s),
---       7 events kept per job, 8 task key prefix, 9 cancel channel
+-- ARGV: 1 group, 2 now (ms), 3 job id, 4 events channel, 5 who, 6 status index key prefix,
+--       7 events kept per job, 8 task key prefix, 9 cancel channel, 10 and 11 the hour's and
+--       day's statistics key prefixes
 -- Returns {'missing'}, {'finished', status}, or {'ok', cancelled now, still running}.
 local stream, job, tasks, events, ends = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local group, now, job_id, channel, by = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local ttl, events_kept, task_prefix, cancel_channel = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
+local events_kept, task_prefix, cancel_channel = tonumber(ARGV[7]), ARGV[8], ARGV[9]
 
 if redis.call('EXISTS', job) == 0 then return {'missing'} end
 local status = redis.call('HGET', job, 'status')
@@ -19,9 +20,12 @@ if status then return {'finished', status} end
 
 local function emit(json)
   local eid = redis.call('XADD', events, 'MAXLEN', '~', events_kept, '*', 'event', json)
-  redis.call('EXPIRE', events, ttl)
+  keep_with_job(job, events)
   redis.call('PUBLISH', channel, eid)
 end
+
+local ctx = {job = job, job_id = job_id, now = now, emit = emit, ends = ends, index = ARGV[6],
+  hour = ARGV[10], day = ARGV[11]}
 
 if redis.call('HSETNX', job, 'cancel_requested_at_ms', now) == 1 then
   redis.call('HSET', job, 'cancelled_by', by)
@@ -42,7 +46,7 @@ for index, id in ipairs(redis.call('LRANGE', tasks, 0, -1)) do
     end
     emit(cjson.encode({job = job_id, task = id, index = index - 1, at_ms = tonumber(now),
       kind = 'cancelled', by = by}))
-    count_task_end(job, job_id, 'cancelled', now, emit, ends)
+    count_task_end(ctx, 'cancelled')
     cancelled = cancelled + 1
   elseif task_status == 'running' then
     running = running + 1

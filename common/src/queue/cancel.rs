@@ -4,7 +4,8 @@
 use deadpool_redis::Pool;
 use redis::Script;
 
-use super::limits::{job_ttl_secs, EVENTS_PER_JOB};
+use super::index::Facet;
+use super::limits::EVENTS_PER_JOB;
 use super::QueueError;
 use super::WORKER_GROUP;
 use crate::now_ms;
@@ -40,10 +41,12 @@ pub async fn cancel(pool: &Pool, keys: &Keys, job: &str, by: &str) -> Result<Can
         .arg(job)
         .arg(keys.events_channel(job))
         .arg(by)
-        .arg(job_ttl_secs())
+        .arg(keys.jobs_by(Facet::Status.as_str(), ""))
         .arg(EVENTS_PER_JOB)
         .arg(keys.task(""))
-        .arg(keys.cancel_channel());
+        .arg(keys.cancel_channel())
+        .arg(keys.stats_bucket_prefix("hour"))
+        .arg(keys.stats_bucket_prefix("day"));
     let mut conn = pool.get().await?;
     let reply: Vec<String> = inv.invoke_async(&mut *conn).await?;
     let n = |i: usize| reply.get(i).and_then(|v| v.parse().ok()).unwrap_or(0);

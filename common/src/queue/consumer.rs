@@ -9,7 +9,8 @@ use deadpool_redis::Pool;
 use redis::Script;
 
 use super::event::Event;
-use super::limits::{job_ttl_secs, DEAD_LETTERS_KEPT, EVENTS_PER_JOB};
+use super::index::Facet;
+use super::limits::{DEAD_LETTERS_KEPT, EVENTS_PER_JOB};
 use super::task::{FieldError, TaskMessage, TaskStatus};
 use super::WORKER_GROUP;
 use crate::now_ms;
@@ -129,11 +130,13 @@ impl Consumer {
             .arg(now_ms())
             .arg(job)
             .arg(event)
-            .arg(job_ttl_secs())
+            .arg(k.jobs_by(Facet::Status.as_str(), ""))
             .arg(EVENTS_PER_JOB)
             .arg(DEAD_LETTERS_KEPT)
             .arg(super::stats::buckets_arg())
-            .arg(final_statuses.join(","));
+            .arg(final_statuses.join(","))
+            .arg(k.stats_bucket_prefix("hour"))
+            .arg(k.stats_bucket_prefix("day"));
         for a in extra {
             inv.arg(a);
         }

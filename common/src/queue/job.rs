@@ -25,14 +25,19 @@ pub struct Counts {
 
 impl Counts {
     pub fn add(&mut self, status: TaskStatus) {
-        match status {
-            TaskStatus::Queued => self.queued += 1,
-            TaskStatus::Running => self.running += 1,
-            TaskStatus::Succeeded => self.succeeded += 1,
-            TaskStatus::Skipped => self.skipped += 1,
-            TaskStatus::Failed => self.failed += 1,
-            TaskStatus::Cancelled => self.cancelled += 1,
-        }
+        self.add_n(status, 1);
+    }
+
+    pub fn add_n(&mut self, status: TaskStatus, n: u32) {
+        let slot = match status {
+            TaskStatus::Queued => &mut self.queued,
+            TaskStatus::Running => &mut self.running,
+            TaskStatus::Succeeded => &mut self.succeeded,
+            TaskStatus::Skipped => &mut self.skipped,
+            TaskStatus::Failed => &mut self.failed,
+            TaskStatus::Cancelled => &mut self.cancelled,
+        };
+        *slot += n;
     }
 
     pub fn total(&self) -> u32 {
@@ -57,6 +62,15 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    pub const ALL: [JobStatus; 6] = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Partial,
+        JobStatus::Cancelled,
+    ];
+
     /// A job is finished when every task is. It is cancelled when a cancel stopped any of its
     /// tasks (a cancel that came after the last task ended changes nothing); otherwise it failed
     /// only if nothing got through, and is partial when some images failed and some did not. `started` tells a job whose tasks went
@@ -125,6 +139,13 @@ pub enum TriggerKind {
 }
 
 impl TriggerKind {
+    pub const ALL: [TriggerKind; 4] = [
+        TriggerKind::Session,
+        TriggerKind::Token,
+        TriggerKind::Schedule,
+        TriggerKind::RunNow,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TriggerKind::Session => "session",
@@ -166,6 +187,9 @@ pub enum JobField {
     Lines,
     /// The job whose failed tasks this one runs again.
     RetryOf,
+    /// How long the statistics this job's tasks count into are kept (s): the api's setting,
+    /// carried to the workers' script.
+    StatsKeepS,
 }
 
 impl AsRef<str> for JobField {
@@ -194,10 +218,11 @@ impl JobField {
             JobField::Trigger => "trigger",
             JobField::Lines => "lines",
             JobField::RetryOf => "retry_of",
+            JobField::StatsKeepS => "stats_keep_s",
         }
     }
 
-    pub const ALL: [JobField; 17] = [
+    pub const ALL: [JobField; 18] = [
         JobField::Id,
         JobField::CreatedAtMs,
         JobField::Registry,
@@ -215,6 +240,7 @@ impl JobField {
         JobField::Trigger,
         JobField::Lines,
         JobField::RetryOf,
+        JobField::StatsKeepS,
     ];
 
     /// Whether `name` is a field of the job hash (a named field or a per-status counter).

@@ -15,13 +15,16 @@
 //!
 //! Key names are in [`crate::redis::keys`], with every other key.
 
+pub mod aggregates;
 pub mod cancel;
 mod consumer;
 pub mod event;
 mod fields;
+pub mod index;
 pub mod job;
 pub mod lease;
 pub mod limits;
+pub mod log;
 pub mod read;
 pub mod stats;
 pub mod submit;

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use deadpool_redis::Pool;
 use redis::AsyncCommands;
 
-use super::job::JobRecord;
-use super::task::TaskRecord;
+use super::job::{Counts, JobRecord};
+use super::task::{TaskRecord, TaskStatus};
 use super::QueueError;
 use crate::redis::Keys;
 
@@ -47,33 +47,23 @@ pub async fn job_record(
     Ok(JobRecord::from_hash(&fields))
 }
 
-/// The newest `limit` jobs, without their tasks. Jobs that expired are dropped from the index.
-pub async fn recent(pool: &Pool, keys: &Keys, limit: usize) -> Result<Vec<JobRecord>, QueueError> {
-    let mut conn = pool.get().await?;
-    let ids: Vec<String> = conn
-        .zrevrange(keys.jobs(), 0, limit.max(1) as isize - 1)
-        .await?;
+/// The job hashes of `ids`, in that order; jobs that expired are left out.
+pub async fn job_records(
+    pool: &Pool,
+    keys: &Keys,
+    ids: &[String],
+) -> Result<Vec<JobRecord>, QueueError> {
     if ids.is_empty() {
-        // Redis refuses the empty pipeline below.
+        // Redis refuses an empty pipeline.
         return Ok(Vec::new());
     }
+    let mut conn = pool.get().await?;
     let mut pipe = redis::pipe();
-    for id in &ids {
+    for id in ids {
         pipe.hgetall(keys.job(id));
     }
     let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut *conn).await?;
-    let mut jobs = Vec::with_capacity(hashes.len());
-    let mut expired = Vec::new();
-    for (id, fields) in ids.iter().zip(&hashes) {
-        match JobRecord::from_hash(fields) {
-            Some(job) => jobs.push(job),
-            None => expired.push(id.clone()),
-        }
-    }
-    if !expired.is_empty() {
-        let _: () = conn.zrem(keys.jobs(), &expired).await?;
-    }
-    Ok(jobs)
+    Ok(hashes.iter().filter_map(JobRecord::from_hash).collect())
 }
 
 /// Whether a job exists (for the WebSocket route, before upgrading).
@@ -92,4 +82,86 @@ pub async fn is_going(pool: &Pool, keys: &Keys, id: &str) -> Result<bool, QueueE
         .query_async(&mut *conn)
         .await?;
     Ok(exists && status.is_none())
+}
+
+/// Tasks looked at per request at most (a text that matches nothing in a huge job).
+pub const TASK_SEARCH_BUDGET: usize = 20_000;
+
+/// Which of a job's tasks to list: any of `statuses` (empty: all), whose source or target
+/// contains `text`, from position `from` of the submission order.
+#[derive(Debug, Clone, Default)]
+pub struct TaskQuery {
+    pub statuses: Vec<TaskStatus>,
+    pub text: Option<String>,
+    pub from: usize,
+    pub limit: usize,
+}
+
+/// A page of tasks in submission order, and the position to go on from (None: the end).
+pub async fn task_page(
+    pool: &Pool,
+    keys: &Keys,
+    job: &str,
+    q: &TaskQuery,
+) -> Result<(Vec<TaskRecord>, Option<usize>), QueueError> {
+    let statuses: Vec<&str> = q.statuses.iter().map(|s| s.as_str()).collect();
+    let script = redis::Script::new(include_str!("task_page.lua"));
+    let mut conn = pool.get().await?;
+    let (ids, next): (Vec<String>, i64) = script
+        .key(keys.job_tasks(job))
+        .arg(q.from)
+        .arg(q.limit.max(1))
+        .arg(TASK_SEARCH_BUDGET)
+        .arg(statuses.join(","))
+        .arg(q.text.as_deref().map(str::to_lowercase).unwrap_or_default())
+        .arg(keys.task(""))
+        .invoke_async(&mut *conn)
+        .await?;
+    let tasks = if ids.is_empty() {
+        Vec::new()
+    } else {
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hgetall(keys.task(id));
+        }
+        let hashes: Vec<HashMap<String, String>> = pipe.query_async(&mut *conn).await?;
+        hashes.iter().filter_map(TaskRecord::from_hash).collect()
+    };
+    Ok((tasks, usize::try_from(next).ok()))
+}
+
+/// A job as it is at one event: the job hash, its tasks counted by status, and the id of its
+/// newest event (`0-0` for none); events after that id are what changed since.
+pub struct Snapshot {
+    pub job: JobRecord,
+    pub counts: Counts,
+    pub last_event: String,
+}
+
+/// None when there is no such job.
+pub async fn snapshot(pool: &Pool, keys: &Keys, job: &str) -> Result<Option<Snapshot>, QueueError> {
+    let order: Vec<&str> = TaskStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let script = redis::Script::new(include_str!("snapshot.lua"));
+    let mut conn = pool.get().await?;
+    let (last_event, numbers, fields): (String, Vec<u32>, HashMap<String, String>) = script
+        .key(keys.job(job))
+        .key(keys.job_tasks(job))
+        .key(keys.job_events(job))
+        .arg(keys.task(""))
+        .arg(order.join(","))
+        .invoke_async(&mut *conn)
+        .await?;
+    let Some(mut record) = JobRecord::from_hash(&fields) else {
+        return Ok(None);
+    };
+    record.retries = conn.lrange(keys.job_retries(job), 0, -1).await?;
+    let mut counts = Counts::default();
+    for (status, n) in TaskStatus::ALL.iter().zip(numbers) {
+        counts.add_n(*status, n);
+    }
+    Ok(Some(Snapshot {
+        job: record,
+        counts,
+        last_event,
+    }))
 }

@@ -4,8 +4,10 @@
 use deadpool_redis::Pool;
 
 use super::event::{Event, EventKind};
+use super::index::{self, Facet};
+use super::job::JobStatus;
 use super::job::{JobField, Trigger};
-use super::limits::{job_ttl_secs, EVENTS_PER_JOB};
+use super::limits::{Retention, EVENTS_PER_JOB};
 use super::task::{TaskField, TaskMessage, TaskRecord, TaskStatus};
 use super::QueueError;
 use super::EVENT_FIELD;
@@ -28,6 +30,8 @@ pub struct NewJob<'a> {
     pub lines: String,
     /// The finished job whose tasks this one runs again: it lists this job in its retries.
     pub retry_of: Option<&'a str>,
+    /// How long the job and its statistics are kept.
+    pub retention: Retention,
 }
 
 /// One image of a new job.
@@ -49,7 +53,7 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
     let mut conn = pool.get().await?;
     let job = uuid::Uuid::new_v4().to_string();
     let now = now_ms();
-    let ttl = job_ttl_secs() as i64;
+    let ttl = new.retention.job_secs() as i64;
     let mut pipe = redis::pipe();
     pipe.atomic();
     let mut job_fields = vec![
@@ -65,6 +69,7 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
             serde_json::to_string(&new.trigger).expect("serialisable"),
         ),
         (JobField::Lines, new.lines.clone()),
+        (JobField::StatsKeepS, new.retention.stats_secs().to_string()),
     ];
     if let Some(of) = new.retry_of {
         job_fields.push((JobField::RetryOf, of.to_owned()));
@@ -78,6 +83,7 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
     }
     pipe.hset_multiple(keys.job(&job), &named(&job_fields))
         .ignore();
+    let mut images = String::new();
     let mut tasks = Vec::with_capacity(new.tasks.len());
     for (index, planned) in new.tasks.iter().enumerate() {
         let task = uuid::Uuid::new_v4().to_string();
@@ -122,6 +128,10 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
             .arg(EVENT_FIELD)
             .arg(serde_json::to_string(&event).expect("events serialise"))
             .ignore();
+        for image in [&planned.source, &planned.target] {
+            images.push_str(&image.to_lowercase());
+            images.push('\n');
+        }
         // The one reply kept: the entry's id, recorded on the task below.
         pipe.xadd(keys.tasks(), "*", &message.to_fields());
         tasks.push(TaskRecord::queued(
@@ -137,10 +147,10 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
         .ignore()
         .expire(keys.job_events(&job), ttl)
         .ignore()
-        .zadd(keys.jobs(), &job, now)
-        .ignore()
-        .publish(keys.events_channel(&job), "queued")
+        .set_ex(keys.job_images(&job), images, ttl as u64)
         .ignore();
+    index_job(&mut pipe, keys, new, &job, now);
+    pipe.publish(keys.events_channel(&job), "queued").ignore();
     let entries: Vec<String> = pipe.query_async(&mut *conn).await?;
     // Not in the transaction above (the ids are known only after it): a task whose entry id is
     // missing is still cancelled, by the worker that reads it (transitions.lua, `start`).
@@ -155,6 +165,47 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
         created_at_ms: now,
         tasks,
     })
+}
+
+/// Puts the job in the index (every job, `queued`, its properties) and drops what the retention
+/// has let expire from the sets it touches, so the index never outgrows the jobs.
+fn index_job(pipe: &mut redis::Pipeline, keys: &Keys, new: &NewJob<'_>, job: &str, now: u64) {
+    let ttl = new.retention.job_secs();
+    let expired = format!("({}", now.saturating_sub(ttl * 1000));
+    let mut sets = vec![
+        keys.jobs(),
+        keys.jobs_by(Facet::Status.as_str(), JobStatus::Queued.as_str()),
+    ];
+    sets.extend(
+        index::facets(new.registry, &new.trigger)
+            .into_iter()
+            .map(|(facet, value)| keys.jobs_by(facet.as_str(), &value)),
+    );
+    for set in &sets {
+        pipe.zadd(set, job, now)
+            .ignore()
+            .zrembyscore(set, "-inf", &expired)
+            .ignore();
+    }
+    // A property no new job has for a whole retention (a deleted user) leaves no set behind.
+    for set in &sets[2..] {
+        pipe.expire(set, ttl as i64).ignore();
+    }
+    // The final statuses' sets are only ever added to by the workers' script: trim them here.
+    for status in [
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Partial,
+        JobStatus::Cancelled,
+        JobStatus::Running,
+    ] {
+        pipe.zrembyscore(
+            keys.jobs_by(Facet::Status.as_str(), status.as_str()),
+            "-inf",
+            &expired,
+        )
+        .ignore();
+    }
 }
 
 fn named<F: AsRef<str>>(fields: &[(F, String)]) -> Vec<(&str, &str)> {

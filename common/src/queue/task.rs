@@ -178,12 +178,15 @@ pub enum TaskField {
     WaitingUntilMs,
     /// Why the target's digest was not compared before copying.
     Unchecked,
+    /// A failure's kind as a stable code (`manifest_unknown`, `unauthorized`, ...), for the
+    /// UI's languages; absent when the error is not one we recognise.
+    ErrorCode,
     /// The id of the task's entry in the task stream, so a cancel can delete it unread.
     Entry,
 }
 
 impl TaskField {
-    pub const ALL: [TaskField; 23] = [
+    pub const ALL: [TaskField; 24] = [
         TaskField::Id,
         TaskField::Job,
         TaskField::Index,
@@ -206,6 +209,7 @@ impl TaskField {
         TaskField::Waiting,
         TaskField::WaitingUntilMs,
         TaskField::Unchecked,
+        TaskField::ErrorCode,
         TaskField::Entry,
     ];
 
@@ -233,6 +237,7 @@ impl TaskField {
             TaskField::Waiting => "waiting",
             TaskField::WaitingUntilMs => "waiting_until_ms",
             TaskField::Unchecked => "unchecked",
+            TaskField::ErrorCode => "error_code",
             TaskField::Entry => "entry",
         }
     }
@@ -276,6 +281,9 @@ pub struct TaskRecord {
     /// Why the target's digest was not compared before copying (the check could not run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unchecked: Option<String>,
+    /// A failure's kind as a stable code (`manifest_unknown`), when recognised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
 }
 
 impl TaskRecord {
@@ -309,6 +317,7 @@ impl TaskRecord {
             waiting: opt_text(f, TaskField::Waiting).filter(|_| running),
             waiting_until_ms: opt_num(f, TaskField::WaitingUntilMs).filter(|_| running),
             unchecked: opt_text(f, TaskField::Unchecked),
+            error_code: opt_text(f, TaskField::ErrorCode),
         })
     }
 
@@ -333,6 +342,7 @@ impl TaskRecord {
             waiting: None,
             waiting_until_ms: None,
             unchecked: None,
+            error_code: None,
         }
     }
 }

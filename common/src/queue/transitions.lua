@@ -12,20 +12,21 @@
 -- KEYS: 1 task stream, 2 task hash, 3 job hash, 4 job event stream, 5 stats hash, 6 dead letters,
 --       7 job-ends stream
 -- ARGV: 1 op, 2 group, 3 consumer, 4 entry id, 5 events channel, 6 now (ms), 7 job id,
---       8 event json ('' for none), 9 job ttl (s), 10 events kept per job, 11 dead letters kept,
---       12 duration buckets (s, comma-separated), 13 final task statuses (comma-separated),
---       then per op:
+--       8 event json ('' for none), 9 status index key prefix, 10 events kept per job,
+--       11 dead letters kept, 12 duration buckets (s, comma-separated), 13 final task statuses
+--       (comma-separated), 14 and 15 the hour's and day's statistics key prefixes, then per op:
 --   start:   -                 (the `started` event gets the attempt number here)
 --   update:  field, value, ...                       (progress, retry)
 --   refresh: -                                        (extend the lease)
 --   requeue: idle ms                                  (hand the task back)
---   finish:  status, duration ms, dead-letter reason ('' for none), field, value, ...
+--   finish:  status, duration ms, dead-letter reason ('' for none), failure reason for the
+--            statistics ('' for none), field, value, ...
 local stream, task, job, events, stats, dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local ends = KEYS[7]
 local op, group, me, id, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now, job_id, event = ARGV[6], ARGV[7], ARGV[8]
-local ttl, events_kept, dead_kept = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
-local OP = 14
+local events_kept, dead_kept = tonumber(ARGV[10]), tonumber(ARGV[11])
+local OP = 16
 
 local function split(csv)
   local out = {}
@@ -44,9 +45,12 @@ local deliveries = pending[1][4]
 local function emit(json)
   if json == '' then return end
   local eid = redis.call('XADD', events, 'MAXLEN', '~', events_kept, '*', 'event', json)
-  redis.call('EXPIRE', events, ttl)
+  keep_with_job(job, events)
   redis.call('PUBLISH', channel, eid)
 end
+
+local ctx = {job = job, job_id = job_id, now = now, emit = emit, ends = ends, index = ARGV[9],
+  hour = ARGV[14], day = ARGV[15]}
 
 local function forget_entry()
   redis.call('XACK', stream, group, id)
@@ -79,7 +83,7 @@ if cancelled_by and (op == 'start' or op == 'requeue') then
   forget_entry()
   emit(cjson.encode({job = job_id, task = redis.call('HGET', task, 'id'), at_ms = tonumber(now),
     kind = 'cancelled', by = cancelled_by}))
-  count_task_end(job, job_id, 'cancelled', now, emit, ends)
+  count_task_end(ctx, 'cancelled')
   return {'cancelled'}
 end
 
@@ -89,7 +93,7 @@ if op == 'start' then
     'attempts', attempts, 'deliveries', deliveries)
   -- A hold (pull limit) of an earlier delivery is over.
   redis.call('HDEL', task, 'waiting', 'waiting_until_ms')
-  redis.call('HSETNX', job, 'started_at_ms', now)
+  if redis.call('HSETNX', job, 'started_at_ms', now) == 1 then index_status(ctx, 'running') end
   if event ~= '' then
     -- Only this script knows the attempt number.
     local started = cjson.decode(event)
@@ -120,8 +124,9 @@ end
 
 if op == 'finish' then
   local final, duration, dead_reason = ARGV[OP], tonumber(ARGV[OP + 1]), ARGV[OP + 2]
+  local stats_reason = ARGV[OP + 3]
   redis.call('HSET', task, 'status', final, 'finished_at_ms', now, 'worker', '')
-  for i = OP + 3, #ARGV, 2 do
+  for i = OP + 4, #ARGV, 2 do
     redis.call('HSET', task, ARGV[i], ARGV[i + 1])
   end
   if dead_reason ~= '' then
@@ -149,9 +154,36 @@ if op == 'finish' then
     for _, le in ipairs(split(ARGV[12])) do
       if duration <= tonumber(le) * 1000 then redis.call('HINCRBY', stats, 'duration_le_' .. le, 1) end
     end
+
+    -- The statistics over time: images by outcome, and how long copies took (skips are digest
+    -- checks, not copies).
+    local kind = final
+    if final == 'succeeded' then kind = 'copied' end
+    local fields = {[kind] = 1}
+    if final == 'succeeded' then
+      fields['dur_count'] = 1
+      fields['dur_sum_ms'] = duration
+      for _, le in ipairs(split(ARGV[12])) do
+        if duration <= tonumber(le) * 1000 then fields['dur_le_' .. le] = 1 end
+      end
+    end
+    count_stats(ctx, fields)
+    if final == 'failed' then
+      local n = tonumber(now)
+      local day = string.format('%d', n - n % DAY_MS)
+      local keep = tonumber(redis.call('HGET', job, 'stats_keep_s') or '') or STATS_KEEP_S
+      local until_ms = n - n % DAY_MS + DAY_MS + keep * 1000
+      local reasons, failing = ctx.day .. day .. ':reasons', ctx.day .. day .. ':failing'
+      if stats_reason ~= '' then
+        redis.call('ZINCRBY', reasons, 1, stats_reason)
+        redis.call('PEXPIREAT', reasons, until_ms)
+      end
+      redis.call('ZINCRBY', failing, 1, redis.call('HGET', task, 'source') or '')
+      redis.call('PEXPIREAT', failing, until_ms)
+    end
   end
 
-  count_task_end(job, job_id, final, now, emit, ends)
+  count_task_end(ctx, final)
   return {'ok'}
 end
 

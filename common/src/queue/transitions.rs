@@ -50,6 +50,7 @@ impl Consumer {
             ending.status.as_str().to_owned(),
             ending.duration.as_millis().to_string(),
             ending.dead_reason.unwrap_or("").to_owned(),
+            ending.reason.unwrap_or("").to_owned(),
         ];
         args.extend(field_args(ending.fields));
         self.invoke("finish", entry, job, task, Some(ending.event), &args)
@@ -64,6 +65,9 @@ pub struct Ending<'a> {
     pub duration: Duration,
     /// Set when the task is given up on: the entry is copied to the dead letters with it.
     pub dead_reason: Option<&'a str>,
+    /// Why a failed task failed, as the statistics count failures: a problem's code
+    /// (`source:manifest_unknown`) or the error's first words.
+    pub reason: Option<&'a str>,
     pub event: &'a Event,
     pub fields: &'a [(TaskField, String)],
 }

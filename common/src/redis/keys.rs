@@ -35,6 +35,19 @@ impl Keys {
         format!("{}:jobs", self.prefix)
     }
 
+    /// Sorted set of the ids of the jobs with one property, scored by creation time (ms): the
+    /// index `GET /api/jobs` filters through. `facet` is `status`, `registry`, `user`, `token`,
+    /// `rule` or `trigger` ([`crate::queue::index::Facet`]).
+    pub fn jobs_by(&self, facet: &str, value: &str) -> String {
+        format!("{}:jobs:{facet}:{value}", self.prefix)
+    }
+
+    /// String of every image of the job, source and target, lower-case, one per line: what the
+    /// jobs' text search looks in.
+    pub fn job_images(&self, job: &str) -> String {
+        format!("{}:job:{job}:images", self.prefix)
+    }
+
     /// Hash describing one job.
     pub fn job(&self, job: &str) -> String {
         format!("{}:job:{job}", self.prefix)
@@ -60,6 +73,30 @@ impl Keys {
     /// it has handled.
     pub fn job_ends(&self) -> String {
         format!("{}:job-ends", self.prefix)
+    }
+
+    /// List of a task's log lines (JSON `{at_ms, line}`), the newest 200: skopeo's output, the
+    /// digest check, each attempt.
+    pub fn task_log(&self, task: &str) -> String {
+        format!("{}:task:{task}:log", self.prefix)
+    }
+
+    /// Hash of one statistics bucket: what tasks and jobs that ended in the hour (or day)
+    /// starting at `start_ms` came to, in total and per target registry. `span` is `hour` or
+    /// `day`.
+    pub fn stats_bucket(&self, span: &str, start_ms: u64) -> String {
+        format!("{}{start_ms}", self.stats_bucket_prefix(span))
+    }
+
+    /// What [`Self::stats_bucket`] names start with; the workers' script adds the start.
+    pub fn stats_bucket_prefix(&self, span: &str) -> String {
+        format!("{}:stats:{span}:", self.prefix)
+    }
+
+    /// Sorted set of a day's failure reasons (`reasons`) or failing source images (`failing`),
+    /// scored by how many tasks.
+    pub fn stats_top(&self, kind: &str, day_ms: u64) -> String {
+        format!("{}:{kind}", self.stats_bucket("day", day_ms))
     }
 
     /// Hash describing one task (one image of a job).

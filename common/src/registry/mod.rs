@@ -34,5 +34,5 @@ pub use error::{error_chain, RegistryError};
 pub use manifest::{
     is_index_media_type, parse_index, IndexEntry, Manifest, ManifestHead, ManifestKind,
 };
-pub use rate_limit::{parse_quota, retry_after, RateLimit};
+pub use rate_limit::{parse_quota, reported, retry_after, RateLimit, Reported};
 pub use reach::{Clients, Reach, Scheme, Transport};

@@ -100,3 +100,61 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::from_secs(30)));
     }
 }
+
+/// A pull limit as the workers last saw it, from a `<prefix>:ratelimit:<host>` hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reported {
+    pub host: String,
+    pub remaining: u64,
+    pub limit: Option<u64>,
+    pub window_s: Option<u64>,
+    pub seen_at_ms: Option<u64>,
+}
+
+/// Every pull limit a source reported, by host (what `/metrics` and the statistics show).
+pub async fn reported(
+    pool: &deadpool_redis::Pool,
+    keys: &crate::redis::Keys,
+) -> Result<Vec<Reported>, crate::queue::QueueError> {
+    use std::collections::HashMap;
+    let pattern = keys.rate_limit_pattern();
+    let prefix = pattern.trim_end_matches('*').to_owned();
+    let mut conn = pool.get().await?;
+    let mut found = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(100)
+            .query_async(&mut *conn)
+            .await?;
+        found.extend(batch);
+        cursor = next;
+        // Bounded: a host per source registry, never thousands.
+        if cursor == 0 || found.len() > 1000 {
+            break;
+        }
+    }
+    found.sort();
+    found.dedup();
+    let mut out = Vec::new();
+    for key in found {
+        let f: HashMap<String, String> = redis::AsyncCommands::hgetall(&mut *conn, &key).await?;
+        let num = |k: &str| f.get(k).and_then(|v| v.parse().ok());
+        let Some(remaining) = num("remaining") else {
+            continue;
+        };
+        out.push(Reported {
+            host: key.strip_prefix(&prefix).unwrap_or(&key).to_owned(),
+            remaining,
+            limit: num("limit"),
+            window_s: num("window_s"),
+            seen_at_ms: num("seen_at_ms"),
+        });
+    }
+    Ok(out)
+}

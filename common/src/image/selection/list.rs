@@ -14,6 +14,10 @@ pub struct LineError {
     pub line: usize,
     pub input: String,
     pub message: String,
+    /// What is wrong as a stable code and its parameters, for the UI's languages.
+    pub code: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: serde_json::Value,
 }
 
 impl fmt::Display for LineError {
@@ -63,6 +67,8 @@ fn collect<'a>(lines: impl Iterator<Item = &'a str>) -> SelectorList {
                 line,
                 input: input.to_owned(),
                 message: err.to_string(),
+                code: crate::image::codes::Coded::code(&err).to_owned(),
+                params: crate::image::codes::Coded::params(&err),
             }),
         }
     }

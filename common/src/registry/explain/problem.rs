@@ -142,6 +142,22 @@ impl Problem {
         None
     }
 
+    /// A stable name for the UI's languages, e.g. `manifest_unknown`.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Problem::Unauthorized => "unauthorized",
+            Problem::Denied(_) => "denied",
+            Problem::ManifestUnknown => "manifest_unknown",
+            Problem::NameUnknown => "name_unknown",
+            Problem::Tls(_) => "tls",
+            Problem::PlainHttp => "plain_http",
+            Problem::Timeout => "timeout",
+            Problem::RateLimited => "rate_limited",
+            Problem::ConnectionRefused => "connection_refused",
+            Problem::NoSuchHost => "no_such_host",
+        }
+    }
+
     /// The short code shown in parentheses, e.g. `manifest unknown`.
     pub fn code(&self) -> &'static str {
         match self {

@@ -1,0 +1,19 @@
+// Who or what started a job, in words. The job page has its own copy of this logic (it is
+// being rewritten elsewhere); the Jobs list shares this one so both read the same.
+
+import { t } from "./i18n.js";
+
+export function triggerText(trigger) {
+  if (!trigger) return "—";
+  const user = trigger.user ?? "";
+  switch (trigger.kind) {
+    case "token":
+      return t("triggerToken", { user, token: trigger.token ?? "" });
+    case "schedule":
+      return t("triggerSchedule", { rule: trigger.rule ?? "" });
+    case "run_now":
+      return t("triggerRunNow", { user, rule: trigger.rule ?? "" });
+    default:
+      return user || "—";
+  }
+}
