@@ -610,13 +610,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_bad_namespace_is_reported_per_line() {
+    async fn a_bad_namespace_is_the_fields_error_once_not_every_lines() {
         let mut r = request("nginx\nsrc.io:5000/team/app:1.26*");
         r.namespace = Some("Bad NS".into());
-        let Err(AppError::InvalidLines(errors)) = plan(&r, &config(), &fake()).await else {
-            panic!("expected line errors");
+        let Err(AppError::Invalid { issue, field }) = plan(&r, &config(), &fake()).await else {
+            panic!("expected the namespace's error");
         };
-        assert_eq!(errors.len(), 2);
+        assert_eq!(
+            (issue.code.as_str(), field),
+            ("namespace_invalid", Some("namespace"))
+        );
     }
 
     #[tokio::test]
