@@ -10,6 +10,7 @@ import { canSubmit } from "./session.js";
 import { JobState, TASK_STATUSES } from "./job-state.js";
 import { $, h, fmtDateTime, errorText, navigate } from "./ui.js";
 import { buildRow, updateRow, retryText } from "./task-row.js";
+import { triggerText } from "./trigger.js";
 import { fmtDuration, statusLabel, setBadge } from "./format.js";
 
 /** Jobs just created, handed from the form to the view so it need not GET them again. */
@@ -418,21 +419,6 @@ function tick() {
       note.textContent = retryText(task);
       note.hidden = !note.textContent;
     }
-  }
-}
-
-function triggerText(trigger) {
-  if (!trigger) return "—";
-  const user = trigger.user ?? "";
-  switch (trigger.kind) {
-    case "token":
-      return t("triggerToken", { user, token: trigger.token ?? "" });
-    case "schedule":
-      return t("triggerSchedule", { rule: trigger.rule ?? "" });
-    case "run_now":
-      return t("triggerRunNow", { user, rule: trigger.rule ?? "" });
-    default:
-      return user || "—";
   }
 }
 

@@ -1,5 +1,4 @@
-// Who or what started a job, in words. The job page has its own copy of this logic (it is
-// being rewritten elsewhere); the Jobs list shares this one so both read the same.
+// Who or what started a job, in words: the job page and the Jobs list say it the same way.
 
 import { t } from "./i18n.js";
 
