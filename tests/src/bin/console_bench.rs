@@ -92,7 +92,13 @@ fn main() {
         } else {
             query.to_owned()
         };
-        time_get(&stack, what, &format!("/api/jobs?{query}"), args.requests);
+        time_row(
+            &stack,
+            what,
+            &format!("/api/jobs?{query}"),
+            args.requests,
+            true,
+        );
     }
 
     println!(
@@ -144,7 +150,7 @@ fn main() {
             format!("/api/jobs/{job}/tasks?q=app-9999:&limit=100"),
         ),
     ] {
-        time_row(&stack, what, &path, args.requests);
+        time_row(&stack, what, &path, args.requests, false);
     }
 }
 
@@ -166,20 +172,16 @@ fn pct(ms: &[f64], p: f64) -> f64 {
     ms[((ms.len() as f64 * p) as usize).min(ms.len() - 1)]
 }
 
-fn time_get(stack: &Stack, what: &str, path: &str, n: usize) {
-    let (ms, answered) = times(stack, path, n);
+/// One table row: the request's name, how many jobs it answered when `answered`, and its times.
+fn time_row(stack: &Stack, what: &str, path: &str, n: usize, answered: bool) {
+    let (ms, count) = times(stack, path, n);
+    let count = if answered {
+        format!(" {count} |")
+    } else {
+        String::new()
+    };
     println!(
-        "| {what} | {answered} | {:.1} | {:.1} | {:.1} |",
-        pct(&ms, 0.5),
-        pct(&ms, 0.95),
-        ms[ms.len() - 1]
-    );
-}
-
-fn time_row(stack: &Stack, what: &str, path: &str, n: usize) {
-    let (ms, _) = times(stack, path, n);
-    println!(
-        "| {what} | {:.1} | {:.1} | {:.1} |",
+        "| {what} |{count} {:.1} | {:.1} | {:.1} |",
         pct(&ms, 0.5),
         pct(&ms, 0.95),
         ms[ms.len() - 1]
