@@ -151,6 +151,40 @@ fn cluster_series_are_the_truth_on_every_replica_and_process_series_stay_per_pod
         Some(&3.0),
         "{main_process:#?}"
     );
+    // Every configured registry's failures start at 0, so `increase()` sees the first one.
+    assert_eq!(
+        main.get(&format!(
+            "docker_sync_digest_check_failures_total{{registry=\"{registry}\"}}"
+        )),
+        Some(&0.0),
+        "{main:#?}"
+    );
+
+    // The names the dashboard and alerts may use (deploy/prometheus/metric-names.txt) are the
+    // ones served, each with its type and endpoint. The pull budget appears only once a source
+    // reported a limit (tests/tests/rate_limit.rs has one).
+    let mut served = types(&stack.api_url(), "/metrics/cluster");
+    served.extend(types(&stack.api_url(), "/metrics"));
+    let declared = declared_names();
+    for (name, kind) in &served {
+        assert_eq!(
+            declared.get(name).map(|(k, _)| k),
+            Some(kind),
+            "{name} ({kind}) is served but not in metric-names.txt as such"
+        );
+    }
+    for (name, (kind, endpoint)) in &declared {
+        if name.starts_with("docker_sync_pull_budget_") {
+            continue;
+        }
+        let here = types(&stack.api_url(), endpoint);
+        assert_eq!(
+            here.get(name),
+            Some(kind),
+            "{name} is not served on {endpoint}"
+        );
+    }
+
     // The spec's names stay, for scrapers that already use them.
     assert_eq!(main_process["sync_total"], 5.0);
     assert_eq!(main_process["sync_failed"], 1.0);
@@ -180,6 +214,41 @@ fn promtool_finds_nothing_to_say_about_the_new_names() {
     let (_, said) =
         promtool_check("# HELP sync_success x\n# TYPE sync_success counter\nsync_success 1\n");
     assert!(said.contains("_total"), "promtool said: {said}");
+}
+
+/// The `docker_sync_*` families an endpoint serves, with their `# TYPE`.
+fn types(base: &str, path: &str) -> BTreeMap<String, String> {
+    raw(base, path)
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(name, _)| name.starts_with("docker_sync_"))
+        .map(|(name, kind)| (name.to_owned(), kind.to_owned()))
+        .collect()
+}
+
+/// deploy/prometheus/metric-names.txt: name to (type, endpoint).
+fn declared_names() -> BTreeMap<String, (String, String)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/prometheus/metric-names.txt"
+    );
+    std::fs::read_to_string(path)
+        .expect("deploy/prometheus/metric-names.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut parts = l.split_whitespace();
+            let (name, kind, endpoint) = (parts.next(), parts.next(), parts.next());
+            (
+                name.expect("name").to_owned(),
+                (
+                    kind.expect("type").to_owned(),
+                    endpoint.expect("endpoint").to_owned(),
+                ),
+            )
+        })
+        .collect()
 }
 
 /// Every `docker_sync_*` family of an exposition (its HELP, TYPE and samples).

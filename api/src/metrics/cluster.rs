@@ -12,6 +12,9 @@ use prometheus::proto::{Bucket, Histogram, Metric, MetricFamily, MetricType};
 use super::proto::{counter_metric, gauge, gauge_metric, labels, non_empty};
 use super::snapshot::Snapshot;
 
+/// The values of `docker_sync_tasks_total`'s `result` (a task's final statuses).
+const RESULTS: [&str; 4] = ["succeeded", "skipped", "failed", "cancelled"];
+
 /// A consumer that has not read from the stream for this long is not counted as active: workers
 /// block on the stream for a few seconds at a time, so a live one is never this quiet.
 const ACTIVE_WITHIN_MS: u64 = 60_000;
@@ -79,12 +82,12 @@ pub fn families(s: &Snapshot) -> Vec<MetricFamily> {
         MetricType::GAUGE,
         by_consumer(|c| c.idle_ms as f64 / 1000.0),
     ));
-    let mut failures: Vec<(&str, u64)> = s
-        .stats
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix(DIGEST_CHECK_FAILURES)?, *v)))
-        .collect();
-    failures.sort();
+    let mut failures: BTreeMap<&str, u64> = s.registries.iter().map(|r| (r.as_str(), 0)).collect();
+    for (k, v) in &s.stats {
+        if let Some(registry) = k.strip_prefix(DIGEST_CHECK_FAILURES) {
+            *failures.entry(registry).or_default() += v;
+        }
+    }
     families.extend(non_empty(
         "docker_sync_digest_check_failures_total",
         "Digest checks that could not run, so the image was copied without comparing the target",
@@ -127,6 +130,11 @@ struct Durations {
 /// result), in a stable order.
 fn task_series(s: &Snapshot) -> (Vec<Metric>, Vec<Metric>) {
     let mut tasks: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for registry in &s.registries {
+        for result in RESULTS {
+            tasks.insert((registry.as_str(), result), 0);
+        }
+    }
     let mut durations: BTreeMap<(&str, &str), Durations> = BTreeMap::new();
     for (field, &n) in &s.stats {
         match ClusterField::parse(field) {

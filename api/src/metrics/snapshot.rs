@@ -21,6 +21,9 @@ pub struct Snapshot {
     pub lag: u64,
     pub consumers: Vec<Consumer>,
     pub limits: Vec<Reported>,
+    /// Every registry configured now (file and stored): their task and digest-check series
+    /// start at 0, so `increase()` sees a registry's first failure.
+    pub registries: Vec<String>,
 }
 
 pub struct Consumer {
@@ -51,7 +54,13 @@ impl Snapshot {
             StreamInfoConsumersReply::default()
         };
         drop(conn);
+        let registries = match state.catalog.current().await {
+            Ok(config) => config.registries.keys().cloned().collect(),
+            // The stored registries are unreadable (Redis went away mid-read): the file's.
+            Err(_) => state.catalog.file().registries.keys().cloned().collect(),
+        };
         Ok(Snapshot {
+            registries,
             stats,
             stream_length,
             dead_letters,
