@@ -1,6 +1,6 @@
 use clap::Parser;
 use docker_sync_api::auth::users_file::UsersFile;
-use docker_sync_api::settings::Args;
+use docker_sync_api::settings::{Args, Command};
 use docker_sync_common::config::Config;
 use tokio_util::sync::CancellationToken;
 
@@ -12,6 +12,10 @@ fn fail(e: impl std::fmt::Display) -> ! {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Command::HashPassword(hash)) = &args.command {
+        docker_sync_api::hash_password::run(hash).unwrap_or_else(|e| fail(e));
+        return Ok(());
+    }
     let (config, users) = Config::load(&args.shared.config)
         .and_then(|c| Ok((c, UsersFile::load(&args.shared.config)?)))
         .unwrap_or_else(|e| fail(e));
