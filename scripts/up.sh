@@ -103,7 +103,7 @@ if [ -z "${REDIS_URL:-}" ]; then
   ready=
   for _ in $(seq 100); do
     kill -0 "$redis_pid" 2>/dev/null || { echo "redis-server failed; see $DATA_DIR/redis/redis.log" >&2; exit 1; }
-    answering=$(redis-cli -p "$REDIS_PORT" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')
+    answering=$(redis-cli -p "$REDIS_PORT" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p' || true)
     if [ "$answering" = "$redis_pid" ]; then ready=1; break; fi
     if [ -n "$answering" ]; then
       echo "another Redis (pid $answering) answers on port $REDIS_PORT: set DOCKER_SYNC_REDIS_PORT to a free port" >&2
