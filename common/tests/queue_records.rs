@@ -231,16 +231,39 @@ async fn every_field_written_is_one_the_records_name() {
             .into_iter()
             .map(stats::duration_bucket),
     );
+    let mut cluster = Vec::new();
     for name in stats.keys() {
-        assert!(
-            known.contains(name),
-            "stats field `{name}` is not in stats.rs"
-        );
+        match stats::ClusterField::parse(name) {
+            // job_end.lua's bucket list is stats.rs's: every bound it writes is one Rust knows.
+            Some(stats::ClusterField::Seconds {
+                part: stats::SecondsPart::Le(Some(le)),
+                ..
+            }) => assert!(
+                stats::TASK_SECONDS_LE_MS.contains(&le),
+                "bucket `{name}` is not in TASK_SECONDS_LE_MS"
+            ),
+            Some(field) => cluster.push(field),
+            None => assert!(
+                known.contains(name),
+                "stats field `{name}` is not in stats.rs"
+            ),
+        }
     }
+    assert!(!cluster.is_empty(), "{stats:?}");
     assert_eq!(stats[stats::SYNC_TOTAL], "3");
     // 1.5 s: above the first bucket, in every other.
     assert_eq!(stats.get(&stats::duration_bucket(1)), None);
     assert_eq!(stats[&stats::duration_bucket(5)], "3");
+    // The cluster-wide histogram counts each task into its smallest bucket only: 1.5 s is 2.5 s's.
+    let in_bucket = |le: &str| {
+        stats
+            .iter()
+            .filter(|(k, _)| k.starts_with("task_seconds:") && k.contains(&format!(":{le}:")))
+            .map(|(_, v)| v.parse::<u64>().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(in_bucket("le_2500"), 3, "{stats:?}");
+    assert_eq!(in_bucket("le_1000"), 0, "{stats:?}");
 }
 
 #[tokio::test]
