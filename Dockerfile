@@ -55,16 +55,21 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 dsync \
  && useradd --system --uid 10001 --gid dsync --home-dir /home/dsync --create-home \
         --shell /usr/sbin/nologin dsync \
- && mkdir -p /app/config
+ && mkdir -p /app/config \
+ && install -d -o 10001 -g 10001 -m 0700 /var/lib/docker-sync
 
 COPY --from=builder /out/ /usr/local/bin/
 # For reference only: the real registries.yaml is mounted over /app/config at run time.
 COPY config/registries.yaml.example /app/config/registries.yaml.example
 
+# DOCKER_SYNC_DATA: the api writes the first admin's one-time password there. /app stays root-owned
+# (the programs never write their config), so the data dir is its own folder owned by 10001;
+# compose and Kubernetes mount a volume over it, since the root fs is read-only there.
 # TMPDIR: skopeo may buffer layers in a temp dir, by default /var/tmp; point it (and the worker's
 # scratch dir) at /tmp, the one place the deployments make writable under a read-only root fs.
 ENV DOCKER_SYNC_CONFIG=/app/config \
     DOCKER_SYNC_LISTEN=0.0.0.0:5000 \
+    DOCKER_SYNC_DATA=/var/lib/docker-sync \
     TMPDIR=/tmp
 
 WORKDIR /app

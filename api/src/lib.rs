@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod hash_password;
 pub mod jobs;
 pub mod lang;
 pub mod limits;

@@ -4,6 +4,14 @@ use std::path::PathBuf;
 
 use docker_sync_common::cli::SharedArgs;
 
+use crate::hash_password::HashPasswordArgs;
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Print the bcrypt hash of a password read from stdin, for users.yaml's `password_hash`.
+    HashPassword(HashPasswordArgs),
+}
+
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
     name = "docker-sync-api",
@@ -11,6 +19,9 @@ use docker_sync_common::cli::SharedArgs;
     about = "docker-image-sync api and web UI"
 )]
 pub struct Args {
+    /// Without one, the server starts.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     #[command(flatten)]
     pub shared: SharedArgs,
     /// Address to listen on.

@@ -389,7 +389,8 @@ pub fn api_routes() -> ApiRoutes {
 pub fn router(state: AppState) -> Router {
     let others = Router::new()
         .route("/health", get(health::health))
-        .route("/metrics", get(metrics::metrics));
+        .route("/metrics", get(metrics::metrics))
+        .route("/metrics/cluster", get(metrics::cluster));
     assemble(state, api_routes(), others)
 }
 
@@ -520,12 +521,11 @@ async fn record_metrics(State(state): State<AppState>, req: Request, next: Next)
     let method = metric_method(req.method());
     let started = Instant::now();
     let response = next.run(req).await;
-    let m = &state.metrics;
-    m.http_requests
-        .with_label_values(&[method, route.as_str(), response.status().as_str()])
-        .inc();
-    m.http_duration
-        .with_label_values(&[method, route.as_str()])
-        .observe(started.elapsed().as_secs_f64());
+    state.metrics.http_request(
+        method,
+        &route,
+        response.status().as_str(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }

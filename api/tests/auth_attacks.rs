@@ -200,7 +200,7 @@ async fn spraying_from_fifty_addresses_is_bounded_and_spares_the_admins_browser(
         .find(|c| c.starts_with("dsync_device="))
         .cloned();
 
-    let checked_before = app.state().metrics.login_failures.get();
+    let checked_before = app.state().metrics.login_failures();
     let mut refused = 0;
     for i in 0..50 {
         let r = app
@@ -217,7 +217,7 @@ async fn spraying_from_fifty_addresses_is_bounded_and_spares_the_admins_browser(
             s => panic!("{s}: {}", r.body),
         }
     }
-    let checked = app.state().metrics.login_failures.get() - checked_before;
+    let checked = app.state().metrics.login_failures() - checked_before;
     assert_eq!(checked, 3, "only max_login_attempts passwords were checked");
     assert_eq!(refused, 47);
     assert_eq!(

@@ -23,9 +23,11 @@ pub struct SharedArgs {
     /// the process list.
     #[arg(long, env = "DOCKER_SYNC_SECRET_KEY_FILE")]
     pub secret_key_file: Option<PathBuf>,
-    /// Emit logs as JSON lines instead of text.
-    #[arg(long, env = "DOCKER_SYNC_LOG_JSON")]
-    pub log_json: bool,
+    /// Logs as JSON lines (`--log-json`, `=true`) or text (`=false`); when given, wins over
+    /// registries.yaml's `logging.format`.
+    #[arg(long, env = "DOCKER_SYNC_LOG_JSON", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub log_json: Option<bool>,
 }
 
 impl SharedArgs {

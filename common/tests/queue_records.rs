@@ -231,16 +231,39 @@ async fn every_field_written_is_one_the_records_name() {
             .into_iter()
             .map(stats::duration_bucket),
     );
+    let mut cluster = Vec::new();
     for name in stats.keys() {
-        assert!(
-            known.contains(name),
-            "stats field `{name}` is not in stats.rs"
-        );
+        match stats::ClusterField::parse(name) {
+            // job_end.lua's bucket list is stats.rs's: every bound it writes is one Rust knows.
+            Some(stats::ClusterField::Seconds {
+                part: stats::SecondsPart::Le(Some(le)),
+                ..
+            }) => assert!(
+                stats::TASK_SECONDS_LE_MS.contains(&le),
+                "bucket `{name}` is not in TASK_SECONDS_LE_MS"
+            ),
+            Some(field) => cluster.push(field),
+            None => assert!(
+                known.contains(name),
+                "stats field `{name}` is not in stats.rs"
+            ),
+        }
     }
+    assert!(!cluster.is_empty(), "{stats:?}");
     assert_eq!(stats[stats::SYNC_TOTAL], "3");
     // 1.5 s: above the first bucket, in every other.
     assert_eq!(stats.get(&stats::duration_bucket(1)), None);
     assert_eq!(stats[&stats::duration_bucket(5)], "3");
+    // The cluster-wide histogram counts each task into its smallest bucket only: 1.5 s is 2.5 s's.
+    let in_bucket = |le: &str| {
+        stats
+            .iter()
+            .filter(|(k, _)| k.starts_with("task_seconds:") && k.contains(&format!(":{le}:")))
+            .map(|(_, v)| v.parse::<u64>().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(in_bucket("le_2500"), 3, "{stats:?}");
+    assert_eq!(in_bucket("le_1000"), 0, "{stats:?}");
 }
 
 #[tokio::test]
@@ -374,7 +397,12 @@ async fn a_cancel_ends_queued_tasks_at_once_and_the_running_one_through_its_work
     assert_eq!(hash[JobField::Status.as_str()], "cancelled");
     assert_eq!(hash["cancelled"], "3");
     let stats: HashMap<String, String> = conn.hgetall(keys.stats()).await.unwrap();
-    assert!(stats.is_empty(), "a cancel is no sync: {stats:?}");
+    // A cancel is no sync: only the cluster-wide count of tasks by result has it, untimed.
+    assert_eq!(
+        stats,
+        HashMap::from([("tasks:cancelled:target".to_owned(), "3".to_owned())]),
+        "{stats:?}"
+    );
     let len: usize = conn.xlen(keys.tasks()).await.unwrap();
     assert_eq!(len, 0);
     // The end is written for the notifier by the same script, once.

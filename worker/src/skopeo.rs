@@ -204,6 +204,10 @@ impl Skopeo {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
+            // A process group of its own: Ctrl-C at a terminal signals the whole foreground
+            // group, and skopeo dying of that SIGINT would spend an attempt. The worker decides
+            // when a copy stops (after the shutdown grace), not the terminal.
+            .process_group(0)
             .spawn()
             .map_err(|source| CopyError::Spawn {
                 binary: self.binary.display().to_string(),

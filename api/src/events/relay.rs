@@ -26,7 +26,7 @@ pub async fn relay<S, E>(socket: S, job: String, state: AppState, start: Start)
 where
     S: Sink<Message> + Stream<Item = Result<Message, E>> + Unpin,
 {
-    state.metrics.active_connections.inc();
+    state.metrics.websocket_opened();
     let (mut tx, mut rx) = socket.split();
     // Subscribe before reading anything, so nothing written in between is missed.
     let mut feed = state.hub.feeds().subscribe(&job, &state);
@@ -91,7 +91,7 @@ where
         Ok(false) | Err(Failure::Client) => {}
         Err(Failure::Redis(e)) => tracing::warn!(job, error = %e, "cannot read job events"),
     }
-    state.metrics.active_connections.dec();
+    state.metrics.websocket_closed();
 }
 
 enum Failure {

@@ -113,7 +113,7 @@ pub async fn create(
             .collect(),
     };
     let submitted = submit::submit(&state.pool, &state.keys, &new).await?;
-    state.metrics.jobs_submitted.inc();
+    state.metrics.job_submitted();
     let total = submitted.tasks.len() as u32;
     let counts = Counts {
         queued: total,

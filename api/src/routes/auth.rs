@@ -96,7 +96,7 @@ pub async fn login(
             if found.is_some() {
                 users::record_login(&state, &name, &record(false)).await?;
             }
-            state.metrics.login_failures.inc();
+            state.metrics.login_failed();
             tracing::warn!(username = %name, client = %caller.client, "login failed");
             audit::record(
                 &state,

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::image::filter::ImageFilter;
 
 mod entry;
+mod logging;
 mod proxy;
 pub mod sealing;
 pub mod stored;
@@ -25,6 +26,7 @@ pub use entry::{
     is_harbor_project_name, namespace_key, normalize_host, type_name, RegistryConfig,
     RegistryFields, RegistryType,
 };
+pub use logging::{ByteSize, LogFormat, LoggingConfig};
 pub use proxy::ProxyConfig;
 pub(crate) use yaml::line_of;
 pub use yaml::{parse_yaml, ConfigError};
@@ -74,44 +76,6 @@ impl Default for SyncConfig {
 pub struct FilterConfig {
     pub include_patterns: Vec<String>,
     pub exclude_patterns: Vec<String>,
-}
-
-/// The spec's `logging` section. `level` is honoured; logs go to stdout (collected by the
-/// container runtime), so `format`, `file`, `max_size` and `backup_count` are accepted for
-/// compatibility and otherwise unused.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LoggingConfig {
-    pub level: String,
-    pub format: Option<String>,
-    pub file: Option<String>,
-    pub max_size: Option<String>,
-    pub backup_count: Option<u32>,
-}
-
-impl Default for LoggingConfig {
-    fn default() -> Self {
-        Self {
-            level: "INFO".into(),
-            format: None,
-            file: None,
-            max_size: None,
-            backup_count: None,
-        }
-    }
-}
-
-impl LoggingConfig {
-    /// The level as a `tracing` filter directive (`WARNING` -> `warn`).
-    pub fn filter_directive(&self) -> &'static str {
-        match self.level.to_ascii_uppercase().as_str() {
-            "DEBUG" => "debug",
-            "WARNING" | "WARN" => "warn",
-            "ERROR" | "CRITICAL" => "error",
-            "TRACE" => "trace",
-            _ => "info",
-        }
-    }
 }
 
 /// Everything the api and the workers need from `registries.yaml`, checked; see

@@ -41,6 +41,10 @@ pub enum KeyError {
     },
     #[error("{origin}: the secret key is {len} characters; it needs at least {MIN_KEY_CHARS} (generate one with `head -c 32 /dev/urandom | base64`)")]
     TooShort { origin: String, len: usize },
+    /// The example Secret's text (k8s/secret.yaml) is long enough to pass the length check, and
+    /// a key everyone can read seals nothing.
+    #[error("{origin}: the secret key is the example's placeholder (it contains `REPLACE-ME`); make a real one with `head -c 32 /dev/urandom | base64`")]
+    Placeholder { origin: String },
     #[error("{0} holds no key")]
     Empty(String),
     #[error("give DOCKER_SYNC_SECRET_KEY_FILE or DOCKER_SYNC_SECRET_KEY, not both")]
@@ -103,6 +107,13 @@ impl Key {
     }
 }
 
+/// The marker the shipped examples put where a key belongs.
+const PLACEHOLDER: &str = "replace-me";
+
+fn is_placeholder(line: &str) -> bool {
+    line.to_ascii_lowercase().contains(PLACEHOLDER)
+}
+
 impl SealingKeys {
     /// Keys from text: one per line, blank lines and `#` comments skipped. `origin` names where
     /// the text came from, for errors.
@@ -114,6 +125,11 @@ impl SealingKeys {
             .collect();
         if lines.is_empty() {
             return Err(KeyError::Empty(origin.to_owned()));
+        }
+        if lines.iter().any(|l| is_placeholder(l)) {
+            return Err(KeyError::Placeholder {
+                origin: origin.to_owned(),
+            });
         }
         if let Some(short) = lines.iter().find(|l| l.chars().count() < MIN_KEY_CHARS) {
             return Err(KeyError::TooShort {
@@ -274,6 +290,22 @@ mod tests {
         ));
         let both = SealingKeys::load(Some(Path::new("/x")), Some(secret(K1)));
         assert!(matches!(both, Err(KeyError::Both)));
+    }
+
+    #[test]
+    fn the_placeholder_is_refused_on_any_line() {
+        let shipped = "REPLACE-ME-with-32-or-more-random-characters";
+        for text in [
+            shipped.to_owned(),
+            shipped.to_lowercase(),
+            format!("{K1}\n{shipped}\n"),
+        ] {
+            let err = SealingKeys::parse(&text, "/run/secrets/key").unwrap_err();
+            assert!(matches!(err, KeyError::Placeholder { .. }), "{err}");
+            let text = err.to_string();
+            assert!(text.contains("/run/secrets/key"), "{text}");
+            assert!(text.contains("head -c 32 /dev/urandom | base64"), "{text}");
+        }
     }
 
     #[test]

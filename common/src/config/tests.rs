@@ -127,3 +127,33 @@ fn ssl_verify_can_be_disabled_globally() {
     .unwrap();
     assert!(config.registries["r"].insecure);
 }
+
+/// The `logging` section exactly as the user's spec writes it.
+const SPEC_LOGGING: &str = r#"logging:
+  level: "INFO"              # DEBUG, INFO, WARNING, ERROR
+  format: "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+  file: "/app/logs/sync.log"
+  max_size: "100MB"
+  backup_count: 5
+"#;
+
+#[test]
+fn the_spec_logging_section_parses() {
+    let logging = parse(SPEC_LOGGING).unwrap().logging;
+    assert_eq!(logging.format(), (LogFormat::Text, None));
+    assert_eq!(
+        logging.file.as_deref(),
+        Some(Path::new("/app/logs/sync.log"))
+    );
+    assert_eq!(logging.max_bytes(), 100 << 20);
+    assert_eq!(logging.backups(), 5);
+}
+
+#[test]
+fn a_bad_log_size_or_count_names_key_and_line() {
+    let (line, key, message) = invalid("logging:\n  level: INFO\n  max_size: \"lots\"\n");
+    assert_eq!((line, key.as_str()), (3, "logging.max_size"));
+    assert!(message.contains("lots"), "{message}");
+    let (line, key, _) = invalid("logging:\n  max_size: 1MB\n  backup_count: 0\n");
+    assert_eq!((line, key.as_str()), (3, "logging.backup_count"));
+}

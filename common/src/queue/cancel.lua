@@ -5,12 +5,13 @@
 -- ends when its worker has stopped skopeo; a worker that misses the message learns it at its next
 -- lease refresh, and `start` or `requeue` of a task of a cancelled job cancels it (transitions.lua).
 --
--- KEYS: 1 task stream, 2 job hash, 3 job task list, 4 job event stream, 5 job-ends stream
+-- KEYS: 1 task stream, 2 job hash, 3 job task list, 4 job event stream, 5 job-ends stream,
+--       6 stats hash
 -- ARGV: 1 group, 2 now (ms), 3 job id, 4 events channel, 5 who, 6 status index key prefix,
 --       7 events kept per job, 8 task key prefix, 9 cancel channel, 10 and 11 the hour's and
 --       day's statistics key prefixes
 -- Returns {'missing'}, {'finished', status}, or {'ok', cancelled now, still running}.
-local stream, job, tasks, events, ends = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local stream, job, tasks, events, ends, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local group, now, job_id, channel, by = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local events_kept, task_prefix, cancel_channel = tonumber(ARGV[7]), ARGV[8], ARGV[9]
 
@@ -25,7 +26,7 @@ local function emit(json)
 end
 
 local ctx = {job = job, job_id = job_id, now = now, emit = emit, ends = ends, index = ARGV[6],
-  hour = ARGV[10], day = ARGV[11]}
+  hour = ARGV[10], day = ARGV[11], stats = stats}
 
 if redis.call('HSETNX', job, 'cancel_requested_at_ms', now) == 1 then
   redis.call('HSET', job, 'cancelled_by', by)

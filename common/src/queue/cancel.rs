@@ -36,6 +36,7 @@ pub async fn cancel(pool: &Pool, keys: &Keys, job: &str, by: &str) -> Result<Can
         .key(keys.job_tasks(job))
         .key(keys.job_events(job))
         .key(keys.job_ends())
+        .key(keys.stats())
         .arg(WORKER_GROUP)
         .arg(now_ms())
         .arg(job)

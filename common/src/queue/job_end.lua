@@ -3,7 +3,8 @@
 --
 -- `ctx` carries what both scripts know: job (hash key), job_id, now (ms), emit (publishes an
 -- event), ends (job-ends stream), index (status index key prefix, `Keys::jobs_by("status", "")`),
--- hour and day (statistics bucket key prefixes, `Keys::stats_bucket_prefix`).
+-- hour and day (statistics bucket key prefixes, `Keys::stats_bucket_prefix`), stats (the
+-- cluster-wide stats hash, `Keys::stats`).
 --
 -- The status rule is `JobStatus::derive` (job.rs), written again here because it must be set
 -- atomically with the last task's end; the records test (`common/tests/queue_records.rs`) keeps
@@ -41,13 +42,37 @@ local function count_stats(ctx, fields)
   end
 end
 
+-- Upper bounds (ms) of the cluster-wide task-duration histogram (`docker_sync_task_duration_seconds`):
+-- from 10 ms, since a skip is one manifest HEAD. `stats::TASK_SECONDS_LE_MS` is the same list.
+local TASK_SECONDS_LE_MS = {10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+  120000, 300000, 600000, 1800000, 3600000}
+
+-- Counts a task's end into the cluster-wide stats hash (`ctx.stats`, never expires), which every
+-- api replica serves at `/metrics/cluster`: `tasks:<final>:<registry>` and, for a task that ran
+-- (`duration_ms` given), `task_seconds:<final>:{count,sum_ms,le_<ms>|le_inf}:<registry>`. A
+-- duration counts into its smallest bucket only; the api adds them up into cumulative buckets.
+local function count_cluster(ctx, final, duration_ms)
+  local registry = redis.call('HGET', ctx.job, 'registry') or ''
+  redis.call('HINCRBY', ctx.stats, 'tasks:' .. final .. ':' .. registry, 1)
+  if duration_ms == nil then return end
+  local base, tail = 'task_seconds:' .. final .. ':', ':' .. registry
+  redis.call('HINCRBY', ctx.stats, base .. 'count' .. tail, 1)
+  redis.call('HINCRBY', ctx.stats, base .. 'sum_ms' .. tail, duration_ms)
+  local bucket = 'le_inf'
+  for _, le in ipairs(TASK_SECONDS_LE_MS) do
+    if duration_ms <= le then bucket = 'le_' .. le; break end
+  end
+  redis.call('HINCRBY', ctx.stats, base .. bucket .. tail, 1)
+end
+
 -- Counts a task's end in its job hash and, when it was the job's last task, sets the job's final
 -- status, moves it in the index, counts it in the statistics, publishes `job_finished` and adds
 -- the end to the job-ends stream (fields `job`, `status`, `at_ms`), from which the api's notifier
 -- sends webhooks: written in the same script, so no end is lost between the job finishing and the
 -- notifier hearing of it.
-local function count_task_end(ctx, final)
+local function count_task_end(ctx, final, duration_ms)
   local job, job_id, now = ctx.job, ctx.job_id, ctx.now
+  count_cluster(ctx, final, duration_ms)
   redis.call('HINCRBY', job, final, 1)
   local finished = redis.call('HINCRBY', job, 'finished', 1)
   local total = tonumber(redis.call('HGET', job, 'total') or '0')

@@ -50,7 +50,7 @@ local function emit(json)
 end
 
 local ctx = {job = job, job_id = job_id, now = now, emit = emit, ends = ends, index = ARGV[9],
-  hour = ARGV[14], day = ARGV[15]}
+  hour = ARGV[14], day = ARGV[15], stats = stats}
 
 local function forget_entry()
   redis.call('XACK', stream, group, id)
@@ -183,7 +183,8 @@ if op == 'finish' then
     end
   end
 
-  count_task_end(ctx, final)
+  -- A cancelled copy ran too, but its time says nothing about the registry: counted, not timed.
+  count_task_end(ctx, final, final ~= 'cancelled' and duration or nil)
   return {'ok'}
 end
 
