@@ -3,3 +3,4 @@
 //! The names and formats both sides share are in `docker_sync_common::bundle`.
 
 pub mod push_script;
+pub mod store;
