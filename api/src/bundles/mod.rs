@@ -2,5 +2,6 @@
 //! job ends (`manifest.json`, `push.sh`, `README.md`), and serving, deleting and expiring them.
 //! The names and formats both sides share are in `docker_sync_common::bundle`.
 
+pub mod archive;
 pub mod push_script;
 pub mod store;
