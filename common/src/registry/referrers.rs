@@ -341,7 +341,8 @@ mod tests {
             Some(Ok(vec![]))
         );
         assert_eq!(parse_referrers(b"404 page not found\n"), None);
-        let image = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+        let image =
+            br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
             "config":{"digest":"sha256:e"},"layers":[]}"#;
         assert_eq!(parse_referrers(image), None);
         assert!(parse_referrers(br#"{"manifests":[{"size":1}]}"#)
