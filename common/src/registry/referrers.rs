@@ -107,6 +107,13 @@ impl Related {
         }
     }
 
+    /// An index (a referrer may be one): skopeo copies it only with `--all`, and, as with the
+    /// referrers tag (the same re-encoding), fails with `--preserve-digests` if its entries carry
+    /// `artifactType`.
+    pub fn is_index(&self) -> bool {
+        self.media_type.as_deref().is_some_and(is_index_media_type)
+    }
+
     /// The reference a manifest HEAD at the target asks for, to skip it when its digest is there.
     pub fn reference(&self) -> &str {
         match &self.copy {
@@ -299,15 +306,23 @@ mod tests {
             "org.opencontainers.image.created": "2022-01-01T07:21:33Z",
             "org.example.signature.fingerprint": "abcd"
           }
+        },
+        {
+          "mediaType": "application/vnd.oci.image.index.v1+json",
+          "size": 1234,
+          "digest": "sha256:a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3",
+          "annotations": {
+            "org.opencontainers.image.created": "2023-01-01T07:21:33Z"
+          }
         }
       ]
     }"#;
 
     #[test]
-    fn the_spec_example_lists_two_referrers_copied_by_digest() {
+    fn the_spec_example_lists_three_referrers_copied_by_digest() {
         let listed = parse_referrers(SPEC_EXAMPLE.as_bytes()).unwrap().unwrap();
         let related: Vec<Related> = listed.into_iter().map(Referrer::related).collect();
-        assert_eq!(related.len(), 2);
+        assert_eq!(related.len(), 3);
         assert_eq!(
             related[0],
             Related {
@@ -329,6 +344,14 @@ mod tests {
             related[1].skopeo_suffix(),
             format!("@sha256:{}", "a2".repeat(32))
         );
+        // An index may refer to an image too; without an artifactType of its own it has none.
+        assert_eq!(
+            related[2].kind,
+            RelatedKind::Referrer {
+                artifact_type: None
+            }
+        );
+        assert!(related[2].is_index() && !related[0].is_index());
     }
 
     #[test]
