@@ -205,7 +205,7 @@ impl RegistryClient {
 
     /// Sends a request to `path` on the registry (the scheme chosen by [`Clients::send`]),
     /// answering a 401 challenge once (Basic or Bearer) and remembering the answer.
-    async fn send(
+    pub(super) async fn send(
         &self,
         reach: &Reach,
         repo: &str,
