@@ -11,8 +11,7 @@ use docker_sync_common::registry::{
     related, CopyBy, CosignSuffix, Reach, RegistryClient, Related, RelatedKind, Transport,
 };
 use docker_sync_tests::{
-    push_image, put_manifest, require_tool, sign_image, write_authfile, ImageSpec, Registry,
-    SBOM_ARTIFACT_TYPE,
+    push_image, require_tool, sign_image, write_authfile, ImageSpec, Registry, SBOM_ARTIFACT_TYPE,
 };
 use secrecy::SecretString;
 
@@ -29,14 +28,17 @@ fn reach(registry: &Registry) -> Reach {
     }
 }
 
-fn find(registry: &Registry, digest: &str) -> Vec<Related> {
-    let client = RegistryClient::new(Duration::from_secs(10));
-    let runtime = tokio::runtime::Builder::new_current_thread()
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    runtime
-        .block_on(related(&client, &reach(registry), REPO, digest))
+        .unwrap()
+        .block_on(f)
+}
+
+fn find(registry: &Registry, digest: &str) -> Vec<Related> {
+    let client = RegistryClient::new(Duration::from_secs(10));
+    block_on(related(&client, &reach(registry), REPO, digest))
         .unwrap_or_else(|e| panic!("related() at {}: {e}", registry.host()))
 }
 
@@ -112,7 +114,15 @@ fn signatures_and_referrers_copy_with_equal_digests_and_are_found_again_at_the_t
             }
             CopyBy::ManifestBytes(tag) => {
                 let raw = source.manifest(REPO, tag).expect("the referrers tag");
-                put_manifest(&target, REPO, tag, &raw.media_type, &raw.body);
+                let written = block_on(RegistryClient::new(Duration::from_secs(10)).put_manifest(
+                    &reach(&target),
+                    REPO,
+                    tag,
+                    &raw.media_type,
+                    &raw.body,
+                ))
+                .expect("the referrers index is PUT through the client, basic auth and all");
+                assert_eq!(written, r.digest);
             }
         }
         assert_eq!(
