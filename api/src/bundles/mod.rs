@@ -4,4 +4,5 @@
 
 pub mod archive;
 pub mod push_script;
+pub mod readme;
 pub mod store;
