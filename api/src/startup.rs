@@ -31,8 +31,8 @@ use crate::error::AppError;
 use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::routes::{
-    audit, auth, health, jobs, metrics, preview, registries, rerun, rules, scripts, secret_key,
-    stats, tokens, users, webhooks,
+    audit, auth, downloads, health, jobs, metrics, preview, registries, rerun, rules, scripts,
+    secret_key, stats, tokens, users, webhooks,
 };
 use crate::settings::Args;
 use crate::state::AppState;
@@ -87,6 +87,7 @@ pub async fn state(
             jobs: days(args.job_retention_days),
             stats: days(args.stats_retention_days),
         },
+        downloads: crate::bundles::store::Downloads::new(&args.shared.downloads),
     })
 }
 
@@ -195,6 +196,25 @@ pub fn api_routes() -> ApiRoutes {
             "/api/auth/password",
             Account,
             post(auth::change_password),
+        )
+        .add(Method::GET, "/api/downloads", VIEWER, get(downloads::list))
+        .add(
+            Method::GET,
+            "/api/downloads/{bundle}/archive",
+            OPERATOR,
+            get(downloads::archive),
+        )
+        .add(
+            Method::GET,
+            "/api/downloads/{bundle}/files/{file}",
+            OPERATOR,
+            get(downloads::file),
+        )
+        .add(
+            Method::DELETE,
+            "/api/downloads/{bundle}",
+            ADMIN,
+            delete(downloads::delete),
         )
         .add(Method::GET, "/api/jobs", VIEWER, get(jobs::list))
         .add(Method::POST, "/api/jobs", OPERATOR, post(jobs::create))

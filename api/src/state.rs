@@ -32,4 +32,6 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// How long jobs and statistics are kept (`--job-retention-days`, `--stats-retention-days`).
     pub retention: docker_sync_common::queue::limits::Retention,
+    /// The bundles export jobs wrote (`DOCKER_SYNC_DOWNLOADS`).
+    pub downloads: crate::bundles::store::Downloads,
 }

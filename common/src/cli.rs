@@ -17,6 +17,14 @@ pub struct SharedArgs {
     /// Prefix of every Redis key this installation uses.
     #[arg(long, env = "DOCKER_SYNC_KEY_PREFIX", default_value = "dsync")]
     pub key_prefix: String,
+    /// Where export jobs write their bundles; the api serves them from there. The workers and
+    /// the api must see the same folder (a volume in compose, a ReadWriteMany volume in k8s).
+    #[arg(
+        long,
+        env = "DOCKER_SYNC_DOWNLOADS",
+        default_value = "./data/downloads"
+    )]
+    pub downloads: PathBuf,
     /// File with the key that seals the passwords of registries added through the api (at least
     /// 32 characters; several lines = rotation, the first seals). The key itself may come from
     /// the DOCKER_SYNC_SECRET_KEY variable instead; there is no flag for it, to keep it out of

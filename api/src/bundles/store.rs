@@ -16,17 +16,18 @@ pub struct Downloads {
 }
 
 /// A bundle as `GET /api/downloads` lists it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct BundleSummary {
     pub id: String,
     /// Absent while the export still runs (its manifest is written when the job ends).
+    #[schema(value_type = Option<Object>)]
     pub manifest: Option<BundleManifest>,
     pub files: Vec<FileEntry>,
     pub size: u64,
     pub modified_ms: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FileEntry {
     pub name: String,
     pub size: u64,

@@ -2,6 +2,7 @@
 //! layer can wrap exactly these.
 pub mod audit;
 pub mod auth;
+pub mod downloads;
 pub mod health;
 pub mod jobs;
 pub mod metrics;
