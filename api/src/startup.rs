@@ -88,6 +88,7 @@ pub async fn state(
             stats: days(args.stats_retention_days),
         },
         downloads: crate::bundles::store::Downloads::new(&args.shared.downloads),
+        downloads_retention: days(args.downloads_retention_days),
     })
 }
 
@@ -119,6 +120,7 @@ pub async fn run(
     crate::rules::scheduler::spawn(state.clone(), shutdown.clone());
     crate::webhooks::notifier::spawn(state.clone(), shutdown.clone());
     crate::webhooks::sender::spawn(state.clone(), shutdown.clone());
+    crate::bundles::expiry::spawn(state.clone(), shutdown.clone());
     // Serve at once (health says 503 until Redis answers); set Redis up when it does.
     {
         let (state, shutdown) = (state.clone(), shutdown.clone());

@@ -34,4 +34,6 @@ pub struct AppState {
     pub retention: docker_sync_common::queue::limits::Retention,
     /// The bundles export jobs wrote (`DOCKER_SYNC_DOWNLOADS`).
     pub downloads: crate::bundles::store::Downloads,
+    /// How long a bundle is kept (`--downloads-retention-days`).
+    pub downloads_retention: std::time::Duration,
 }

@@ -3,6 +3,7 @@
 //! The names and formats both sides share are in `docker_sync_common::bundle`.
 
 pub mod archive;
+pub mod expiry;
 pub mod push_script;
 pub mod readme;
 pub mod store;
