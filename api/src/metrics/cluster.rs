@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use docker_sync_common::queue::stats::{
-    ClusterField, SecondsPart, DIGEST_CHECK_FAILURES, TASK_SECONDS_LE_MS,
-};
+use docker_sync_common::queue::stats::{ClusterField, SecondsPart, TASK_SECONDS_LE_MS};
 use prometheus::proto::{Bucket, Histogram, Metric, MetricFamily, MetricType};
 
 use super::proto::{counter_metric, gauge, gauge_metric, labels, non_empty};
@@ -82,12 +80,9 @@ pub fn families(s: &Snapshot) -> Vec<MetricFamily> {
         MetricType::GAUGE,
         by_consumer(|c| c.idle_ms as f64 / 1000.0),
     ));
+    // Every configured registry from 0, so `increase()` sees its first failure.
     let mut failures: BTreeMap<&str, u64> = s.registries.iter().map(|r| (r.as_str(), 0)).collect();
-    for (k, v) in &s.stats {
-        if let Some(registry) = k.strip_prefix(DIGEST_CHECK_FAILURES) {
-            *failures.entry(registry).or_default() += v;
-        }
-    }
+    failures.extend(s.digest_check_failures());
     families.extend(non_empty(
         "docker_sync_digest_check_failures_total",
         "Digest checks that could not run, so the image was copied without comparing the target",

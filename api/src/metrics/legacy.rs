@@ -4,7 +4,7 @@
 //! figures, so these must be read with `max` across pods, never `sum`; the `docker_sync_*` series
 //! on `/metrics/cluster` are the ones to build on.
 
-use docker_sync_common::queue::stats::{self, DIGEST_CHECK_FAILURES, DURATION_BUCKETS_S};
+use docker_sync_common::queue::stats::{self, DURATION_BUCKETS_S};
 use prometheus::proto::{Bucket, Histogram, Metric, MetricFamily, MetricType};
 
 use super::proto::{counter, counter_metric, family, gauge, gauge_metric, labels, non_empty};
@@ -73,17 +73,11 @@ pub fn families(s: &Snapshot) -> Vec<MetricFamily> {
             .map(|l| gauge_metric(labels(&[("host", &l.host)]), l.remaining as f64))
             .collect(),
     ));
-    let mut failures: Vec<(&str, u64)> = s
-        .stats
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix(DIGEST_CHECK_FAILURES)?, *v)))
-        .collect();
-    failures.sort();
     families.extend(non_empty(
         "digest_check_failures_total",
         "Digest checks that could not run, so the image was copied without checking the target",
         MetricType::COUNTER,
-        failures
+        s.digest_check_failures()
             .into_iter()
             .map(|(registry, n)| counter_metric(labels(&[("registry", registry)]), n as f64))
             .collect(),

@@ -1,8 +1,9 @@
 //! One read of everything the cluster-wide series come from: the stats hash the workers' scripts
 //! count into, the task stream and its consumer group, the dead letters and the pull limits.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use docker_sync_common::queue::stats::DIGEST_CHECK_FAILURES;
 use docker_sync_common::queue::WORKER_GROUP;
 use docker_sync_common::registry::Reported;
 use redis::streams::{StreamInfoConsumersReply, StreamInfoGroupsReply};
@@ -77,6 +78,14 @@ impl Snapshot {
                 .collect(),
             limits: docker_sync_common::registry::reported(&state.pool, &state.keys).await?,
         })
+    }
+
+    /// `digest_check_failures:<registry>` fields: registry to count, in name order.
+    pub fn digest_check_failures(&self) -> BTreeMap<&str, u64> {
+        self.stats
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(DIGEST_CHECK_FAILURES)?, *v)))
+            .collect()
     }
 
     pub fn stat(&self, field: &str) -> f64 {
