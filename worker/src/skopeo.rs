@@ -97,13 +97,16 @@ pub struct CopyRequest {
 }
 
 /// The archive side of an export (`target`) or an import (`source`): skopeo's transport
-/// argument for the file. Digests are kept (`--preserve-digests`): a bundle is only worth
-/// carrying if what comes out of it is the image that went in.
+/// argument for the file. An OCI archive keeps digests (`--preserve-digests`): a bundle is only
+/// worth carrying if what comes out of it is the image that went in. A docker-archive cannot:
+/// it holds a Docker schema 2 image, which an OCI source must be converted to, and
+/// `--preserve-digests` forbids any conversion.
 #[derive(Debug, Clone)]
 pub struct ArchiveEnd {
     pub direction: Direction,
     /// `oci-archive:/path/file.oci.tar` or `docker-archive:/path/file.docker.tar[:name:tag]`.
     pub arg: String,
+    pub preserve_digests: bool,
 }
 
 impl ArchiveEnd {
@@ -123,7 +126,11 @@ impl ArchiveEnd {
             arg.push(':');
             arg.push_str(name);
         }
-        ArchiveEnd { direction, arg }
+        ArchiveEnd {
+            direction,
+            arg,
+            preserve_digests: format == ArchiveFormat::OciArchive,
+        }
     }
 }
 
@@ -205,8 +212,10 @@ impl Skopeo {
             // The spec ends with source and target; the archive takes its side's place.
             let at = args.len() - 2 + matches!(archive.direction, Direction::Export) as usize;
             args[at] = archive.arg.clone();
-            let copy = args.iter().position(|a| a == "copy").expect("a copy");
-            args.insert(copy + 1, "--preserve-digests".to_owned());
+            if archive.preserve_digests {
+                let copy = args.iter().position(|a| a == "copy").expect("a copy");
+                args.insert(copy + 1, "--preserve-digests".to_owned());
+            }
         }
         args
     }
@@ -537,6 +546,47 @@ mod tests {
         assert!(args.contains(&"--dest-tls-verify=false".to_owned()));
         assert!(args.contains(&format!("docker://quay.io/a/b@{digest}")));
         assert_eq!(args.last().unwrap(), "docker://127.0.0.1:5000/ns/b:1");
+    }
+
+    #[test]
+    fn an_archive_takes_its_sides_place_and_only_oci_keeps_digests() {
+        let base = |archive| CopyRequest {
+            source: endpoint("quay.io/a/b:1", Transport::Https),
+            target: endpoint("quay.io/a/b:1", Transport::Https),
+            platform: None,
+            timeout: Duration::from_secs(1),
+            archive: Some(archive),
+        };
+        let oci = ArchiveEnd::new(
+            Direction::Export,
+            ArchiveFormat::OciArchive,
+            Path::new("/d/j/b.oci.tar"),
+            Some("mirror/b:1"),
+        );
+        let args = Skopeo::copy_args(&base(oci), Path::new("/tmp/auth.json"));
+        assert_eq!(args[..3], ["copy", "--preserve-digests", "--all"]);
+        assert_eq!(args[args.len() - 2], "docker://quay.io/a/b:1");
+        assert_eq!(args.last().unwrap(), "oci-archive:/d/j/b.oci.tar");
+
+        let docker = ArchiveEnd::new(
+            Direction::Export,
+            ArchiveFormat::DockerArchive,
+            Path::new("/d/j/b.docker.tar"),
+            Some("mirror/b:1"),
+        );
+        let args = Skopeo::copy_args(&base(docker), Path::new("/tmp/auth.json"));
+        assert!(!args.contains(&"--preserve-digests".to_owned()));
+        assert_eq!(args.last().unwrap(), "docker-archive:/d/j/b.docker.tar:mirror/b:1");
+
+        let import = ArchiveEnd::new(
+            Direction::Import,
+            ArchiveFormat::OciArchive,
+            Path::new("/d/j/b.oci.tar"),
+            None,
+        );
+        let args = Skopeo::copy_args(&base(import), Path::new("/tmp/auth.json"));
+        assert_eq!(args[args.len() - 2], "oci-archive:/d/j/b.oci.tar");
+        assert_eq!(args.last().unwrap(), "docker://quay.io/a/b:1");
     }
 
     #[test]
