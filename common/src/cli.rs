@@ -82,7 +82,7 @@ fn min_free(text: &str) -> Result<u64, String> {
 mod tests {
     use clap::Parser;
 
-    #[derive(clap::Parser)]
+    #[derive(Debug, clap::Parser)]
     struct Cli {
         #[command(flatten)]
         shared: super::SharedArgs,
