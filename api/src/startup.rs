@@ -32,8 +32,8 @@ use crate::error::AppError;
 use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::routes::{
-    audit, auth, downloads, health, jobs, metrics, preview, registries, rerun, rules, scripts,
-    secret_key, stats, tokens, users, webhooks,
+    audit, auth, downloads, health, imports, jobs, metrics, preview, registries, rerun, rules,
+    scripts, secret_key, stats, tokens, users, webhooks,
 };
 use crate::settings::Args;
 use crate::state::AppState;
@@ -230,6 +230,12 @@ pub fn api_routes() -> ApiRoutes {
             "/api/downloads/{bundle}",
             ADMIN,
             delete(downloads::delete),
+        )
+        .add(
+            Method::POST,
+            "/api/downloads/{bundle}/push",
+            OPERATOR,
+            post(imports::push),
         )
         .add(Method::GET, "/api/jobs", VIEWER, get(jobs::list))
         .add(Method::POST, "/api/jobs", OPERATOR, post(jobs::create))
@@ -480,9 +486,11 @@ async fn limit_body(req: Request, next: Next) -> Response {
     }
     let limited = tower::ServiceBuilder::new()
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .map_request(|req: Request<tower_http::body::Limited<axum::body::Body>>| {
-            req.map(axum::body::Body::new)
-        })
+        .map_request(
+            |req: Request<tower_http::body::Limited<axum::body::Body>>| {
+                req.map(axum::body::Body::new)
+            },
+        )
         .service(next);
     match limited.oneshot(req).await {
         Ok(response) => response.map(axum::body::Body::new),

@@ -5,6 +5,8 @@
 
 pub mod archive;
 pub mod expiry;
+pub mod finalize;
+pub mod import;
 pub mod push_script;
 pub mod readme;
 pub mod store;
