@@ -451,3 +451,47 @@ async fn the_free_space_floor_refuses_an_upload_even_without_a_quota() {
     let usage = app.get("/api/downloads/usage", &op).await;
     assert_eq!(usage.body["quota_bytes"], serde_json::Value::Null);
 }
+
+#[tokio::test]
+async fn an_export_is_refused_before_it_is_queued_once_the_quota_is_reached() {
+    let downloads = tempfile::tempdir().unwrap();
+    std::fs::create_dir(downloads.path().join("old")).unwrap();
+    std::fs::write(downloads.path().join("old/a.tar"), vec![0u8; 512 << 10]).unwrap();
+    let app = support::app(
+        REGISTRIES,
+        &[
+            "--downloads",
+            downloads.path().to_str().unwrap(),
+            "--downloads-quota",
+            "512K",
+        ],
+    )
+    .await;
+    let op = app.login("op").await;
+    let export = serde_json::json!({
+        "images": "127.0.0.1:1/library/nginx:1",
+        "export": {"format": "oci-archive"},
+    });
+    let refused = app.post("/api/jobs", &op, export).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::INSUFFICIENT_STORAGE,
+        "{}",
+        refused.text
+    );
+    let said = refused.body["error"].as_str().unwrap();
+    assert!(
+        said.starts_with(
+            "the downloads folder holds 512 KiB of its 512 KiB quota; this export needs room \
+             for its archives"
+        ),
+        "{said}"
+    );
+    let jobs = app.get("/api/jobs", &op).await;
+    assert_eq!(jobs.body.as_array().map(Vec::len), Some(0), "{}", jobs.text);
+
+    // A copy into a registry writes nothing here: the quota is not its business.
+    let sync = serde_json::json!({ "images": "127.0.0.1:1/library/nginx:1", "target": "target" });
+    let queued = app.post("/api/jobs", &op, sync).await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{}", queued.text);
+}

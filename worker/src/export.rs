@@ -79,6 +79,12 @@ pub(crate) async fn run(
             folder.display()
         ));
     }
+    let (quota, root) = (parts.settings.quota, parts.settings.downloads.clone());
+    match tokio::task::spawn_blocking(move || quota.check_export(&root)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(refused)) => return failed(refused.to_string()),
+        Err(e) => return failed(format!("checking the downloads quota: {e}")),
+    }
     if hold(parts, entry, msg, &asked, head.retry_after, interrupt).await == Hold::Stopping {
         return interrupt.outcome();
     }

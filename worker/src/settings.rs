@@ -68,6 +68,8 @@ pub struct Settings {
     pub work_dir: PathBuf,
     /// Where export jobs write their bundles (`DOCKER_SYNC_DOWNLOADS`, the api's folder too).
     pub downloads: PathBuf,
+    /// What that folder may hold: an export whose next archive would not fit fails.
+    pub quota: docker_sync_common::bundle::Quota,
 }
 
 impl Settings {
@@ -95,6 +97,7 @@ impl Settings {
             skopeo: args.skopeo,
             work_dir,
             downloads: args.shared.downloads.clone(),
+            quota: args.shared.quota(),
         }
     }
 }

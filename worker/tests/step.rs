@@ -48,6 +48,7 @@ fn setup() -> Setup {
         skopeo: "skopeo".into(),
         work_dir: work.path().to_owned(),
         downloads: work.path().join("downloads"),
+        quota: docker_sync_common::bundle::Quota::new(None, 0),
     };
     let parts = Parts::new(config, None, settings).unwrap();
     Setup {

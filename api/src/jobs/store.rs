@@ -136,6 +136,14 @@ pub async fn create(
     plan: &Plan,
     origin: Origin<'_>,
 ) -> Result<JobView, AppError> {
+    if plan.export.is_some() {
+        // Refused before anything is queued, with the numbers; the workers check again
+        // before each archive, since a queue can be long.
+        let (quota, root) = (state.quota, state.downloads.root().to_owned());
+        tokio::task::spawn_blocking(move || quota.check_export(&root))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
+    }
     let new = NewJob {
         trigger: origin.trigger.clone(),
         lines: origin.lines,

@@ -43,6 +43,10 @@ pub enum Needed {
     About(u64),
     /// An upload cut while it was sent: it had this much and was not done.
     MoreThan(u64),
+    /// An export: its archives' sizes are known only once written (estimating them would
+    /// cost a manifest GET per image, a pull on Docker Hub), so it needs room at all: the
+    /// quota not reached and the free-space floor not touched.
+    Room,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +103,15 @@ impl Quota {
         self.check_for(downloads_dir, extra_bytes, "export")
     }
 
+    /// Whether an export may start (or write its next archive): see [`Needed::Room`].
+    pub fn check_export(&self, downloads_dir: &Path) -> Result<Usage, QuotaError> {
+        let usage = self.usage(downloads_dir)?;
+        match usage.refuse(Needed::Room, "export") {
+            Some(refused) => Err(refused),
+            None => Ok(usage),
+        }
+    }
+
     /// [`Self::check`] for something other than an export (`what`: "upload"), named so in the
     /// message.
     pub fn check_for(
@@ -132,6 +145,7 @@ impl Usage {
             Needed::About(n) => n,
             // Past `n` bytes and not done: it needs at least one more.
             Needed::MoreThan(n) => n.saturating_add(1),
+            Needed::Room => 1,
         };
         if let Some(quota) = self.quota_bytes {
             if self.used_bytes.saturating_add(bytes) > quota {
@@ -157,6 +171,7 @@ impl fmt::Display for Needed {
         match self {
             Needed::About(n) => write!(f, "about {}", human(*n)),
             Needed::MoreThan(n) => write!(f, "more than {}", human(*n)),
+            Needed::Room => f.write_str("room for its archives"),
         }
     }
 }
