@@ -1,5 +1,5 @@
 //! Offline bundles end to end: an export job writes a multi-arch image and two single ones
-//! into a bundle, the bundle comes out of the api as one archive, its `push.sh` (shellcheck
+//! into a bundle, the bundle comes out of the api as one zip, its `push.sh` (shellcheck
 //! clean) puts them into a registry with every digest equal to the source's, and the same
 //! bundle pushed back through the api (an import job) lands where a sync would, skipped the
 //! second time. A docker-archive holds the one platform asked for, as skopeo reads it back.
@@ -166,10 +166,24 @@ fn an_export_goes_through_the_api_and_push_sh_into_another_registry_with_equal_d
 
     // Carried away: the whole bundle in one download, unpacked elsewhere.
     let carried = tempfile::tempdir().unwrap();
-    let archive = download(&stack, &format!("/api/downloads/{bundle}/archive"));
-    tar::Archive::new(&archive[..])
-        .unpack(carried.path())
+    let zip = carried.path().join("bundle.zip");
+    std::fs::write(
+        &zip,
+        download(&stack, &format!("/api/downloads/{bundle}/archive?format=zip")),
+    )
+    .unwrap();
+    let unzip = Command::new(require_tool("unzip", "unzip"))
+        .arg("-q")
+        .arg(&zip)
+        .arg("-d")
+        .arg(carried.path())
+        .output()
         .unwrap();
+    assert!(
+        unzip.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unzip.stderr)
+    );
     let unpacked = carried.path().join(&bundle);
     let sums = Command::new("sha256sum")
         .args(["-c", "SHA256SUMS"])
