@@ -384,7 +384,7 @@ function setSubmitting(on) {
   btn.disabled = on || !canSubmit();
   btn.classList.toggle("is-busy", on);
   btn.setAttribute("aria-busy", on ? "true" : "false");
-  $("submit-text").textContent = t(on ? "submitting" : "submit");
+  $("submit-text").textContent = t(on ? "submitting" : exporting() ? "submitExport" : "submit");
 }
 
 /** The body of POST /api/jobs as the form stands (also sent to the preview and the script). */
