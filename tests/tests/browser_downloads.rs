@@ -206,14 +206,23 @@ async fn the_downloads_page_lists_a_bundle_serves_it_and_only_admins_delete_it()
 
     // A viewer sees the bundle with its image and size, and nothing to download or delete:
     // the files are the operators'.
-    sign_in_as(&browser, &format!("{base}/downloads"), "e2e-viewer", PASSWORD).await;
+    sign_in_as(
+        &browser,
+        &format!("{base}/downloads"),
+        "e2e-viewer",
+        PASSWORD,
+    )
+    .await;
     let listed = wait_shown(&browser, &item).await;
     let text = listed.text().await.unwrap();
     assert!(
         text.contains(&manifest.images[0].source) && text.contains(&manifest.images[0].target),
         "{text}"
     );
-    assert!(text.contains("OCI archive") && text.contains("1 image"), "{text}");
+    assert!(
+        text.contains("OCI archive") && text.contains("1 image"),
+        "{text}"
+    );
     // The size the api lists (archive, push.sh and manifest.json), in the page's units.
     let (_, bundles) = stack.get("/api/downloads");
     let bytes = bundles[0]["size"].as_u64().expect("a size");
@@ -245,7 +254,13 @@ async fn the_downloads_page_lists_a_bundle_serves_it_and_only_admins_delete_it()
     sign_out(&browser).await;
 
     // An operator downloads: the links the page shows serve the bundle's files. No delete.
-    sign_in_as(&browser, &format!("{base}/downloads"), "e2e-operator", PASSWORD).await;
+    sign_in_as(
+        &browser,
+        &format!("{base}/downloads"),
+        "e2e-operator",
+        PASSWORD,
+    )
+    .await;
     wait_shown(&browser, &item).await;
     assert!(shown(&browser, "#bundle-upload").await, "operators upload");
     assert!(!shown(&browser, r#"button[data-key^="del:"]"#).await);
@@ -295,11 +310,22 @@ async fn the_downloads_page_lists_a_bundle_serves_it_and_only_admins_delete_it()
         "{command}"
     );
     click(&browser, "dialog[open] button[type=submit]").await;
-    wait_until(&browser, "the dialog closes", "!document.querySelector('dialog[open]')").await;
+    wait_until(
+        &browser,
+        "the dialog closes",
+        "!document.querySelector('dialog[open]')",
+    )
+    .await;
     sign_out(&browser).await;
 
     // An admin deletes, after saying yes: gone from the page and from the disk.
-    sign_in_as(&browser, &format!("{base}/downloads"), ADMIN_USER, ADMIN_PASSWORD).await;
+    sign_in_as(
+        &browser,
+        &format!("{base}/downloads"),
+        ADMIN_USER,
+        ADMIN_PASSWORD,
+    )
+    .await;
     wait_shown(&browser, &item).await;
     click(&browser, &format!(r#"button[data-key="del:{id}"]"#)).await;
     wait_shown(&browser, "dialog[open]").await;
@@ -320,7 +346,10 @@ async fn the_downloads_page_lists_a_bundle_serves_it_and_only_admins_delete_it()
         "document.querySelector('#downloads-status').textContent.includes('No bundles')",
     )
     .await;
-    assert!(!stack.downloads_dir().join(id).exists(), "the folder is gone");
+    assert!(
+        !stack.downloads_dir().join(id).exists(),
+        "the folder is gone"
+    );
 
     // Every English string has a Chinese one (or its plural's), in the file the api serves.
     let missing = eval_async(
@@ -405,7 +434,10 @@ async fn the_sync_form_exports_to_a_bundle_and_sends_with_signatures_for_a_regis
         !shown(&browser, "#with-signatures").await,
         "no signatures option for an archive"
     );
-    assert!(!shown(&browser, "#script-btn").await, "no script for an export");
+    assert!(
+        !shown(&browser, "#script-btn").await,
+        "no script for an export"
+    );
 
     // docker-archive holds one platform: without one the form says so and sends nothing.
     choose(&browser, "#export-format", "docker-archive").await;
@@ -413,7 +445,11 @@ async fn the_sync_form_exports_to_a_bundle_and_sends_with_signatures_for_a_regis
     click(&browser, "#submit").await;
     let error = wait_shown(&browser, "#form-errors").await;
     assert!(
-        error.text().await.unwrap().contains("docker-archive holds one platform"),
+        error
+            .text()
+            .await
+            .unwrap()
+            .contains("docker-archive holds one platform"),
         "{}",
         error.text().await.unwrap()
     );
@@ -433,7 +469,11 @@ async fn the_sync_form_exports_to_a_bundle_and_sends_with_signatures_for_a_regis
         "the export body"
     );
     assert_eq!(job["target"], "@bundle", "{job}");
-    assert_eq!(job["export"], json!({ "format": "docker-archive" }), "{job}");
+    assert_eq!(
+        job["export"],
+        json!({ "format": "docker-archive" }),
+        "{job}"
+    );
     assert_eq!(job["platform"], "linux/amd64", "{job}");
     assert_eq!(job["bundle"], job["id"], "{job}");
     // The job's page names the bundle and links to it on the Downloads page.
@@ -480,7 +520,11 @@ async fn the_sync_form_exports_to_a_bundle_and_sends_with_signatures_for_a_regis
 
 /// Opens the new-rule dialog with its name, image and target filled in.
 async fn new_rule(browser: &Client, name: &str, image: &str, target: &str) {
-    click(browser, "#view-rules:not([hidden]) #rule-create:not([hidden])").await;
+    click(
+        browser,
+        "#view-rules:not([hidden]) #rule-create:not([hidden])",
+    )
+    .await;
     fill(browser, "dialog[open] input[name=rule-name]", name).await;
     fill(browser, "dialog[open] textarea[name=rule-images]", image).await;
     choose(browser, "dialog[open] select[name=rule-target]", target).await;
@@ -499,7 +543,13 @@ async fn the_rule_dialog_saves_an_export_and_a_rule_with_signatures() {
     let image = format!("{}/team/web:1.0", stack.source_host());
     let (_driver, browser) = chromium().await;
     let base = stack.api_url();
-    sign_in_as(&browser, &format!("{base}/rules"), ADMIN_USER, ADMIN_PASSWORD).await;
+    sign_in_as(
+        &browser,
+        &format!("{base}/rules"),
+        ADMIN_USER,
+        ADMIN_PASSWORD,
+    )
+    .await;
 
     // An export: docker-archive without a platform is refused on the field, then saved.
     new_rule(&browser, "carry-out", &image, "@bundle").await;
@@ -519,21 +569,47 @@ async fn the_rule_dialog_saves_an_export_and_a_rule_with_signatures() {
         r#"dialog[open] input[name=rule-platform][aria-invalid="true"]"#,
     )
     .await;
-    assert_eq!(stack.get("/api/rules/carry-out").0, 404, "saved without a platform");
-    fill(&browser, "dialog[open] input[name=rule-platform]", "linux/arm64").await;
+    assert_eq!(
+        stack.get("/api/rules/carry-out").0,
+        404,
+        "saved without a platform"
+    );
+    fill(
+        &browser,
+        "dialog[open] input[name=rule-platform]",
+        "linux/arm64",
+    )
+    .await;
     click(&browser, "dialog[open] button[type=submit]").await;
-    wait_until(&browser, "the dialog closes", "!document.querySelector('dialog[open]')").await;
+    wait_until(
+        &browser,
+        "the dialog closes",
+        "!document.querySelector('dialog[open]')",
+    )
+    .await;
     let (status, rule) = stack.get("/api/rules/carry-out");
     assert_eq!(status, 200, "{rule}");
-    assert_eq!(rule["export"], json!({ "format": "docker-archive" }), "{rule}");
+    assert_eq!(
+        rule["export"],
+        json!({ "format": "docker-archive" }),
+        "{rule}"
+    );
     assert_eq!(rule["platform"], "linux/arm64", "{rule}");
-    assert!(rule.get("target").is_none() || rule["target"] == "@bundle", "{rule}");
+    assert!(
+        rule.get("target").is_none() || rule["target"] == "@bundle",
+        "{rule}"
+    );
 
     // A registry target with signatures; editing it shows the option ticked.
     new_rule(&browser, "signed", &image, "target").await;
     click(&browser, "dialog[open] input[name=rule-with-signatures]").await;
     click(&browser, "dialog[open] button[type=submit]").await;
-    wait_until(&browser, "the dialog closes", "!document.querySelector('dialog[open]')").await;
+    wait_until(
+        &browser,
+        "the dialog closes",
+        "!document.querySelector('dialog[open]')",
+    )
+    .await;
     let (status, rule) = stack.get("/api/rules/signed");
     assert_eq!(status, 200, "{rule}");
     assert_eq!(rule["target"], "target", "{rule}");
@@ -550,7 +626,12 @@ async fn the_rule_dialog_saves_an_export_and_a_rule_with_signatures() {
         "the option reads back"
     );
     click(&browser, "dialog[open] .dialog-actions .btn-secondary").await;
-    wait_until(&browser, "the dialog closes", "!document.querySelector('dialog[open]')").await;
+    wait_until(
+        &browser,
+        "the dialog closes",
+        "!document.querySelector('dialog[open]')",
+    )
+    .await;
     click(&browser, r#"#rules-body button[data-key="edit:carry-out"]"#).await;
     wait_shown(&browser, "dialog[open] select[name=rule-export-format]").await;
     assert_eq!(
@@ -596,7 +677,13 @@ async fn an_operator_uploads_a_bundle_tar_and_the_page_lists_it() {
 
     let (_driver, browser) = chromium().await;
     let base = stack.api_url();
-    sign_in_as(&browser, &format!("{base}/downloads"), "e2e-operator", PASSWORD).await;
+    sign_in_as(
+        &browser,
+        &format!("{base}/downloads"),
+        "e2e-operator",
+        PASSWORD,
+    )
+    .await;
     wait_until(
         &browser,
         "the empty list",
