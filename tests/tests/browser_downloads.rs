@@ -457,7 +457,7 @@ async fn the_sync_form_exports_to_a_bundle_and_sends_with_signatures_for_a_regis
 
     choose(&browser, "#platform", "linux/amd64").await;
     click(&browser, "#submit").await;
-    let job = submitted_job(&browser, &stack).await;
+    wait_until(&browser, "the form sends", "window.__jobPosts.length > 0").await;
     assert_eq!(
         job_posts(&browser).await,
         [json!({
@@ -468,6 +468,7 @@ async fn the_sync_form_exports_to_a_bundle_and_sends_with_signatures_for_a_regis
         })],
         "the export body"
     );
+    let job = submitted_job(&browser, &stack).await;
     assert_eq!(job["target"], "@bundle", "{job}");
     assert_eq!(
         job["export"],
@@ -502,7 +503,7 @@ async fn the_sync_form_exports_to_a_bundle_and_sends_with_signatures_for_a_regis
     choose(&browser, "#platform", "").await;
     click(&browser, "#with-signatures").await;
     click(&browser, "#submit").await;
-    let job = submitted_job(&browser, &stack).await;
+    wait_until(&browser, "the form sends", "window.__jobPosts.length > 0").await;
     assert_eq!(
         job_posts(&browser).await,
         [json!({
@@ -513,6 +514,7 @@ async fn the_sync_form_exports_to_a_bundle_and_sends_with_signatures_for_a_regis
         })],
         "the body with signatures"
     );
+    let job = submitted_job(&browser, &stack).await;
     assert_eq!(job["with_signatures"], true, "{job}");
     assert!(job.get("export").is_none(), "{job}");
     browser.close().await.unwrap();
