@@ -403,7 +403,7 @@ async fn submitted_job(browser: &Client, stack: &Stack) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sync_form_exports_to_a_bundle_and_sends_with_signatures_for_a_registry() {
+async fn the_sync_form_exports_to_a_bundle_docker_archive_only_with_a_platform() {
     let (stack, pushed) = tokio::task::spawn_blocking(|| {
         // No workers: the test reads the jobs as queued.
         let stack = Stack::start(StackOptions {
@@ -497,10 +497,27 @@ async fn the_sync_form_exports_to_a_bundle_and_sends_with_signatures_for_a_regis
         "the preview of an export failed"
     );
 
-    // A registry target with signatures.
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_form_sends_with_signatures_for_a_registry_target() {
+    let stack = tokio::task::spawn_blocking(|| {
+        Stack::start(StackOptions {
+            workers: 0,
+            ..StackOptions::default()
+        })
+    })
+    .await
+    .unwrap();
+    let image = format!("{}/team/web:1.0", stack.source_host());
+    let (_driver, browser) = chromium().await;
+    let base = stack.api_url();
+    sign_in_as(&browser, &format!("{base}/"), ADMIN_USER, ADMIN_PASSWORD).await;
+    wait_shown(&browser, "#view-home").await;
     record_job_posts(&browser).await;
+    fill(&browser, "#images", &image).await;
     choose(&browser, "#target", "target").await;
-    choose(&browser, "#platform", "").await;
     click(&browser, "#with-signatures").await;
     click(&browser, "#submit").await;
     wait_until(&browser, "the form sends", "window.__jobPosts.length > 0").await;
