@@ -36,4 +36,6 @@ pub struct AppState {
     pub downloads: crate::bundles::store::Downloads,
     /// How long a bundle is kept (`--downloads-retention-days`).
     pub downloads_retention: std::time::Duration,
+    /// What the downloads folder may hold (`--downloads-quota`, `--downloads-min-free`).
+    pub quota: docker_sync_common::bundle::Quota,
 }

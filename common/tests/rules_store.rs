@@ -11,6 +11,7 @@ fn rule(images: &str, by: &str) -> StoredRule {
         spec: RuleSpec {
             images: images.into(),
             target: "harbor".into(),
+            export: None,
             replace_level: ReplaceLevel::default(),
             namespace: None,
             platform: None,

@@ -183,10 +183,6 @@ impl WorkerProcess {
     }
 }
 
-/// Below the stack's folder: not the api's default (`./data/downloads`, relative to wherever
-/// the test runs).
-const DOWNLOADS_DIR: &str = "downloads";
-
 pub struct Stack {
     pub redis: RedisServer,
     pub source: Registry,
@@ -344,12 +340,6 @@ impl Stack {
         self.api = self.api_env.spawn(self.api_port, "api.log");
     }
 
-    /// The downloads folder api and workers share (`DOCKER_SYNC_DOWNLOADS`), as a volume
-    /// would be shared; a test may write a bundle into it as an export job would.
-    pub fn downloads_dir(&self) -> PathBuf {
-        self.dir.path().join(DOWNLOADS_DIR)
-    }
-
     pub fn config_dir(&self) -> &Path {
         self.dir.path()
     }
@@ -369,7 +359,7 @@ impl Stack {
             .env("DOCKER_SYNC_CONFIG", self.dir.path())
             .env("DOCKER_SYNC_KEY_PREFIX", KEY_PREFIX)
             .env("DOCKER_SYNC_WORKER_NAME", name)
-            .env("DOCKER_SYNC_DOWNLOADS", self.dir.path().join(DOWNLOADS_DIR))
+            .env("DOCKER_SYNC_DOWNLOADS", self.downloads())
             .env(
                 "DOCKER_SYNC_SECRET_KEY_FILE",
                 self.dir.path().join("secret-key"),
@@ -401,6 +391,11 @@ impl Stack {
             child,
         });
         self.workers.last_mut().expect("just pushed")
+    }
+
+    /// The downloads folder the api and every worker share (`DOCKER_SYNC_DOWNLOADS`).
+    pub fn downloads(&self) -> PathBuf {
+        self.dir.path().join("downloads")
     }
 
     /// The host jobs name source images by (the throttling proxy when there is one, the name
@@ -661,7 +656,7 @@ impl ApiEnv {
             .env("DOCKER_SYNC_KEY_PREFIX", KEY_PREFIX)
             .env("DOCKER_SYNC_LISTEN", format!("127.0.0.1:{port}"))
             .env("DOCKER_SYNC_DATA", dir.join("data"))
-            .env("DOCKER_SYNC_DOWNLOADS", dir.join(DOWNLOADS_DIR))
+            .env("DOCKER_SYNC_DOWNLOADS", dir.join("downloads"))
             .env("DOCKER_SYNC_BCRYPT_COST", "4")
             .env("DOCKER_SYNC_SECRET_KEY_FILE", dir.join("secret-key"))
             .env(

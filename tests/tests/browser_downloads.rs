@@ -149,7 +149,7 @@ async fn chromium() -> (Chromedriver, Client) {
 /// A bundle as an export job leaves it: an archive file, push.sh and a manifest.json that
 /// `BundleManifest` itself writes (so a field the api reads differently fails here).
 fn write_bundle(stack: &Stack, id: &str, archive: &[u8]) -> BundleManifest {
-    let dir = stack.downloads_dir().join(id);
+    let dir = stack.downloads().join(id);
     std::fs::create_dir_all(&dir).unwrap();
     let file = "team_web_1.0.oci.tar";
     std::fs::write(dir.join(file), archive).unwrap();
@@ -330,7 +330,7 @@ async fn the_downloads_page_lists_a_bundle_serves_it_and_only_admins_delete_it()
     click(&browser, &format!(r#"button[data-key="del:{id}"]"#)).await;
     wait_shown(&browser, "dialog[open]").await;
     assert!(
-        stack.downloads_dir().join(id).exists(),
+        stack.downloads().join(id).exists(),
         "nothing is deleted before the confirmation"
     );
     click(&browser, "dialog[open] button[type=submit]").await;
@@ -347,7 +347,7 @@ async fn the_downloads_page_lists_a_bundle_serves_it_and_only_admins_delete_it()
     )
     .await;
     assert!(
-        !stack.downloads_dir().join(id).exists(),
+        !stack.downloads().join(id).exists(),
         "the folder is gone"
     );
 
@@ -684,7 +684,7 @@ async fn an_operator_uploads_a_bundle_tar_and_the_page_lists_it() {
     // packed, then removed, so only the upload can bring it back.
     let id = "7d0e4f1a-9b2c-4e3d-8a6f-1c2b3d4e5f60";
     let manifest = write_bundle(&stack, id, &b"layer".repeat(500));
-    let folder = stack.downloads_dir().join(id);
+    let folder = stack.downloads().join(id);
     let carried = tempfile::tempdir().unwrap();
     let tar_path = carried.path().join("carried.tar");
     {

@@ -165,6 +165,7 @@ mod tests {
             },
             platform: None,
             timeout: Duration::from_secs(120),
+            archive: None,
         }
     }
 

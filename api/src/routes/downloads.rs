@@ -1,20 +1,23 @@
 //! `/api/downloads`: the bundles export jobs wrote, to list, download (a file, or a whole
-//! bundle as one streamed tar) and delete. Every path segment is a [`SafeName`] before it
+//! bundle as one streamed tar or zip), upload and delete, and the room the folder has left. Every path segment is a [`SafeName`] before it
 //! touches the file system; a name that is not one is a 400 naming what is wrong with it.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use docker_sync_common::bundle::SafeName;
+use docker_sync_common::bundle::{Needed, SafeName, Usage};
+use futures::TryStreamExt;
+use serde::Deserialize;
 use serde_json::json;
-use tokio_util::io::ReaderStream;
+use tokio_util::io::{ReaderStream, StreamReader, SyncIoBridge};
 
 use crate::auth::audit;
 use crate::auth::principal::Caller;
-use crate::bundles::archive::tar_body;
+use crate::bundles::archive::{archive_body, Packing};
 use crate::bundles::store::BundleSummary;
+use crate::bundles::upload::{self, UploadError};
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 
@@ -68,20 +71,33 @@ pub async fn file(
     Ok(response)
 }
 
-/// `GET /api/downloads/{bundle}/archive`: the whole bundle as one tar (`<bundle>/<file>`),
-/// written while it is sent.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ArchiveQuery {
+    /// `tar` (the default) or `zip`.
+    pub format: Option<String>,
+}
+
+/// `GET /api/downloads/{bundle}/archive`: the whole bundle as one tar or zip
+/// (`<bundle>/<file>`), written while it is sent.
 #[utoipa::path(get, path = "/api/downloads/{bundle}/archive", tag = "downloads",
-    params(("bundle" = String, Path)),
+    params(("bundle" = String, Path), ArchiveQuery),
     responses(
-        (status = 200, description = "The bundle as a tar", content_type = "application/x-tar"),
-        (status = 400, description = "Not a valid name", body = ErrorBody),
+        (status = 200, description = "The bundle as a tar, or a zip of stored entries",
+         content(("application/x-tar"), ("application/zip"))),
+        (status = 400, description = "Not a valid name or format", body = ErrorBody),
         (status = 404, description = "No such bundle", body = ErrorBody),
     ))]
 pub async fn archive(
     State(state): State<AppState>,
     Path(bundle): Path<String>,
+    Query(query): Query<ArchiveQuery>,
 ) -> Result<Response, AppError> {
     let bundle = name("bundle", &bundle)?;
+    let packing = match query.format.as_deref() {
+        None => Packing::Tar,
+        Some(format) => Packing::parse(format).map_err(AppError::BadRequest)?,
+    };
     let dir = state
         .downloads
         .bundle_dir(&bundle)
@@ -100,15 +116,135 @@ pub async fn archive(
     Ok((
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, "application/x-tar".to_owned()),
+            (header::CONTENT_TYPE, packing.content_type().to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                attachment(&format!("{bundle}.tar")),
+                attachment(&format!("{bundle}.{}", packing.extension())),
             ),
         ],
-        tar_body(bundle.to_string(), files),
+        archive_body(packing, bundle.to_string(), files),
     )
         .into_response())
+}
+
+/// `GET /api/downloads/usage`: what the downloads folder holds, its quota and free space.
+#[utoipa::path(get, path = "/api/downloads/usage", tag = "downloads",
+    responses((status = 200, description = "Bytes used, allowed and free", body = Usage)))]
+pub async fn usage(State(state): State<AppState>) -> Result<Json<Usage>, AppError> {
+    let (quota, root) = (state.quota, state.downloads.root().to_owned());
+    let usage = tokio::task::spawn_blocking(move || quota.usage(&root))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+    Ok(Json(usage))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// The new bundle's name; default `import-<UTC time>-<8 hex digits>`.
+    pub name: Option<String>,
+}
+
+/// A path segment below `/api/downloads/` that is a route of its own, not a bundle.
+const RESERVED: &[&str] = &["usage"];
+
+/// `POST /api/downloads`: a bundle uploaded as a tar (as `/archive` makes it), written to disk
+/// while it arrives, checked against its `manifest.json`, then put in place whole (audited).
+#[utoipa::path(post, path = "/api/downloads", tag = "downloads",
+    params(UploadQuery),
+    request_body(content = String, content_type = "application/x-tar",
+                 description = "A tar of one bundle's files, at the top or in one folder"),
+    responses(
+        (status = 201, description = "The bundle, in place", body = BundleSummary),
+        (status = 400, description = "Not a bundle: the entry or manifest line at fault", body = ErrorBody),
+        (status = 409, description = "A bundle of that name exists", body = ErrorBody),
+        (status = 415, description = "The body is not a tar", body = ErrorBody),
+        (status = 507, description = "Past the downloads quota or free-space floor", body = ErrorBody),
+    ))]
+pub async fn upload(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(query): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<BundleSummary>), AppError> {
+    let bundle = match query.name.as_deref() {
+        Some(given) => {
+            let bundle = name("name", given)?;
+            if RESERVED.contains(&bundle.as_str()) {
+                return Err(AppError::BadRequest(format!(
+                    "name {given:?} is taken by the route /api/downloads/{given}; choose another"
+                )));
+            }
+            bundle
+        }
+        None => default_name(),
+    };
+    if let Some(kind) = headers.get(header::CONTENT_TYPE) {
+        let kind = kind.to_str().unwrap_or("");
+        let essence = kind.split(';').next().unwrap_or("").trim();
+        if !matches!(
+            essence,
+            "application/x-tar" | "application/tar" | "application/octet-stream"
+        ) {
+            return Err(AppError::UnsupportedMediaType(format!(
+                "Content-Type {kind:?}: send the bundle as application/x-tar"
+            )));
+        }
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let (quota, root) = (state.quota, state.downloads.root().to_owned());
+    let measured_at = root.clone();
+    let room_now = tokio::task::spawn_blocking(move || {
+        quota.check_for(&measured_at, declared.unwrap_or(0), "upload")
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let reader = SyncIoBridge::new(StreamReader::new(stream));
+    let id = bundle.clone();
+    let room = room_now.room();
+    let received = tokio::task::spawn_blocking(move || upload::receive(&root, &id, reader, room))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let received = received.map_err(|e| match e {
+        UploadError::Invalid(m) => AppError::BadRequest(m),
+        UploadError::Exists(_) => AppError::Conflict(e.to_string()),
+        UploadError::Full { received } => room_now
+            .refuse(Needed::MoreThan(received), "upload")
+            .map_or_else(|| AppError::Internal(e.to_string()), AppError::from),
+        UploadError::Body(e) => AppError::BadRequest(format!("the upload is no whole tar: {e}")),
+        UploadError::Io(m) => AppError::Internal(m),
+    })?;
+
+    let downloads = state.downloads.clone();
+    let id = bundle.clone();
+    let summary = tokio::task::spawn_blocking(move || downloads.summary(&id))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(format!("reading bundle {bundle}: {e}")))?;
+    tracing::info!(bundle = %bundle, user = caller.actor(), size = summary.size, "bundle uploaded");
+    audit::record(
+        &state,
+        caller.actor(),
+        "bundle.upload",
+        bundle.as_str(),
+        &caller.client,
+        json!({ "files": received.files.len(), "size": summary.size }),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(summary)))
+}
+
+/// `import-20261202T031500Z-1a2b3c4d`: sorts by time, and two uploads in one second differ.
+fn default_name() -> SafeName {
+    let time = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let short = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    SafeName::parse(&format!("import-{time}-{short}")).expect("letters, digits and '-'")
 }
 
 /// `DELETE /api/downloads/{bundle}`: removes a bundle and its files (admins; audited).

@@ -7,10 +7,13 @@
 //! api made, a file's name is made by [`names::file_name`] at plan time, and every name that
 //! comes back in a request goes through [`names::SafeName`] first.
 
+pub mod disk;
 pub mod format;
 pub mod manifest;
 pub mod names;
+pub mod quota;
 
 pub use format::ArchiveFormat;
 pub use manifest::{BundleImage, BundleManifest, MANIFEST_FILE};
 pub use names::{file_name, NameError, SafeName};
+pub use quota::{Needed, Quota, QuotaError, Usage};
