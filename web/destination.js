@@ -32,15 +32,26 @@ export function destinationBody({ target, format, withSignatures }) {
   return body;
 }
 
+/**
+ * The archive format of a job or rule the api sent, or null for a registry target. A job
+ * gives it as a string (`export: "oci-archive"`), a rule as `export: {format}`.
+ */
+export function exportFormat(item) {
+  const e = item?.export;
+  if (typeof e === "string" && e) return e;
+  if (e && typeof e === "object" && typeof e.format === "string") return e.format;
+  return null;
+}
+
 /** The select value for a job or rule the api sent: the export choice, or its registry. */
 export function targetChoice(item) {
-  return item?.export || item?.target === EXPORT_TARGET ? EXPORT_TARGET : item?.target ?? "";
+  return exportFormat(item) || item?.target === EXPORT_TARGET ? EXPORT_TARGET : item?.target ?? "";
 }
 
 /** A job's or rule's destination in words: its registry, or "Bundle (OCI archive)". */
 export function destinationText(item) {
-  if (item?.export || item?.target === EXPORT_TARGET) {
-    const format = item?.export?.format;
+  if (exportFormat(item) || item?.target === EXPORT_TARGET) {
+    const format = exportFormat(item);
     return format ? t("destBundleFormat", { format: formatLabel(format) }) : t("destBundle");
   }
   return item?.target ?? "";

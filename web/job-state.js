@@ -103,7 +103,7 @@ export class JobState {
     // One platform copied out of multi-arch images; empty: every platform.
     this.platform = job.platform ?? "";
     // An export: its archive format and the bundle (folder) its files are written to.
-    this.export = job.export && typeof job.export === "object" ? job.export : null;
+    this.export = typeof job.export === "string" || (job.export && typeof job.export === "object") ? job.export : null;
     this.bundle = typeof job.bundle === "string" && job.bundle ? job.bundle : null;
     this.withSignatures = job.with_signatures === true;
     this.createdAt = num(job.created_at_ms);

@@ -11,7 +11,7 @@ import { t } from "./i18n.js";
 import { api, ApiError } from "./api.js";
 import { h, errorText, field, checkbox, select, formDialog, setFieldError, fieldError } from "./ui.js";
 import {
-  EXPORT_TARGET, EXPORT_FORMATS, needsPlatform, formatLabel, destinationBody, targetChoice,
+  EXPORT_TARGET, EXPORT_FORMATS, needsPlatform, formatLabel, destinationBody, targetChoice, exportFormat,
 } from "./destination.js";
 
 // The server's rule for rule names (common/src/rules/spec.rs, check_name).
@@ -53,7 +53,7 @@ export async function openRuleForm(rule) {
   const chosen = targetChoice(rule);
   const target = select(await targetOptions(chosen), chosen || null);
   target.name = "rule-target";
-  const format = select(EXPORT_FORMATS.map((f) => [f, formatLabel(f)]), rule?.export?.format ?? EXPORT_FORMATS[0]);
+  const format = select(EXPORT_FORMATS.map((f) => [f, formatLabel(f)]), exportFormat(rule) ?? EXPORT_FORMATS[0]);
   format.name = "rule-export-format";
   const formatHint = h("span");
   const signatures = checkbox(t("withSignaturesLabel"), { checked: !!rule?.with_signatures, name: "rule-with-signatures" });

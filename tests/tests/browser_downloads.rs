@@ -346,10 +346,7 @@ async fn the_downloads_page_lists_a_bundle_serves_it_and_only_admins_delete_it()
         "document.querySelector('#downloads-status').textContent.includes('No bundles')",
     )
     .await;
-    assert!(
-        !stack.downloads().join(id).exists(),
-        "the folder is gone"
-    );
+    assert!(!stack.downloads().join(id).exists(), "the folder is gone");
 
     // Every English string has a Chinese one (or its plural's), in the file the api serves.
     let missing = eval_async(
@@ -470,11 +467,8 @@ async fn the_sync_form_exports_to_a_bundle_docker_archive_only_with_a_platform()
     );
     let job = submitted_job(&browser, &stack).await;
     assert_eq!(job["target"], "@bundle", "{job}");
-    assert_eq!(
-        job["export"],
-        json!({ "format": "docker-archive" }),
-        "{job}"
-    );
+    // The job view gives the format as a string (api/src/jobs/store.rs), not `{format}`.
+    assert_eq!(job["export"], "docker-archive", "{job}");
     assert_eq!(job["platform"], "linux/amd64", "{job}");
     assert_eq!(job["bundle"], job["id"], "{job}");
     // The job's page names the bundle and links to it on the Downloads page.

@@ -576,7 +576,10 @@ mod tests {
         );
         let args = Skopeo::copy_args(&base(docker), Path::new("/tmp/auth.json"));
         assert!(!args.contains(&"--preserve-digests".to_owned()));
-        assert_eq!(args.last().unwrap(), "docker-archive:/d/j/b.docker.tar:mirror/b:1");
+        assert_eq!(
+            args.last().unwrap(),
+            "docker-archive:/d/j/b.docker.tar:mirror/b:1"
+        );
 
         let import = ArchiveEnd::new(
             Direction::Import,

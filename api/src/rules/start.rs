@@ -28,7 +28,10 @@ pub fn request(spec: &RuleSpec) -> JobRequest {
     JobRequest {
         images: Images::Text(spec.images.clone()),
         target: spec.target.clone(),
-        export: spec.export.as_ref().map(|e| ExportRequest { format: e.format }),
+        export: spec
+            .export
+            .as_ref()
+            .map(|e| ExportRequest { format: e.format }),
         replace_level: spec.replace_level,
         namespace: spec.namespace.clone(),
         platform: spec.platform.clone(),
