@@ -444,6 +444,7 @@ fn copy_spec<'a>(
             transport: target_transport,
         },
         platform: plan.platform.as_ref(),
+        preserve_digests: false,
     }
 }
 
@@ -567,6 +568,7 @@ mod tests {
             replace_level: level,
             namespace: None,
             platform: None,
+            with_signatures: false,
         };
         render(&plan_of(&req, config), config)
     }
@@ -700,6 +702,7 @@ mod tests {
             replace_level: ReplaceLevel::Skip,
             namespace: Some("ns".into()),
             platform: None,
+            with_signatures: false,
         };
         let script = render(&plan_of(&req, &config), &config);
         let logins: Vec<&str> = script.lines().filter(|l| l.starts_with("login ")).collect();
@@ -829,6 +832,7 @@ mod tests {
                 replace_level: ReplaceLevel::Skip,
                 namespace: None,
                 platform: platform.map(str::to_owned),
+                with_signatures: false,
             };
             let plan = plan_of(&req, &config);
             let calls = skopeo_calls(&render(&plan, &config));
@@ -910,6 +914,7 @@ mod tests {
             replace_level: ReplaceLevel::All,
             namespace: None,
             platform: Some("linux/arm/v7".into()),
+            with_signatures: false,
         };
         let script = render(&plan_of(&req, &config), &config);
         assert!(script.contains(
@@ -953,6 +958,7 @@ mod tests {
             replace_level: ReplaceLevel::Skip,
             namespace: None,
             platform: None,
+            with_signatures: false,
         };
         let script = render(&plan_of(&req, &config), &config);
         assert_parses(&script);

@@ -35,6 +35,7 @@ async fn run_job(
         replace_level: "full".into(),
         namespace: "mirror",
         platform: Some(&"linux/arm64".parse().unwrap()),
+        with_signatures: false,
         dropped: "[]".into(),
         trigger: docker_sync_common::queue::job::Trigger {
             kind: docker_sync_common::queue::job::TriggerKind::Session,
@@ -301,6 +302,7 @@ async fn a_cancel_ends_queued_tasks_at_once_and_the_running_one_through_its_work
         replace_level: "full".into(),
         namespace: "mirror",
         platform: None,
+        with_signatures: false,
         dropped: "[]".into(),
         trigger: docker_sync_common::queue::job::Trigger {
             kind: docker_sync_common::queue::job::TriggerKind::Session,
@@ -460,6 +462,7 @@ fn the_readme_key_table_names_every_field_and_no_other() {
         target: "t".into(),
         registry: "r".into(),
         platform: Some("linux/arm64".parse().unwrap()),
+        signatures: true,
     };
     let entry: Vec<String> = message
         .to_fields()

@@ -45,6 +45,10 @@ pub struct JobRequest {
     /// or `all`: every platform (the whole index).
     #[serde(default)]
     pub platform: Option<String>,
+    /// Also copy each image's cosign signatures, attestations and SBOMs (`sha256-<hex>.sig`,
+    /// `.att`, `.sbom`) and its OCI 1.1 referrers, each skipped when the target has it.
+    #[serde(default)]
+    pub with_signatures: bool,
 }
 
 /// The image list as pasted text (one per line) or as a JSON array.
@@ -102,6 +106,7 @@ pub struct Expanded {
     pub replace_level: ReplaceLevel,
     /// None: every platform.
     pub platform: Option<Platform>,
+    pub with_signatures: bool,
     pub lines: Vec<LinePlan>,
 }
 
@@ -112,6 +117,7 @@ pub struct Plan {
     pub replace_level: ReplaceLevel,
     /// None: every platform.
     pub platform: Option<Platform>,
+    pub with_signatures: bool,
     pub tasks: Vec<PlannedTask>,
     pub dropped: Vec<Dropped>,
 }
@@ -191,6 +197,7 @@ fn outcome(
         namespace,
         replace_level: level,
         platform,
+        with_signatures: req.with_signatures,
         lines,
     }
 }
@@ -430,6 +437,7 @@ impl Expanded {
             namespace: self.namespace,
             replace_level: self.replace_level,
             platform: self.platform,
+            with_signatures: self.with_signatures,
             tasks,
             dropped,
         })
@@ -460,6 +468,7 @@ mod tests {
             replace_level: ReplaceLevel::Skip,
             namespace: None,
             platform: None,
+            with_signatures: false,
         }
     }
 

@@ -15,7 +15,8 @@ use crate::image::Platform;
 use super::fields::{num, opt_num, opt_text, text};
 
 /// One image to copy, as written to the task stream (fields `task`, `job`, `source`, `target`,
-/// `registry`, and `platform` when the job copies one platform).
+/// `registry`, `platform` when the job copies one platform, and `signatures` = `1` when it also
+/// copies the image's signatures and referrers).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskMessage {
     pub task: String,
@@ -29,7 +30,13 @@ pub struct TaskMessage {
     /// Copy only this platform's image out of a multi-arch index (field `platform`, written only
     /// when set); None copies every platform.
     pub platform: Option<Platform>,
+    /// Also copy the image's cosign tags and OCI referrers (field `signatures` = `1`, written
+    /// only when asked).
+    pub signatures: bool,
 }
+
+/// The stream entry's field that asks for signatures and referrers too.
+const SIGNATURES_FIELD: &str = "signatures";
 
 /// A stream entry that cannot be a task.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -55,6 +62,9 @@ impl TaskMessage {
         if let Some(platform) = &self.platform {
             fields.push(("platform", platform.to_string()));
         }
+        if self.signatures {
+            fields.push((SIGNATURES_FIELD, "1".to_owned()));
+        }
         fields
     }
 
@@ -74,6 +84,16 @@ impl TaskMessage {
             target: get("target")?,
             registry: get("registry")?,
             platform,
+            signatures: match fields.get(SIGNATURES_FIELD).map(String::as_str) {
+                None | Some("0") => false,
+                Some("1") => true,
+                Some(other) => {
+                    return Err(FieldError::Invalid {
+                        field: SIGNATURES_FIELD,
+                        message: format!("`{other}` is neither 1 nor 0"),
+                    })
+                }
+            },
         })
     }
 }
@@ -183,10 +203,14 @@ pub enum TaskField {
     ErrorCode,
     /// The id of the task's entry in the task stream, so a cancel can delete it unread.
     Entry,
+    /// Signatures and referrers copied, and found at the target already (written only when the
+    /// job asked for them).
+    RelatedCopied,
+    RelatedSkipped,
 }
 
 impl TaskField {
-    pub const ALL: [TaskField; 24] = [
+    pub const ALL: [TaskField; 26] = [
         TaskField::Id,
         TaskField::Job,
         TaskField::Index,
@@ -211,6 +235,8 @@ impl TaskField {
         TaskField::Unchecked,
         TaskField::ErrorCode,
         TaskField::Entry,
+        TaskField::RelatedCopied,
+        TaskField::RelatedSkipped,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -239,6 +265,8 @@ impl TaskField {
             TaskField::Unchecked => "unchecked",
             TaskField::ErrorCode => "error_code",
             TaskField::Entry => "entry",
+            TaskField::RelatedCopied => "related_copied",
+            TaskField::RelatedSkipped => "related_skipped",
         }
     }
 
@@ -284,6 +312,13 @@ pub struct TaskRecord {
     /// A failure's kind as a stable code (`manifest_unknown`), when recognised.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// With signatures: how many of the image's cosign tags and referrers this task copied;
+    /// absent when the job did not ask for them (or the task has not got that far).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_copied: Option<u32>,
+    /// With signatures: how many of them the target had already with the same digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_skipped: Option<u32>,
 }
 
 impl TaskRecord {
@@ -318,6 +353,8 @@ impl TaskRecord {
             waiting_until_ms: opt_num(f, TaskField::WaitingUntilMs).filter(|_| running),
             unchecked: opt_text(f, TaskField::Unchecked),
             error_code: opt_text(f, TaskField::ErrorCode),
+            related_copied: opt_num(f, TaskField::RelatedCopied),
+            related_skipped: opt_num(f, TaskField::RelatedSkipped),
         })
     }
 
@@ -343,6 +380,8 @@ impl TaskRecord {
             waiting_until_ms: None,
             unchecked: None,
             error_code: None,
+            related_copied: None,
+            related_skipped: None,
         }
     }
 }
@@ -360,6 +399,7 @@ mod tests {
             target: "h/ns/nginx:1".into(),
             registry: "harbor".into(),
             platform: None,
+            signatures: false,
         };
         let fields = |m: &TaskMessage| -> HashMap<String, String> {
             m.to_fields()
@@ -397,5 +437,35 @@ mod tests {
         let mut all = map;
         all.insert("platform".into(), "all".into());
         assert_eq!(TaskMessage::from_fields(&all).unwrap(), m);
+    }
+
+    #[test]
+    fn signatures_travel_only_when_asked() {
+        let m = TaskMessage {
+            task: "t".into(),
+            job: "j".into(),
+            source: "docker.io/library/nginx:1".into(),
+            target: "h/ns/nginx:1".into(),
+            registry: "harbor".into(),
+            platform: None,
+            signatures: true,
+        };
+        let mut map: HashMap<String, String> = m
+            .to_fields()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        assert_eq!(map["signatures"], "1");
+        assert_eq!(TaskMessage::from_fields(&map).unwrap(), m);
+        map.insert("signatures".into(), "yes".into());
+        assert_eq!(
+            TaskMessage::from_fields(&map),
+            Err(FieldError::Invalid {
+                field: "signatures",
+                message: "`yes` is neither 1 nor 0".into()
+            })
+        );
+        map.remove("signatures");
+        assert!(!TaskMessage::from_fields(&map).unwrap().signatures);
     }
 }
