@@ -565,6 +565,7 @@ mod tests {
         let req = JobRequest {
             images: Images::Text(images.into()),
             target: target.into(),
+            export: None,
             replace_level: level,
             namespace: None,
             platform: None,
@@ -699,6 +700,7 @@ mod tests {
         let req = JobRequest {
             images: Images::Text("harbor.example.com/up/x:1".into()),
             target: "target".into(),
+            export: None,
             replace_level: ReplaceLevel::Skip,
             namespace: Some("ns".into()),
             platform: None,
@@ -829,6 +831,7 @@ mod tests {
                     "reg.lab.example/x:1\nquay.io/z:1\ngcr.io/w:2@{digest}"
                 )),
                 target: "lab".into(),
+                export: None,
                 replace_level: ReplaceLevel::Skip,
                 namespace: None,
                 platform: platform.map(str::to_owned),
@@ -911,6 +914,7 @@ mod tests {
         let mut req = JobRequest {
             images: Images::Text("quay.io/org/app:1\nnginx:1.25".into()),
             target: "lab".into(),
+            export: None,
             replace_level: ReplaceLevel::All,
             namespace: None,
             platform: Some("linux/arm/v7".into()),
@@ -955,6 +959,7 @@ mod tests {
         let req = JobRequest {
             images: Images::Text("a:1\na:1".into()),
             target: name.clone(),
+            export: None,
             replace_level: ReplaceLevel::Skip,
             namespace: None,
             platform: None,

@@ -31,8 +31,8 @@ use crate::error::AppError;
 use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::routes::{
-    audit, auth, downloads, health, jobs, metrics, preview, registries, rerun, rules, scripts,
-    secret_key, stats, tokens, users, webhooks,
+    audit, auth, downloads, health, imports, jobs, metrics, preview, registries, rerun, rules,
+    scripts, secret_key, stats, tokens, users, webhooks,
 };
 use crate::settings::Args;
 use crate::state::AppState;
@@ -217,6 +217,12 @@ pub fn api_routes() -> ApiRoutes {
             "/api/downloads/{bundle}",
             ADMIN,
             delete(downloads::delete),
+        )
+        .add(
+            Method::POST,
+            "/api/downloads/{bundle}/push",
+            OPERATOR,
+            post(imports::push),
         )
         .add(Method::GET, "/api/jobs", VIEWER, get(jobs::list))
         .add(Method::POST, "/api/jobs", OPERATOR, post(jobs::create))

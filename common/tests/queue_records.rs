@@ -46,11 +46,14 @@ async fn run_job(
         lines: String::new(),
         retry_of: None,
         retention: Default::default(),
+        bundle: None,
         tasks: (0..ends.len())
             .map(|i| NewTask {
                 line: i + 1,
                 source: format!("127.0.0.1:1/src/img{i}:1"),
                 target: format!("127.0.0.1:2/mirror/img{i}:1"),
+                file: None,
+                digest: None,
             })
             .collect(),
     };
@@ -313,11 +316,14 @@ async fn a_cancel_ends_queued_tasks_at_once_and_the_running_one_through_its_work
         lines: String::new(),
         retry_of: None,
         retention: Default::default(),
+        bundle: None,
         tasks: (0..3)
             .map(|i| NewTask {
                 line: i + 1,
                 source: format!("127.0.0.1:1/src/img{i}:1"),
                 target: format!("127.0.0.1:2/mirror/img{i}:1"),
+                file: None,
+                digest: None,
             })
             .collect(),
     };
@@ -463,6 +469,7 @@ fn the_readme_key_table_names_every_field_and_no_other() {
         registry: "r".into(),
         platform: Some("linux/arm64".parse().unwrap()),
         signatures: true,
+        archive: None,
     };
     let entry: Vec<String> = message
         .to_fields()

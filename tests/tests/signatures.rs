@@ -168,7 +168,11 @@ fn signatures_and_referrers_follow_the_image_with_equal_digests_and_a_resync_ski
     let done = wait(&stack, &fresh);
     let image_task = task(&done, REPO);
     assert_eq!(image_task["status"], "succeeded", "{image_task:#}");
-    assert_eq!(counts(image_task), (Some(RELATED), Some(0)), "{image_task:#}");
+    assert_eq!(
+        counts(image_task),
+        (Some(RELATED), Some(0)),
+        "{image_task:#}"
+    );
     assert_eq!(counts(task(&done, PLAIN)), (Some(0), Some(0)), "{done:#}");
     assert_signed_at_target(&stack, &format!("fresh/{REPO}"), signed);
     assert_eq!(
@@ -177,8 +181,10 @@ fn signatures_and_referrers_follow_the_image_with_equal_digests_and_a_resync_ski
     );
     let log = task_log(&stack, &fresh, image_task);
     assert!(
-        log.contains(&format!("signature {}.sig {}: copied", signed.tag, signed.signature))
-            && log.contains("signatures and referrers: 5 copied, 0 at the target already"),
+        log.contains(&format!(
+            "signature {}.sig {}: copied",
+            signed.tag, signed.signature
+        )) && log.contains("signatures and referrers: 5 copied, 0 at the target already"),
         "{log}"
     );
 
@@ -210,11 +216,19 @@ fn signatures_and_referrers_follow_the_image_with_equal_digests_and_a_resync_ski
     assert_eq!(done["with_signatures"], true);
     let image_task = task(&done, REPO);
     assert_eq!(image_task["status"], "skipped", "{image_task:#}");
-    assert_eq!(counts(image_task), (Some(RELATED), Some(0)), "{image_task:#}");
+    assert_eq!(
+        counts(image_task),
+        (Some(RELATED), Some(0)),
+        "{image_task:#}"
+    );
     // An image without any: the source answers 404 to every look-up, nothing to copy.
     let unsigned_task = task(&done, PLAIN);
     assert_eq!(unsigned_task["status"], "skipped", "{unsigned_task:#}");
-    assert_eq!(counts(unsigned_task), (Some(0), Some(0)), "{unsigned_task:#}");
+    assert_eq!(
+        counts(unsigned_task),
+        (Some(0), Some(0)),
+        "{unsigned_task:#}"
+    );
     assert_signed_at_target(&stack, &repo, signed);
 
     // Unchanged: everything is skipped by digest.
@@ -222,14 +236,22 @@ fn signatures_and_referrers_follow_the_image_with_equal_digests_and_a_resync_ski
     let done = wait(&stack, &again);
     let image_task = task(&done, REPO);
     assert_eq!(image_task["status"], "skipped", "{image_task:#}");
-    assert_eq!(counts(image_task), (Some(0), Some(RELATED)), "{image_task:#}");
+    assert_eq!(
+        counts(image_task),
+        (Some(0), Some(RELATED)),
+        "{image_task:#}"
+    );
 
     // "Sync again" keeps the option.
     let (status, rerun) = stack.post(&format!("/api/jobs/{id}/sync-again"), &json!({}));
     assert_eq!(status, 202, "{rerun:#}");
     assert_eq!(rerun["with_signatures"], true, "{rerun:#}");
     let done = wait(&stack, &rerun);
-    assert_eq!(counts(task(&done, REPO)), (Some(0), Some(RELATED)), "{done:#}");
+    assert_eq!(
+        counts(task(&done, REPO)),
+        (Some(0), Some(RELATED)),
+        "{done:#}"
+    );
 }
 
 /// Every signature and referrer at `repo` with the source's digest; the referrers tag, not the
@@ -287,7 +309,11 @@ fn an_existing_referrers_tag_at_the_target_is_merged_not_replaced() {
 
     let done = wait(&stack, &submit(&stack, "m", Some(true)));
     let image_task = task(&done, REPO);
-    assert_eq!(counts(image_task), (Some(RELATED), Some(0)), "{image_task:#}");
+    assert_eq!(
+        counts(image_task),
+        (Some(RELATED), Some(0)),
+        "{image_task:#}"
+    );
     assert_eq!(
         referrers_tag(&stack, &repo, &signed.tag),
         [
@@ -323,10 +349,10 @@ fn a_signature_that_cannot_be_copied_fails_the_task_naming_it() {
     let sig: Value = serde_json::from_slice(&sig.body).unwrap();
     let layer = sig["layers"][0]["digest"].as_str().unwrap();
     let hex = layer.strip_prefix("sha256:").unwrap();
-    let data = stack
-        .source
-        .storage_dir()
-        .join(format!("docker/registry/v2/blobs/sha256/{}/{hex}/data", &hex[..2]));
+    let data = stack.source.storage_dir().join(format!(
+        "docker/registry/v2/blobs/sha256/{}/{hex}/data",
+        &hex[..2]
+    ));
     std::fs::remove_file(&data).unwrap_or_else(|e| panic!("{}: {e}", data.display()));
 
     let done = wait(&stack, &submit(&stack, "m", Some(true)));

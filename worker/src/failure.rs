@@ -166,6 +166,7 @@ mod tests {
             platform: None,
             preserve_digests: false,
             timeout: Duration::from_secs(120),
+            archive: None,
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod cancel;
 mod digest_check;
+mod export;
 mod failure;
 pub mod parts;
 pub mod progress;

@@ -128,10 +128,7 @@ async fn copy_all(
     }
     // Listed by the source's referrers API: a target without one needs the referrers tag.
     let listed_by_api = !found.iter().any(|r| r.kind == RelatedKind::ReferrersTag);
-    let descriptors: Vec<String> = found
-        .iter()
-        .filter_map(|r| r.descriptor.clone())
-        .collect();
+    let descriptors: Vec<String> = found.iter().filter_map(|r| r.descriptor.clone()).collect();
     if listed_by_api && !descriptors.is_empty() {
         let built = referrers_tag(parts, sides, target_repo, digest, &descriptors)
             .await
@@ -188,7 +185,10 @@ async fn copy_one(
     }
     let (source, target) = match &item.copy {
         CopyBy::Tag(tag) => (with_tag(sides.source, tag), with_tag(sides.target, tag)),
-        _ => (by_digest(sides.source, &item.digest), by_digest(sides.target, &item.digest)),
+        _ => (
+            by_digest(sides.source, &item.digest),
+            by_digest(sides.target, &item.digest),
+        ),
     };
     let (source, target) = match (source, target) {
         (Ok(s), Ok(t)) => (s, t),
@@ -200,6 +200,7 @@ async fn copy_one(
         platform: None,
         preserve_digests: true,
         timeout: Duration::from_secs(parts.config.sync.timeout),
+        archive: None,
     };
     skopeo_copy(parts, &request, interrupt).await?;
     let written = parts
@@ -279,10 +280,8 @@ async fn put_referrers_tag(
             source.media_type.unwrap_or_else(|| OCI_INDEX.to_owned()),
         ),
         Some(there) => {
-            let descriptors: Vec<String> = found
-                .iter()
-                .filter_map(|r| r.descriptor.clone())
-                .collect();
+            let descriptors: Vec<String> =
+                found.iter().filter_map(|r| r.descriptor.clone()).collect();
             match merge_referrers_index(Some(&there.body), &descriptors)
                 .map_err(|why| format!("the target's tag: {why}"))?
             {

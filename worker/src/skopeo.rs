@@ -18,9 +18,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine;
+use docker_sync_common::bundle::ArchiveFormat;
 use docker_sync_common::config::ProxyConfig;
 use docker_sync_common::image::ImageRef;
 use docker_sync_common::image::Platform;
+use docker_sync_common::queue::task::Direction;
 use docker_sync_common::registry::copy::{CopyEnd, CopySpec};
 use docker_sync_common::registry::{Reach, Transport};
 use secrecy::{ExposeSecret, SecretString};
@@ -92,6 +94,39 @@ pub struct CopyRequest {
     /// A signature or referrer: copied byte for byte (`--preserve-digests`) or not at all.
     pub preserve_digests: bool,
     pub timeout: Duration,
+    /// One side is an archive file, not the registry its endpoint names.
+    pub archive: Option<ArchiveEnd>,
+}
+
+/// The archive side of an export (`target`) or an import (`source`): skopeo's transport
+/// argument for the file. Digests are kept (`--preserve-digests`): a bundle is only worth
+/// carrying if what comes out of it is the image that went in.
+#[derive(Debug, Clone)]
+pub struct ArchiveEnd {
+    pub direction: Direction,
+    /// `oci-archive:/path/file.oci.tar` or `docker-archive:/path/file.docker.tar[:name:tag]`.
+    pub arg: String,
+}
+
+impl ArchiveEnd {
+    /// `name` is what a docker-archive tags the image as (`docker load` shows it); an OCI
+    /// archive holds one image and is always named by its path alone (skopeo 1.9 cannot find a
+    /// Docker-format manifest in one by its reference).
+    pub fn new(
+        direction: Direction,
+        format: ArchiveFormat,
+        path: &Path,
+        name: Option<&str>,
+    ) -> ArchiveEnd {
+        let mut arg = format!("{}:{}", format.as_str(), path.display());
+        if let (ArchiveFormat::DockerArchive, Some(name), Direction::Export) =
+            (format, name, direction)
+        {
+            arg.push(':');
+            arg.push_str(name);
+        }
+        ArchiveEnd { direction, arg }
+    }
 }
 
 impl CopyRequest {
@@ -168,7 +203,15 @@ impl Skopeo {
 
     /// The argv of a copy (without the program), for tests and logs: it holds no secret.
     pub fn copy_args(req: &CopyRequest, authfile: &Path) -> Vec<String> {
-        req.spec().args(authfile)
+        let mut args = req.spec().args(authfile);
+        if let Some(archive) = &req.archive {
+            // The spec ends with source and target; the archive takes its side's place.
+            let at = args.len() - 2 + matches!(archive.direction, Direction::Export) as usize;
+            args[at] = archive.arg.clone();
+            let copy = args.iter().position(|a| a == "copy").expect("a copy");
+            args.insert(copy + 1, "--preserve-digests".to_owned());
+        }
+        args
     }
 
     /// Runs the copy, sending each line skopeo prints, with the progress when it was a step.
@@ -451,6 +494,7 @@ mod tests {
             platform: None,
             preserve_digests: false,
             timeout: Duration::from_secs(1),
+            archive: None,
         };
         assert!(proxy_env(&req, None).unwrap().is_empty());
         req.source.proxy = proxy("http://u:pw@127.0.0.1:3128");
@@ -490,6 +534,7 @@ mod tests {
             platform: None,
             preserve_digests: false,
             timeout: Duration::from_secs(1),
+            archive: None,
         };
         let args = Skopeo::copy_args(&req, Path::new("/tmp/auth.json"));
         assert!(args.iter().all(|a| !a.contains("hunter2")));
@@ -509,6 +554,7 @@ mod tests {
             platform: None,
             preserve_digests: false,
             timeout: Duration::from_secs(1),
+            archive: None,
         };
         req.target.credentials = None;
         let auths = |req: &CopyRequest| {

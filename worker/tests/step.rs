@@ -47,6 +47,7 @@ fn setup() -> Setup {
         rate_limit_recheck: Duration::from_secs(1),
         skopeo: "skopeo".into(),
         work_dir: work.path().to_owned(),
+        downloads: work.path().join("downloads"),
     };
     let parts = Parts::new(config, None, settings).unwrap();
     Setup {
@@ -82,10 +83,13 @@ impl Setup {
             lines: String::new(),
             retry_of: None,
             retention: Default::default(),
+            bundle: None,
             tasks: vec![NewTask {
                 line: 1,
                 source: format!("{}/{repo}:1", self.source.host()),
                 target: format!("{}/mirror/{repo}:1", self.target.host()),
+                file: None,
+                digest: None,
             }],
         };
         submit(pool, keys, &job).await.unwrap();

@@ -4,6 +4,8 @@
 
 pub mod archive;
 pub mod expiry;
+pub mod finalize;
+pub mod import;
 pub mod push_script;
 pub mod readme;
 pub mod store;

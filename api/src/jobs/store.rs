@@ -1,6 +1,9 @@
 //! Jobs in Redis, as the api shows them. The records (fields, entries, TTL, the status rule) are
 //! in [`docker_sync_common::queue`]; this file turns them into the routes' JSON.
 
+use std::collections::HashSet;
+
+use docker_sync_common::bundle::file_name;
 use docker_sync_common::queue::index::{self, Cursor, JobQuery};
 use docker_sync_common::queue::job::{Counts, JobRecord, JobStatus, Trigger};
 use docker_sync_common::queue::submit::{NewJob, NewTask};
@@ -47,6 +50,13 @@ pub struct JobView {
     pub retry_of: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retries: Vec<String>,
+    /// An export job's archive format (`docker-archive`, `oci-archive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<String>,
+    /// The bundle an export job writes (the folder in the downloads named after the job), or
+    /// an import job reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
     /// Read without its tasks (`?tasks=false`): the id of the job's newest event when the
     /// counts were taken, so a client adds only the events after it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,6 +65,11 @@ pub struct JobView {
 
 impl JobView {
     fn new(job: JobRecord, counts: Counts) -> JobView {
+        // An export's bundle is the folder named after the job.
+        let bundle = job
+            .bundle
+            .clone()
+            .or_else(|| job.export.as_ref().map(|_| job.id.clone()));
         JobView {
             status: JobStatus::derive(&counts, job.started()),
             id: job.id,
@@ -75,6 +90,8 @@ impl JobView {
             trigger: job.trigger,
             retry_of: job.retry_of,
             retries: job.retries,
+            bundle,
+            export: job.export,
             at_event: None,
         }
     }
@@ -87,6 +104,33 @@ pub struct Origin<'a> {
     pub lines: String,
     /// The job whose failed tasks it runs again.
     pub retry_of: Option<&'a str>,
+}
+
+/// The plan's tasks as queued: an export's get their file names here, unique in the bundle.
+fn new_tasks(plan: &Plan) -> Vec<NewTask> {
+    let mut taken = HashSet::new();
+    plan.tasks
+        .iter()
+        .enumerate()
+        .map(|(n, t)| {
+            let imported = plan.import.as_ref().and_then(|i| i.files.get(n));
+            let file = match (imported, plan.export) {
+                (Some((file, _)), _) => Some(file.clone()),
+                (None, Some(format)) => {
+                    let tag = t.target.tag().or(t.target.digest()).unwrap_or("latest");
+                    Some(file_name(t.target.repository(), tag, format, &mut taken).to_string())
+                }
+                (None, None) => None,
+            };
+            NewTask {
+                line: t.line,
+                source: t.source.to_string(),
+                target: t.stored_target(),
+                file,
+                digest: imported.and_then(|(_, digest)| digest.clone()),
+            }
+        })
+        .collect()
 }
 
 /// Queues the plan (counted in the submitted-jobs metric, whoever submits it); returns the new
@@ -107,15 +151,8 @@ pub async fn create(
         platform: plan.platform.as_ref(),
         with_signatures: plan.with_signatures,
         dropped: serde_json::to_string(&plan.dropped).expect("serialisable"),
-        tasks: plan
-            .tasks
-            .iter()
-            .map(|t| NewTask {
-                line: t.line,
-                source: t.source.to_string(),
-                target: t.target.to_string(),
-            })
-            .collect(),
+        tasks: new_tasks(plan),
+        bundle: plan.bundle(),
     };
     let submitted = submit::submit(&state.pool, &state.keys, &new).await?;
     state.metrics.job_submitted();
@@ -124,6 +161,7 @@ pub async fn create(
         queued: total,
         ..Counts::default()
     };
+    let job_id = submitted.job.clone();
     Ok(JobView {
         id: submitted.job,
         status: JobStatus::Queued,
@@ -149,6 +187,12 @@ pub async fn create(
         trigger: Some(origin.trigger),
         retry_of: origin.retry_of.map(str::to_owned),
         retries: Vec::new(),
+        export: plan.export.map(|f| f.as_str().to_owned()),
+        bundle: match (&plan.export, &plan.import) {
+            (Some(_), _) => Some(job_id.clone()),
+            (None, Some(import)) => Some(import.bundle.clone()),
+            (None, None) => None,
+        },
         at_event: None,
     })
 }

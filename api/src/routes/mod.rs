@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod downloads;
 pub mod health;
+pub mod imports;
 pub mod jobs;
 pub mod metrics;
 pub mod preview;

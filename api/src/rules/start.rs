@@ -28,6 +28,7 @@ pub fn request(spec: &RuleSpec) -> JobRequest {
     JobRequest {
         images: Images::Text(spec.images.clone()),
         target: spec.target.clone(),
+        export: None,
         replace_level: spec.replace_level,
         namespace: spec.namespace.clone(),
         platform: spec.platform.clone(),

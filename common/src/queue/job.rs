@@ -192,6 +192,11 @@ pub enum JobField {
     /// How long the statistics this job's tasks count into are kept (s): the api's setting,
     /// carried to the workers' script.
     StatsKeepS,
+    /// An export job's archive format (`docker-archive`, `oci-archive`); its bundle is the
+    /// folder named after the job.
+    Export,
+    /// An import job's bundle: the folder its archives are read from.
+    Bundle,
 }
 
 impl AsRef<str> for JobField {
@@ -222,10 +227,12 @@ impl JobField {
             JobField::Lines => "lines",
             JobField::RetryOf => "retry_of",
             JobField::StatsKeepS => "stats_keep_s",
+            JobField::Export => "export",
+            JobField::Bundle => "bundle",
         }
     }
 
-    pub const ALL: [JobField; 19] = [
+    pub const ALL: [JobField; 21] = [
         JobField::Id,
         JobField::CreatedAtMs,
         JobField::Registry,
@@ -245,6 +252,8 @@ impl JobField {
         JobField::Lines,
         JobField::RetryOf,
         JobField::StatsKeepS,
+        JobField::Export,
+        JobField::Bundle,
     ];
 
     /// Whether `name` is a field of the job hash (a named field or a per-status counter).
@@ -284,6 +293,10 @@ pub struct JobRecord {
     /// The jobs that ran this one's failed tasks again (key `job:<id>:retries`; filled by
     /// [`super::read::job`], empty in listings).
     pub retries: Vec<String>,
+    /// An export job's archive format.
+    pub export: Option<String>,
+    /// An import job's source bundle.
+    pub bundle: Option<String>,
 }
 
 impl JobRecord {
@@ -324,6 +337,8 @@ impl JobRecord {
             lines: opt_text(f, JobField::Lines),
             retry_of: opt_text(f, JobField::RetryOf),
             retries: Vec::new(),
+            export: opt_text(f, JobField::Export),
+            bundle: opt_text(f, JobField::Bundle),
         })
     }
 

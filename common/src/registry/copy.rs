@@ -298,7 +298,13 @@ mod tests {
         };
         assert_eq!(
             spec.args(Path::new(AUTHFILE))[..5],
-            ["copy", "--all", "--preserve-digests", "--authfile", AUTHFILE]
+            [
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--authfile",
+                AUTHFILE
+            ]
         );
     }
 

@@ -309,8 +309,7 @@ pub fn merge_referrers_index(
 ) -> Result<Option<Vec<u8>>, String> {
     let mut index: serde_json::Value = match existing {
         Some(body) => {
-            parse_referrers(body)
-                .ok_or("the tag holds something that is not an image index")??;
+            parse_referrers(body).ok_or("the tag holds something that is not an image index")??;
             serde_json::from_slice(body).map_err(|e| e.to_string())?
         }
         None => serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}),
@@ -341,7 +340,9 @@ mod tests {
     fn a_referrers_index_is_merged_without_dropping_or_doubling_entries() {
         let a = r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aa","size":1,"artifactType":"x/a"}"#;
         let b = r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bb","size":2,"annotations":{"k":"v"}}"#;
-        let fresh = merge_referrers_index(None, &[a.to_owned()]).unwrap().unwrap();
+        let fresh = merge_referrers_index(None, &[a.to_owned()])
+            .unwrap()
+            .unwrap();
         let listed = parse_referrers(&fresh).unwrap().unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].artifact_type.as_deref(), Some("x/a"));

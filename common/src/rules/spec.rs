@@ -182,9 +182,13 @@ mod tests {
         assert_eq!(schedule.missed, super::super::Missed::Run);
         assert!(schedule.parse().is_ok());
         assert!(!rule.with_signatures, "signatures only when asked");
-        let bad = "rules:\n  a:\n    images: nginx:1\n    target: harbor\n    with_signatures: maybe\n";
+        let bad =
+            "rules:\n  a:\n    images: nginx:1\n    target: harbor\n    with_signatures: maybe\n";
         let e = parse(bad).unwrap_err();
-        assert!(e.starts_with("rules.yaml:5: `rules.a.with_signatures`"), "{e}");
+        assert!(
+            e.starts_with("rules.yaml:5: `rules.a.with_signatures`"),
+            "{e}"
+        );
     }
 
     #[test]
