@@ -471,9 +471,28 @@ fn the_readme_key_table_names_every_field_and_no_other() {
         signatures: true,
         archive: None,
     };
-    let entry: Vec<String> = message
-        .to_fields()
-        .into_iter()
+    // An export and an import of an OCI archive: between them every field a leg writes.
+    let leg = |direction, digest: Option<&str>| docker_sync_common::queue::task::ArchiveLeg {
+        direction,
+        format: docker_sync_common::bundle::ArchiveFormat::OciArchive,
+        bundle: "b".into(),
+        file: "f.oci.tar".into(),
+        digest: digest.map(str::to_owned),
+    };
+    use docker_sync_common::queue::task::Direction;
+    let legs = [
+        leg(Direction::Export, None),
+        leg(Direction::Import, Some("sha256:00")),
+    ];
+    let entry: Vec<String> = std::iter::once(message.clone())
+        .chain(
+            legs.into_iter()
+                .map(|l| docker_sync_common::queue::task::TaskMessage {
+                    archive: Some(l),
+                    ..message.clone()
+                }),
+        )
+        .flat_map(|m| m.to_fields())
         .map(|(k, _)| k.to_owned())
         .collect();
     assert_eq!(sorted(readme_fields("dsync:tasks")), sorted(entry));
