@@ -444,6 +444,7 @@ fn copy_spec<'a>(
             transport: target_transport,
         },
         platform: plan.platform.as_ref(),
+        preserve_digests: false,
     }
 }
 
@@ -568,6 +569,7 @@ mod tests {
             replace_level: level,
             namespace: None,
             platform: None,
+            with_signatures: false,
         };
         render(&plan_of(&req, config), config)
     }
@@ -702,6 +704,7 @@ mod tests {
             replace_level: ReplaceLevel::Skip,
             namespace: Some("ns".into()),
             platform: None,
+            with_signatures: false,
         };
         let script = render(&plan_of(&req, &config), &config);
         let logins: Vec<&str> = script.lines().filter(|l| l.starts_with("login ")).collect();
@@ -832,6 +835,7 @@ mod tests {
                 replace_level: ReplaceLevel::Skip,
                 namespace: None,
                 platform: platform.map(str::to_owned),
+                with_signatures: false,
             };
             let plan = plan_of(&req, &config);
             let calls = skopeo_calls(&render(&plan, &config));
@@ -914,6 +918,7 @@ mod tests {
             replace_level: ReplaceLevel::All,
             namespace: None,
             platform: Some("linux/arm/v7".into()),
+            with_signatures: false,
         };
         let script = render(&plan_of(&req, &config), &config);
         assert!(script.contains(
@@ -958,6 +963,7 @@ mod tests {
             replace_level: ReplaceLevel::Skip,
             namespace: None,
             platform: None,
+            with_signatures: false,
         };
         let script = render(&plan_of(&req, &config), &config);
         assert_parses(&script);

@@ -48,6 +48,7 @@ impl Queue {
             replace_level: "full".into(),
             namespace: "mirror",
             platform: None,
+            with_signatures: false,
             dropped: "[]".into(),
             trigger: docker_sync_common::queue::job::Trigger {
                 kind: docker_sync_common::queue::job::TriggerKind::Session,

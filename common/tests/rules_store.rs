@@ -15,6 +15,7 @@ fn rule(images: &str, by: &str) -> StoredRule {
             replace_level: ReplaceLevel::default(),
             namespace: None,
             platform: None,
+            with_signatures: false,
             enabled: true,
             schedule: Some(ScheduleSpec {
                 cron: "0 3 * * *".into(),

@@ -104,6 +104,8 @@ pub(crate) async fn run(
         source: Endpoint::new(source.clone(), &source_reach),
         target: Endpoint::new(source.clone(), &nowhere),
         platform: msg.platform.clone(),
+        // An archive's copy keeps digests by itself (`Skopeo::copy_args`).
+        preserve_digests: false,
         timeout: Duration::from_secs(parts.config.sync.timeout),
         archive: Some(ArchiveEnd::new(
             Direction::Export,

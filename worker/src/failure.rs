@@ -164,6 +164,7 @@ mod tests {
                 proxy: None,
             },
             platform: None,
+            preserve_digests: false,
             timeout: Duration::from_secs(120),
             archive: None,
         }

@@ -10,6 +10,7 @@ mod failure;
 pub mod parts;
 pub mod progress;
 mod pull_limit;
+mod related;
 mod run;
 pub mod settings;
 pub mod skopeo;

@@ -1,6 +1,7 @@
 //! The work on one task: read both digests and skip an image the target already has,
 //! otherwise create the Harbor project if asked, wait out the source's pull limit, and copy with
-//! skopeo, retrying with backoff, reporting each step as an event.
+//! skopeo, retrying with backoff, reporting each step as an event. With signatures, the image's
+//! signatures and referrers follow it ([`crate::related`]), also when the image was skipped.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use crate::digest_check::{digest, platform_digest, source_head, Asked, SourceHea
 use crate::failure::{backoff, copy_error, is_permanent, is_rate_limited, round_to_ms};
 use crate::parts::Parts;
 use crate::pull_limit::{hold, Hold};
+use crate::related::{copy_related, Sides, Stopped};
 use crate::skopeo::{ArchiveEnd, CopyError, CopyRequest, Endpoint};
 use crate::step::Interrupt;
 use docker_sync_common::queue::log::LogLine;
@@ -174,11 +176,19 @@ pub(crate) async fn run(
         _ => "digest check: no source digest: copying".to_owned(),
     };
     crate::task_log::note(parts, msg, checked).await;
+    let sides = Sides {
+        source: &source,
+        target: &target,
+        source_reach: &source_reach,
+        target_reach: &target_reach,
+    };
     if let Some(digest) = &source_digest {
         if target_digest.as_ref() == Some(digest) {
-            return Outcome::Skipped {
+            // Skipped or not, a re-sync still fills in signatures the target lacks.
+            let skipped = Outcome::Skipped {
                 digest: digest.clone(),
             };
+            return with_related(parts, entry, msg, &sides, skipped, interrupt).await;
         }
     }
     if interrupt.cancel.is_cancelled() {
@@ -228,7 +238,7 @@ pub(crate) async fn run(
 
     // The digest check above needs no copy slot; a copy does. Waiting for one, a stopping
     // worker gives the task back rather than start a copy it may not finish.
-    let _slot = tokio::select! {
+    let slot = tokio::select! {
         biased;
         stopped = interrupt.fired() => return stopped,
         slot = parts.copies.acquire() => slot.expect("the copy semaphore is never closed"),
@@ -237,6 +247,7 @@ pub(crate) async fn run(
         source: Endpoint::new(source.clone(), &source_reach),
         target: Endpoint::new(target.clone(), &target_reach),
         platform: msg.platform.clone(),
+        preserve_digests: false,
         timeout: Duration::from_secs(parts.config.sync.timeout),
         archive: imported.map(|leg| {
             ArchiveEnd::new(
@@ -272,10 +283,13 @@ pub(crate) async fn run(
             tracing::warn!(task = %msg.task, %src, %dst, "target digest differs from the source");
         }
     }
-    Outcome::Succeeded {
+    // The signatures' copies take a slot each as they need one.
+    drop(slot);
+    let copied = Outcome::Succeeded {
         digest: digest.or(source_digest),
         unchecked,
-    }
+    };
+    with_related(parts, entry, msg, &sides, copied, interrupt).await
 }
 
 /// The copy with its retries and backoff, each attempt reported: Ok once skopeo succeeded,
@@ -411,6 +425,41 @@ async fn copy_reporting(
             }
             result = &mut copy => return result,
         }
+    }
+}
+
+/// The image's end, or the signatures step's when the task asked for it and it did not finish.
+/// An import has no source registry to find them in: the api takes the option for registry
+/// sources only.
+async fn with_related(
+    parts: &Parts,
+    entry: &Entry,
+    msg: &TaskMessage,
+    sides: &Sides<'_>,
+    image: Outcome,
+    interrupt: &Interrupt<'_>,
+) -> Outcome {
+    if !msg.signatures || msg.archive.is_some() {
+        return image;
+    }
+    let digest = match &image {
+        Outcome::Skipped { digest }
+        | Outcome::Succeeded {
+            digest: Some(digest),
+            ..
+        } => digest.clone(),
+        _ => {
+            return failed(
+                "the image is at the target, but neither side told its digest, so its \
+                 signatures and referrers could not be looked for"
+                    .to_owned(),
+            )
+        }
+    };
+    match copy_related(parts, entry, msg, sides, &digest, interrupt).await {
+        Ok(()) => image,
+        Err(Stopped::Cancelled) => Outcome::Cancelled,
+        Err(Stopped::Failed(error)) => failed(error),
     }
 }
 

@@ -91,6 +91,8 @@ pub struct CopyRequest {
     /// only that platform's manifest out of an index (skopeo's `--override-os/-arch/-variant`),
     /// which the target gets unchanged, so with that manifest's digest.
     pub platform: Option<Platform>,
+    /// A signature or referrer: copied byte for byte (`--preserve-digests`) or not at all.
+    pub preserve_digests: bool,
     pub timeout: Duration,
     /// One side is an archive file, not the registry its endpoint names.
     pub archive: Option<ArchiveEnd>,
@@ -141,6 +143,7 @@ impl CopyRequest {
             source: self.source.end(),
             target: self.target.end(),
             platform: self.platform.as_ref(),
+            preserve_digests: self.preserve_digests,
         }
     }
 }
@@ -498,6 +501,7 @@ mod tests {
             source: endpoint("mirror-source.test:5000/a/b:1", Transport::Insecure),
             target: endpoint("127.0.0.1:5000/ns/b:1", Transport::PlainHttp),
             platform: None,
+            preserve_digests: false,
             timeout: Duration::from_secs(1),
             archive: None,
         };
@@ -537,6 +541,7 @@ mod tests {
             source: endpoint(&format!("quay.io/a/b:1@{digest}"), Transport::Https),
             target: endpoint("127.0.0.1:5000/ns/b:1", Transport::PlainHttp),
             platform: None,
+            preserve_digests: false,
             timeout: Duration::from_secs(1),
             archive: None,
         };
@@ -600,6 +605,7 @@ mod tests {
             source: endpoint("quay.io/a/b:1", Transport::Https),
             target: endpoint("127.0.0.1:5000/ns/b:1", Transport::PlainHttp),
             platform: None,
+            preserve_digests: false,
             timeout: Duration::from_secs(1),
             archive: None,
         };

@@ -73,6 +73,7 @@ impl Setup {
             replace_level: "full".into(),
             namespace: "mirror",
             platform: None,
+            with_signatures: false,
             dropped: "[]".into(),
             trigger: docker_sync_common::queue::job::Trigger {
                 kind: docker_sync_common::queue::job::TriggerKind::Session,

@@ -84,6 +84,8 @@ pub async fn plan(
         replace_level: req.replace_level,
         namespace: req.namespace.clone(),
         platform: None,
+        // An archive has no source registry to find signatures in.
+        with_signatures: false,
     };
     let mut plan = expand(&request, config, &NoListing).await?.into_plan()?;
     let files = plan

@@ -53,6 +53,10 @@ pub struct JobRequest {
     /// or `all`: every platform (the whole index).
     #[serde(default)]
     pub platform: Option<String>,
+    /// Also copy each image's cosign signatures, attestations and SBOMs (`sha256-<hex>.sig`,
+    /// `.att`, `.sbom`) and its OCI 1.1 referrers, each skipped when the target has it.
+    #[serde(default)]
+    pub with_signatures: bool,
 }
 
 /// An export job's archive format. `docker-archive` holds one platform, so it needs the
@@ -161,6 +165,7 @@ pub struct Expanded {
     pub replace_level: ReplaceLevel,
     /// None: every platform.
     pub platform: Option<Platform>,
+    pub with_signatures: bool,
     pub lines: Vec<LinePlan>,
 }
 
@@ -175,6 +180,7 @@ pub struct Plan {
     pub replace_level: ReplaceLevel,
     /// None: every platform.
     pub platform: Option<Platform>,
+    pub with_signatures: bool,
     pub tasks: Vec<PlannedTask>,
     pub dropped: Vec<Dropped>,
 }
@@ -258,6 +264,7 @@ fn outcome(
         namespace,
         replace_level: level,
         platform,
+        with_signatures: req.with_signatures,
         lines,
     }
 }
@@ -335,6 +342,17 @@ fn export_target(req: &JobRequest, export: &ExportRequest) -> Result<(String, St
             "give either `target` or `export`, not both (target `{}`)",
             req.target
         )));
+    }
+    if req.with_signatures {
+        return Err(AppError::Invalid {
+            issue: Issue::new(
+                "export_without_signatures",
+                json!({ "format": export.format.as_str() }),
+                "`with_signatures` copies signatures into a registry; a bundle holds the                  images only: leave it out, or sync to a registry"
+                    .to_owned(),
+            ),
+            field: Some("with_signatures"),
+        });
     }
     let platform = Platform::parse_option(req.platform.as_deref())
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
@@ -552,6 +570,7 @@ impl Expanded {
             namespace: self.namespace,
             replace_level: self.replace_level,
             platform: self.platform,
+            with_signatures: self.with_signatures,
             tasks,
             dropped,
         })
@@ -583,6 +602,7 @@ mod tests {
             replace_level: ReplaceLevel::Skip,
             namespace: None,
             platform: None,
+            with_signatures: false,
         }
     }
 
@@ -831,6 +851,25 @@ mod tests {
         assert_eq!(
             errors[0].message,
             "no tag of `src.io:5000/team/app` matches `9.*` (8 tags listed)"
+        );
+    }
+
+    #[tokio::test]
+    async fn signatures_are_carried_to_the_plan_and_refused_for_a_bundle() {
+        let mut r = request("nginx:1.25");
+        assert!(!plan(&r, &config(), &fake()).await.unwrap().with_signatures);
+        r.with_signatures = true;
+        assert!(plan(&r, &config(), &fake()).await.unwrap().with_signatures);
+        r.target = String::new();
+        r.export = Some(ExportRequest {
+            format: ArchiveFormat::OciArchive,
+        });
+        let Err(AppError::Invalid { issue, field }) = plan(&r, &config(), &fake()).await else {
+            panic!("an export with signatures is refused");
+        };
+        assert_eq!(
+            (issue.code.as_str(), field),
+            ("export_without_signatures", Some("with_signatures"))
         );
     }
 

@@ -28,6 +28,9 @@ pub struct JobView {
     /// The one platform the job copies out of multi-arch images; absent: every platform.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// Whether each image's signatures and referrers are copied too (their counts are on the
+    /// tasks: `related_copied`, `related_skipped`).
+    pub with_signatures: bool,
     pub total: u32,
     pub counts: Counts,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,6 +80,7 @@ impl JobView {
             replace_level: job.replace_level,
             namespace: job.namespace,
             platform: job.platform,
+            with_signatures: job.with_signatures,
             total: job.total,
             counts,
             tasks: None,
@@ -153,6 +157,7 @@ pub async fn create(
         replace_level: plan.replace_level.to_string(),
         namespace: &plan.namespace,
         platform: plan.platform.as_ref(),
+        with_signatures: plan.with_signatures,
         dropped: serde_json::to_string(&plan.dropped).expect("serialisable"),
         tasks: new_tasks(plan),
         bundle: plan.bundle(),
@@ -175,6 +180,7 @@ pub async fn create(
         replace_level: new.replace_level,
         namespace: plan.namespace.clone(),
         platform: plan.platform.as_ref().map(ToString::to_string),
+        with_signatures: plan.with_signatures,
         total,
         counts,
         tasks: Some(submitted.tasks),

@@ -126,6 +126,7 @@ pub async fn retry(
             .map_err(|e| AppError::Internal(format!("stored replace level: {e}")))?,
         platform: Platform::parse_option(job.platform.as_deref())
             .map_err(|e| AppError::Internal(format!("stored platform: {e}")))?,
+        with_signatures: job.with_signatures,
         tasks: chosen
             .iter()
             .map(|t| {
@@ -165,7 +166,7 @@ pub async fn retry(
 #[utoipa::path(post, path = "/api/jobs/{id}/sync-again", tag = "jobs",
     params(("id" = String, Path, description = "The finished job's UUID")),
     responses(
-        (status = 202, description = "A new job of the same lines, target, level, namespace and platform", body = JobView),
+        (status = 202, description = "A new job of the same lines, target, level, namespace, platform and signatures choice", body = JobView),
         (status = 400, description = "A line no longer plans (e.g. the target registry is gone)", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 409, description = "The job has not finished, or predates recorded image lists", body = ErrorBody),
@@ -216,6 +217,7 @@ pub async fn sync_again(
             .map_err(|e| AppError::Internal(format!("stored replace level: {e}")))?,
         namespace: Some(job.namespace),
         platform: job.platform,
+        with_signatures: job.with_signatures,
     };
     let plan = plan(&req, &config, &tags::lister(&state, &config)).await?;
     again(&state, &caller, id, &plan, lines).await

@@ -35,6 +35,7 @@ pub fn request(spec: &RuleSpec) -> JobRequest {
         replace_level: spec.replace_level,
         namespace: spec.namespace.clone(),
         platform: spec.platform.clone(),
+        with_signatures: spec.with_signatures,
     }
 }
 

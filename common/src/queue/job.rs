@@ -167,6 +167,8 @@ pub enum JobField {
     Namespace,
     /// The one platform copied out of multi-arch images; absent: every platform.
     Platform,
+    /// `1`: the job also copies signatures and referrers; absent: it does not.
+    WithSignatures,
     /// How many tasks the job has.
     Total,
     /// JSON list of the lines the filters dropped.
@@ -212,6 +214,7 @@ impl JobField {
             JobField::ReplaceLevel => "replace_level",
             JobField::Namespace => "namespace",
             JobField::Platform => "platform",
+            JobField::WithSignatures => "with_signatures",
             JobField::Total => "total",
             JobField::Dropped => "dropped",
             JobField::StartedAtMs => "started_at_ms",
@@ -229,13 +232,14 @@ impl JobField {
         }
     }
 
-    pub const ALL: [JobField; 20] = [
+    pub const ALL: [JobField; 21] = [
         JobField::Id,
         JobField::CreatedAtMs,
         JobField::Registry,
         JobField::ReplaceLevel,
         JobField::Namespace,
         JobField::Platform,
+        JobField::WithSignatures,
         JobField::Total,
         JobField::Dropped,
         JobField::StartedAtMs,
@@ -272,6 +276,8 @@ pub struct JobRecord {
     pub replace_level: String,
     pub namespace: String,
     pub platform: Option<String>,
+    /// Whether its tasks also copy signatures and referrers.
+    pub with_signatures: bool,
     pub total: u32,
     /// The finished tasks by final status (the counters the workers keep in the hash).
     pub finished: Counts,
@@ -309,6 +315,9 @@ impl JobRecord {
             replace_level: text(f, JobField::ReplaceLevel),
             namespace: text(f, JobField::Namespace),
             platform: opt_text(f, JobField::Platform),
+            with_signatures: f
+                .get(JobField::WithSignatures.as_str())
+                .is_some_and(|v| v == "1"),
             total: num(f, JobField::Total),
             finished: Counts {
                 succeeded: counter(TaskStatus::Succeeded),

@@ -24,6 +24,8 @@ pub struct NewJob<'a> {
     pub replace_level: String,
     pub namespace: &'a str,
     pub platform: Option<&'a Platform>,
+    /// Also copy each image's signatures and referrers.
+    pub with_signatures: bool,
     /// JSON list of the lines the filters dropped (shown on the job page).
     pub dropped: String,
     pub tasks: Vec<NewTask>,
@@ -99,6 +101,9 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
     if let Some(platform) = new.platform {
         job_fields.push((JobField::Platform, platform.to_string()));
     }
+    if new.with_signatures {
+        job_fields.push((JobField::WithSignatures, "1".to_owned()));
+    }
     match &new.bundle {
         Some(BundleSide::Export(format)) => {
             job_fields.push((JobField::Export, format.as_str().to_owned()))
@@ -121,6 +126,7 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
             target: planned.target.clone(),
             registry: new.registry.to_owned(),
             platform: new.platform.cloned(),
+            signatures: new.with_signatures,
             archive: archive_leg(new, &job, planned),
         };
         let fields = [

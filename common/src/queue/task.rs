@@ -16,8 +16,9 @@ use crate::image::Platform;
 use super::fields::{num, opt_num, opt_text, text};
 
 /// One image to copy, as written to the task stream (fields `task`, `job`, `source`, `target`,
-/// `registry`, `platform` when the job copies one platform, and `export` or `import` with
-/// `bundle` and `file` when one side is an archive in the downloads folder).
+/// `registry`, `platform` when the job copies one platform, `signatures` = `1` when it also
+/// copies the image's signatures and referrers, and `export` or `import` with `bundle` and
+/// `file` when one side is an archive in the downloads folder).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskMessage {
     pub task: String,
@@ -31,9 +32,15 @@ pub struct TaskMessage {
     /// Copy only this platform's image out of a multi-arch index (field `platform`, written only
     /// when set); None copies every platform.
     pub platform: Option<Platform>,
+    /// Also copy the image's cosign tags and OCI referrers (field `signatures` = `1`, written
+    /// only when asked).
+    pub signatures: bool,
     /// One side is a bundle's archive instead of a registry.
     pub archive: Option<ArchiveLeg>,
 }
+
+/// The stream entry's field that asks for signatures and referrers too.
+const SIGNATURES_FIELD: &str = "signatures";
 
 /// Which side of a copy is an archive file, `<downloads>/<bundle>/<file>`.
 ///
@@ -97,6 +104,9 @@ impl TaskMessage {
         if let Some(platform) = &self.platform {
             fields.push(("platform", platform.to_string()));
         }
+        if self.signatures {
+            fields.push((SIGNATURES_FIELD, "1".to_owned()));
+        }
         if let Some(leg) = &self.archive {
             fields.push((leg.direction.as_str(), leg.format.as_str().to_owned()));
             fields.push(("bundle", leg.bundle.clone()));
@@ -124,6 +134,16 @@ impl TaskMessage {
             target: get("target")?,
             registry: get("registry")?,
             platform,
+            signatures: match fields.get(SIGNATURES_FIELD).map(String::as_str) {
+                None | Some("0") => false,
+                Some("1") => true,
+                Some(other) => {
+                    return Err(FieldError::Invalid {
+                        field: SIGNATURES_FIELD,
+                        message: format!("`{other}` is neither 1 nor 0"),
+                    })
+                }
+            },
             archive: archive_leg(fields)?,
         })
     }
@@ -268,6 +288,10 @@ pub enum TaskField {
     ErrorCode,
     /// The id of the task's entry in the task stream, so a cancel can delete it unread.
     Entry,
+    /// Signatures and referrers copied, and found at the target already (written only when the
+    /// job asked for them).
+    RelatedCopied,
+    RelatedSkipped,
     /// An export's archive in its bundle folder, once written: name, bytes, hex SHA-256.
     File,
     Size,
@@ -275,7 +299,7 @@ pub enum TaskField {
 }
 
 impl TaskField {
-    pub const ALL: [TaskField; 27] = [
+    pub const ALL: [TaskField; 29] = [
         TaskField::Id,
         TaskField::Job,
         TaskField::Index,
@@ -300,6 +324,8 @@ impl TaskField {
         TaskField::Unchecked,
         TaskField::ErrorCode,
         TaskField::Entry,
+        TaskField::RelatedCopied,
+        TaskField::RelatedSkipped,
         TaskField::File,
         TaskField::Size,
         TaskField::Sha256,
@@ -331,6 +357,8 @@ impl TaskField {
             TaskField::Unchecked => "unchecked",
             TaskField::ErrorCode => "error_code",
             TaskField::Entry => "entry",
+            TaskField::RelatedCopied => "related_copied",
+            TaskField::RelatedSkipped => "related_skipped",
             TaskField::File => "file",
             TaskField::Size => "size",
             TaskField::Sha256 => "sha256",
@@ -379,6 +407,13 @@ pub struct TaskRecord {
     /// A failure's kind as a stable code (`manifest_unknown`), when recognised.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// With signatures: how many of the image's cosign tags and referrers this task copied;
+    /// absent when the job did not ask for them (or the task has not got that far).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_copied: Option<u32>,
+    /// With signatures: how many of them the target had already with the same digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_skipped: Option<u32>,
     /// An export's archive in the bundle, once written: its name, bytes and hex SHA-256.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
@@ -420,6 +455,8 @@ impl TaskRecord {
             waiting_until_ms: opt_num(f, TaskField::WaitingUntilMs).filter(|_| running),
             unchecked: opt_text(f, TaskField::Unchecked),
             error_code: opt_text(f, TaskField::ErrorCode),
+            related_copied: opt_num(f, TaskField::RelatedCopied),
+            related_skipped: opt_num(f, TaskField::RelatedSkipped),
             file: opt_text(f, TaskField::File),
             size: opt_num(f, TaskField::Size),
             sha256: opt_text(f, TaskField::Sha256),
@@ -448,6 +485,8 @@ impl TaskRecord {
             waiting_until_ms: None,
             unchecked: None,
             error_code: None,
+            related_copied: None,
+            related_skipped: None,
             file: None,
             size: None,
             sha256: None,
@@ -468,6 +507,7 @@ mod tests {
             target: "h/ns/nginx:1".into(),
             registry: "harbor".into(),
             platform: None,
+            signatures: false,
             archive: None,
         };
         let fields = |m: &TaskMessage| -> HashMap<String, String> {
@@ -509,6 +549,37 @@ mod tests {
     }
 
     #[test]
+    fn signatures_travel_only_when_asked() {
+        let m = TaskMessage {
+            task: "t".into(),
+            job: "j".into(),
+            source: "docker.io/library/nginx:1".into(),
+            target: "h/ns/nginx:1".into(),
+            registry: "harbor".into(),
+            platform: None,
+            signatures: true,
+            archive: None,
+        };
+        let mut map: HashMap<String, String> = m
+            .to_fields()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        assert_eq!(map["signatures"], "1");
+        assert_eq!(TaskMessage::from_fields(&map).unwrap(), m);
+        map.insert("signatures".into(), "yes".into());
+        assert_eq!(
+            TaskMessage::from_fields(&map),
+            Err(FieldError::Invalid {
+                field: "signatures",
+                message: "`yes` is neither 1 nor 0".into()
+            })
+        );
+        map.remove("signatures");
+        assert!(!TaskMessage::from_fields(&map).unwrap().signatures);
+    }
+
+    #[test]
     fn an_archive_side_round_trips_and_its_names_are_checked() {
         let export = TaskMessage {
             task: "t".into(),
@@ -517,6 +588,7 @@ mod tests {
             target: "mirror/nginx:1".into(),
             registry: EXPORT_REGISTRY.into(),
             platform: None,
+            signatures: false,
             archive: Some(ArchiveLeg {
                 direction: Direction::Export,
                 format: ArchiveFormat::OciArchive,

@@ -37,4 +37,6 @@ pub use manifest::{
 };
 pub use rate_limit::{parse_quota, reported, retry_after, RateLimit, Reported};
 pub use reach::{Clients, Reach, Scheme, Transport};
-pub use referrers::{related, CopyBy, CosignSuffix, Related, RelatedKind};
+pub use referrers::{
+    has_referrers_api, merge_referrers_index, related, CopyBy, CosignSuffix, Related, RelatedKind,
+};

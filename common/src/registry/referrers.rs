@@ -96,6 +96,9 @@ pub struct Related {
     pub digest: String,
     pub media_type: Option<String>,
     pub copy: CopyBy,
+    /// A referrer's entry as its listing gave it (JSON): what a target without the referrers
+    /// API lists in its referrers tag. None for the other kinds.
+    pub descriptor: Option<String>,
 }
 
 impl Related {
@@ -162,6 +165,7 @@ pub async fn related(
                 digest: d,
                 media_type: head.media_type,
                 copy: CopyBy::Tag(cosign_tag),
+                descriptor: None,
             });
         }
     }
@@ -185,6 +189,7 @@ pub async fn related(
         digest: index.digest.unwrap_or_else(|| sha256_of(&index.body)),
         media_type: index.media_type,
         copy: CopyBy::ManifestBytes(tag),
+        descriptor: None,
     });
     Ok(found)
 }
@@ -236,6 +241,9 @@ pub struct Referrer {
     pub digest: String,
     #[serde(rename = "artifactType")]
     pub artifact_type: Option<String>,
+    /// The whole entry, annotations and all.
+    #[serde(skip)]
+    pub descriptor: String,
 }
 
 impl Referrer {
@@ -247,6 +255,7 @@ impl Referrer {
             digest: self.digest,
             media_type: self.media_type,
             copy: CopyBy::Digest,
+            descriptor: Some(self.descriptor),
         }
     }
 }
@@ -270,16 +279,93 @@ pub fn parse_referrers(body: &[u8]) -> Option<Result<Vec<Referrer>, String>> {
         manifests
             .into_iter()
             .map(|m| {
+                let descriptor = m.to_string();
                 serde_json::from_value::<Referrer>(m)
+                    .map(|r| Referrer { descriptor, ..r })
                     .map_err(|e| format!("a referrers entry without a digest: {e}"))
             })
             .collect(),
     )
 }
 
+/// Whether `repo` on this registry answers the referrers API for `digest`: a target without it
+/// (distribution 2.8) finds referrers only through the referrers tag.
+pub async fn has_referrers_api(
+    client: &RegistryClient,
+    reach: &Reach,
+    repo: &str,
+    digest: &str,
+) -> Result<bool, RegistryError> {
+    Ok(referrers_api(client, reach, repo, digest).await?.is_some())
+}
+
+/// The referrers tag's index with `entries` (descriptors as JSON) added to what `existing` lists:
+/// an entry of the same digest is not added twice and no existing entry is dropped (another
+/// tool may have put it there). None when `existing` lists every entry already. An `existing`
+/// that is not an index is an error: overwriting it would lose whatever it is.
+pub fn merge_referrers_index(
+    existing: Option<&[u8]>,
+    entries: &[String],
+) -> Result<Option<Vec<u8>>, String> {
+    let mut index: serde_json::Value = match existing {
+        Some(body) => {
+            parse_referrers(body).ok_or("the tag holds something that is not an image index")??;
+            serde_json::from_slice(body).map_err(|e| e.to_string())?
+        }
+        None => serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}),
+    };
+    let manifests = index
+        .get_mut("manifests")
+        .and_then(serde_json::Value::as_array_mut)
+        .ok_or("the index has no `manifests` list")?;
+    let mut added = false;
+    for entry in entries {
+        let entry: serde_json::Value =
+            serde_json::from_str(entry).map_err(|e| format!("a referrer's descriptor: {e}"))?;
+        let digest = entry.get("digest");
+        if digest.is_some() && manifests.iter().any(|m| m.get("digest") == digest) {
+            continue;
+        }
+        manifests.push(entry);
+        added = true;
+    }
+    Ok(added.then(|| serde_json::to_vec(&index).expect("JSON values serialise")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_referrers_index_is_merged_without_dropping_or_doubling_entries() {
+        let a = r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aa","size":1,"artifactType":"x/a"}"#;
+        let b = r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:bb","size":2,"annotations":{"k":"v"}}"#;
+        let fresh = merge_referrers_index(None, &[a.to_owned()])
+            .unwrap()
+            .unwrap();
+        let listed = parse_referrers(&fresh).unwrap().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].artifact_type.as_deref(), Some("x/a"));
+        assert_eq!(
+            merge_referrers_index(Some(&fresh), &[a.to_owned()]),
+            Ok(None),
+            "listed already: nothing to write"
+        );
+        let both = merge_referrers_index(Some(&fresh), &[b.to_owned(), a.to_owned()])
+            .unwrap()
+            .unwrap();
+        let digests: Vec<String> = parse_referrers(&both)
+            .unwrap()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.digest)
+            .collect();
+        assert_eq!(digests, ["sha256:aa", "sha256:bb"]);
+        let value: serde_json::Value = serde_json::from_slice(&both).unwrap();
+        assert_eq!(value["manifests"][1]["annotations"]["k"], "v");
+        let image = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
+        assert!(merge_referrers_index(Some(image), &[a.to_owned()]).is_err());
+    }
 
     /// The example answer of `GET /v2/<name>/referrers/<digest>` in the OCI distribution spec
     /// 1.1 ("Listing Referrers"), digests filled out to full length.
@@ -332,8 +418,12 @@ mod tests {
                 digest: format!("sha256:{}", "a1".repeat(32)),
                 media_type: Some("application/vnd.oci.image.manifest.v1+json".into()),
                 copy: CopyBy::Digest,
+                descriptor: related[0].descriptor.clone(),
             }
         );
+        let entry: serde_json::Value =
+            serde_json::from_str(related[0].descriptor.as_deref().unwrap()).unwrap();
+        assert_eq!(entry["annotations"]["org.example.sbom.format"], "json");
         assert_eq!(
             related[1].kind,
             RelatedKind::Referrer {
@@ -388,6 +478,7 @@ mod tests {
             digest: "sha256:00".into(),
             media_type: None,
             copy: CopyBy::Tag(format!("sha256-{hex}.att")),
+            descriptor: None,
         };
         assert_eq!(cosign.skopeo_suffix(), format!(":sha256-{hex}.att"));
         assert_eq!(cosign.reference(), format!("sha256-{hex}.att"));

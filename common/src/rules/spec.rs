@@ -32,6 +32,9 @@ pub struct RuleSpec {
     pub namespace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// Also copy each image's signatures and referrers, as the sync form's option does.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub with_signatures: bool,
     #[serde(default = "enabled")]
     pub enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,6 +53,10 @@ pub struct RuleExport {
 
 fn enabled() -> bool {
     true
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,6 +210,14 @@ mod tests {
         let schedule = rule.schedule.as_ref().unwrap();
         assert_eq!(schedule.missed, super::super::Missed::Run);
         assert!(schedule.parse().is_ok());
+        assert!(!rule.with_signatures, "signatures only when asked");
+        let bad =
+            "rules:\n  a:\n    images: nginx:1\n    target: harbor\n    with_signatures: maybe\n";
+        let e = parse(bad).unwrap_err();
+        assert!(
+            e.starts_with("rules.yaml:5: `rules.a.with_signatures`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -262,6 +277,7 @@ mod example {
             rules["base-images"].platform.as_deref(),
             Some("linux/amd64")
         );
+        assert!(nightly.with_signatures && !rules["base-images"].with_signatures);
     }
 
     #[test]

@@ -239,6 +239,7 @@ async fn fill(pool: &docker_sync_common::redis::deadpool_redis::Pool, keys: &Key
             replace_level: "skip".into(),
             namespace: "mirror",
             platform: None,
+            with_signatures: false,
             dropped: "[]".into(),
             tasks,
             trigger: trigger(i),
@@ -271,6 +272,7 @@ async fn live(
         replace_level: "skip".into(),
         namespace: "mirror",
         platform: None,
+        with_signatures: false,
         dropped: "[]".into(),
         tasks: (0..args.tasks)
             .map(|i| NewTask {
