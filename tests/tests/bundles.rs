@@ -169,7 +169,10 @@ fn an_export_goes_through_the_api_and_push_sh_into_another_registry_with_equal_d
     let zip = carried.path().join("bundle.zip");
     std::fs::write(
         &zip,
-        download(&stack, &format!("/api/downloads/{bundle}/archive?format=zip")),
+        download(
+            &stack,
+            &format!("/api/downloads/{bundle}/archive?format=zip"),
+        ),
     )
     .unwrap();
     let unzip = Command::new(require_tool("unzip", "unzip"))

@@ -105,7 +105,7 @@ pub(crate) async fn run(
         target: Endpoint::new(source.clone(), &nowhere),
         platform: msg.platform.clone(),
         // An archive's copy keeps digests by itself (`Skopeo::copy_args`).
-        preserve_digests: false,
+        preserve_digests: ArchiveEnd::keeps_digests(leg.format),
         timeout: Duration::from_secs(parts.config.sync.timeout),
         archive: Some(ArchiveEnd::new(
             Direction::Export,

@@ -247,7 +247,7 @@ pub(crate) async fn run(
         source: Endpoint::new(source.clone(), &source_reach),
         target: Endpoint::new(target.clone(), &target_reach),
         platform: msg.platform.clone(),
-        preserve_digests: false,
+        preserve_digests: imported.is_some_and(|leg| ArchiveEnd::keeps_digests(leg.format)),
         timeout: Duration::from_secs(parts.config.sync.timeout),
         archive: imported.map(|leg| {
             ArchiveEnd::new(

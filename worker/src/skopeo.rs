@@ -91,7 +91,8 @@ pub struct CopyRequest {
     /// only that platform's manifest out of an index (skopeo's `--override-os/-arch/-variant`),
     /// which the target gets unchanged, so with that manifest's digest.
     pub platform: Option<Platform>,
-    /// A signature or referrer: copied byte for byte (`--preserve-digests`) or not at all.
+    /// Copied byte for byte (`--preserve-digests`) or not at all: a signature or referrer, and
+    /// an OCI archive ([`ArchiveEnd::keeps_digests`]).
     pub preserve_digests: bool,
     pub timeout: Duration,
     /// One side is an archive file, not the registry its endpoint names.
@@ -99,16 +100,12 @@ pub struct CopyRequest {
 }
 
 /// The archive side of an export (`target`) or an import (`source`): skopeo's transport
-/// argument for the file. An OCI archive keeps digests (`--preserve-digests`): a bundle is only
-/// worth carrying if what comes out of it is the image that went in. A docker-archive cannot:
-/// it holds a Docker schema 2 image, which an OCI source must be converted to, and
-/// `--preserve-digests` forbids any conversion.
+/// argument for the file.
 #[derive(Debug, Clone)]
 pub struct ArchiveEnd {
     pub direction: Direction,
     /// `oci-archive:/path/file.oci.tar` or `docker-archive:/path/file.docker.tar[:name:tag]`.
     pub arg: String,
-    pub preserve_digests: bool,
 }
 
 impl ArchiveEnd {
@@ -128,11 +125,15 @@ impl ArchiveEnd {
             arg.push(':');
             arg.push_str(name);
         }
-        ArchiveEnd {
-            direction,
-            arg,
-            preserve_digests: format == ArchiveFormat::OciArchive,
-        }
+        ArchiveEnd { direction, arg }
+    }
+
+    /// An OCI archive keeps digests (`--preserve-digests`): a bundle is only worth carrying if
+    /// what comes out of it is the image that went in. A docker-archive cannot: it holds a
+    /// Docker schema 2 image, which an OCI source must be converted to, and
+    /// `--preserve-digests` forbids any conversion.
+    pub fn keeps_digests(format: ArchiveFormat) -> bool {
+        format == ArchiveFormat::OciArchive
     }
 }
 
@@ -215,10 +216,6 @@ impl Skopeo {
             // The spec ends with source and target; the archive takes its side's place.
             let at = args.len() - 2 + matches!(archive.direction, Direction::Export) as usize;
             args[at] = archive.arg.clone();
-            if archive.preserve_digests {
-                let copy = args.iter().position(|a| a == "copy").expect("a copy");
-                args.insert(copy + 1, "--preserve-digests".to_owned());
-            }
         }
         args
     }
@@ -555,10 +552,11 @@ mod tests {
 
     #[test]
     fn an_archive_takes_its_sides_place_and_only_oci_keeps_digests() {
-        let base = |archive| CopyRequest {
+        let base = |archive, format| CopyRequest {
             source: endpoint("quay.io/a/b:1", Transport::Https),
             target: endpoint("quay.io/a/b:1", Transport::Https),
             platform: None,
+            preserve_digests: ArchiveEnd::keeps_digests(format),
             timeout: Duration::from_secs(1),
             archive: Some(archive),
         };
@@ -568,8 +566,11 @@ mod tests {
             Path::new("/d/j/b.oci.tar"),
             Some("mirror/b:1"),
         );
-        let args = Skopeo::copy_args(&base(oci), Path::new("/tmp/auth.json"));
-        assert_eq!(args[..3], ["copy", "--preserve-digests", "--all"]);
+        let args = Skopeo::copy_args(
+            &base(oci, ArchiveFormat::OciArchive),
+            Path::new("/tmp/auth.json"),
+        );
+        assert_eq!(args[..3], ["copy", "--all", "--preserve-digests"]);
         assert_eq!(args[args.len() - 2], "docker://quay.io/a/b:1");
         assert_eq!(args.last().unwrap(), "oci-archive:/d/j/b.oci.tar");
 
@@ -579,7 +580,10 @@ mod tests {
             Path::new("/d/j/b.docker.tar"),
             Some("mirror/b:1"),
         );
-        let args = Skopeo::copy_args(&base(docker), Path::new("/tmp/auth.json"));
+        let args = Skopeo::copy_args(
+            &base(docker, ArchiveFormat::DockerArchive),
+            Path::new("/tmp/auth.json"),
+        );
         assert!(!args.contains(&"--preserve-digests".to_owned()));
         assert_eq!(
             args.last().unwrap(),
@@ -592,7 +596,10 @@ mod tests {
             Path::new("/d/j/b.oci.tar"),
             None,
         );
-        let args = Skopeo::copy_args(&base(import), Path::new("/tmp/auth.json"));
+        let args = Skopeo::copy_args(
+            &base(import, ArchiveFormat::OciArchive),
+            Path::new("/tmp/auth.json"),
+        );
         assert_eq!(args[args.len() - 2], "oci-archive:/d/j/b.oci.tar");
         assert_eq!(args.last().unwrap(), "docker://quay.io/a/b:1");
     }
