@@ -56,7 +56,8 @@ RUN groupadd --system --gid 10001 dsync \
  && useradd --system --uid 10001 --gid dsync --home-dir /home/dsync --create-home \
         --shell /usr/sbin/nologin dsync \
  && mkdir -p /app/config \
- && install -d -o 10001 -g 10001 -m 0700 /var/lib/docker-sync
+ && install -d -o 10001 -g 10001 -m 0700 /var/lib/docker-sync \
+ && install -d -o 10001 -g 10001 -m 0750 /var/lib/docker-sync/downloads
 
 COPY --from=builder /out/ /usr/local/bin/
 # For reference only: the real registries.yaml is mounted over /app/config at run time.
@@ -70,6 +71,7 @@ COPY config/registries.yaml.example /app/config/registries.yaml.example
 ENV DOCKER_SYNC_CONFIG=/app/config \
     DOCKER_SYNC_LISTEN=0.0.0.0:5000 \
     DOCKER_SYNC_DATA=/var/lib/docker-sync \
+    DOCKER_SYNC_DOWNLOADS=/var/lib/docker-sync/downloads \
     TMPDIR=/tmp
 
 WORKDIR /app

@@ -148,6 +148,42 @@ async function download(path, body) {
 
 const enc = encodeURIComponent;
 
+/** GET a text file (a bundle's push.sh); errors are thrown like `request` throws them. */
+async function text(path) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { "Accept-Language": getLang() }, credentials: "same-origin" });
+  } catch (err) {
+    throw new ApiError(0, err?.message || "network error");
+  }
+  const body = await res.text();
+  if (!res.ok) throw failure(res.status, parseJson(body), true);
+  return body;
+}
+
+/**
+ * POST a file as the raw body, the browser reading it from disk as it goes (an archive can be
+ * gigabytes). XMLHttpRequest rather than fetch: only it reports upload progress, which
+ * `onProgress(sent, total)` is given.
+ */
+function upload(path, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Accept-Language", getLang());
+    xhr.setRequestHeader("Content-Type", "application/x-tar");
+    xhr.upload.onprogress = (e) => onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size);
+    xhr.onerror = () => reject(new ApiError(0, "network error"));
+    xhr.onload = () => {
+      const data = parseJson(xhr.responseText);
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(failure(xhr.status, data, true));
+    };
+    xhr.send(file);
+  });
+}
+
 function query(params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v != null && v !== "") q.set(k, String(v));
@@ -230,6 +266,15 @@ export const api = {
   deleteWebhook: (name) => request("DELETE", `/api/webhooks/${enc(name)}`),
   testWebhook: (name) => request("POST", `/api/webhooks/${enc(name)}/test`),
   webhookDeliveries: (name) => request("GET", `/api/webhooks/${enc(name)}/deliveries`),
+
+  // Bundles (the Downloads page): everyone lists them, operators download, push and upload,
+  // admins delete. Files and whole bundles are plain links (downloadUrl, archiveUrl).
+  listDownloads: () => request("GET", "/api/downloads"),
+  downloadsUsage: () => request("GET", "/api/downloads/usage"),
+  bundleText: (bundle, file) => text(`/api/downloads/${enc(bundle)}/files/${enc(file)}`),
+  pushBundle: (bundle, body) => request("POST", `/api/downloads/${enc(bundle)}/push`, body),
+  deleteBundle: (bundle) => request("DELETE", `/api/downloads/${enc(bundle)}`),
+  uploadBundle: (file, onProgress) => upload("/api/downloads", file, onProgress),
 
   // Statistics (everyone): figures per bucket over [from, to), optionally of one registry.
   stats: ({ from, to, bucket, registry } = {}) => request("GET", `/api/stats${query({ from, to, bucket, registry })}`),
@@ -392,3 +437,9 @@ export class JobWatcher {
     this.timer = setTimeout(() => this.cycle(), delay);
   }
 }
+
+/** A bundle's file, for an `<a download>`: the session cookie goes with it. */
+export const downloadUrl = (bundle, file) => `/api/downloads/${enc(bundle)}/files/${enc(file)}`;
+
+/** A whole bundle as one archive: tar, or zip with `zip`. */
+export const archiveUrl = (bundle, zip = false) => `/api/downloads/${enc(bundle)}/archive${zip ? "?format=zip" : ""}`;

@@ -3,7 +3,8 @@
 // own module: sync-form.js (its preview in sync-preview.js) and recent-jobs.js (home),
 // jobs.js, job-view.js, stats.js (its charts in stats-charts.js), auth-pages.js, tokens.js,
 // users.js, registries.js, audit.js, rules.js and rule-view.js, webhooks.js and
-// webhook-view.js. No framework: views are static markup in index.html that the code fills in.
+// webhook-view.js, downloads.js (its dialogs in bundle-dialogs.js). No framework: views are
+// static markup in index.html that the code fills in.
 // All dynamic text goes through textContent (never innerHTML), so nothing the server or
 // the user sends can become markup; the CSP would block inline code anyway.
 
@@ -28,6 +29,7 @@ import { enterRules, leaveRules, renderRules } from "./rules.js";
 import { enterRule, leaveRule, renderRule, ruleTitle } from "./rule-view.js";
 import { enterWebhooks, leaveWebhooks, renderWebhooks } from "./webhooks.js";
 import { enterWebhook, leaveWebhook, renderWebhook, webhookTitle } from "./webhook-view.js";
+import { enterDownloads, leaveDownloads, renderDownloads } from "./downloads.js";
 
 // ---------------------------------------------------------------------------------------
 // Theme: "auto" follows prefers-color-scheme through CSS alone; an explicit choice sets
@@ -93,6 +95,8 @@ const routes = [
   { re: /^\/login\/?$/, view: "view-login", public: true, title: "loginTitle", enter: enterLogin, leave: leaveLogin, refresh: renderLogin },
   { re: /^\/password\/?$/, view: "view-password", title: "passwordTitle", enter: enterPassword, leave: leavePassword, refresh: renderPassword },
   { re: /^\/tokens\/?$/, view: "view-tokens", title: "tokensTitle", enter: enterTokens, leave: leaveTokens, refresh: renderTokens },
+  // Everyone lists the bundles; downloads.js offers downloading and pushing to operators, deleting to admins.
+  { re: /^\/downloads\/?$/, view: "view-downloads", title: "downloadsTitle", enter: enterDownloads, leave: leaveDownloads, refresh: renderDownloads },
   { re: /^\/stats\/?$/, view: "view-stats", title: "statsTitle", enter: enterStats, leave: leaveStats, refresh: renderStats },
   // Everyone reads the registries; registries.js shows the controls that change them to admins.
   { re: /^\/registries\/?$/, view: "view-registries", title: "registriesTitle", enter: enterRegistries, leave: leaveRegistries, refresh: renderRegistries },

@@ -40,3 +40,17 @@ export function setRef(el, text) {
     if (i < parts.length - 1) el.append(document.createElement("wbr"));
   });
 }
+
+/** A byte count as people read it: "512 B", "3.4 MB" (decimal units, as `ls -h --si`). */
+export function fmtBytes(n) {
+  if (typeof n !== "number" || !Number.isFinite(n) || n < 0) return "—";
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i += 1;
+  }
+  const digits = i === 0 || v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return `${v.toFixed(digits)} ${units[i]}`;
+}

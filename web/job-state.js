@@ -34,6 +34,13 @@ function taskFromSnapshot(t) {
     // The failure's kind (`manifest_unknown`), which the page says in the user's language.
     errorCode: typeof t.error_code === "string" && t.error_code ? t.error_code : null,
     digest: t.digest ?? null,
+    // An export task's archive once written: its name in the bundle, size and SHA-256.
+    file: typeof t.file === "string" && t.file ? t.file : null,
+    size: num(t.size),
+    sha256: typeof t.sha256 === "string" && t.sha256 ? t.sha256 : null,
+    // With signatures: the signatures, attestations and referrers copied and found in place.
+    relatedCopied: num(t.related_copied),
+    relatedSkipped: num(t.related_skipped),
     // Why the target was not compared before the copy (the digest check could not run).
     unchecked: typeof t.unchecked === "string" && t.unchecked ? t.unchecked : null,
     startedAt: num(t.started_at_ms),
@@ -95,6 +102,10 @@ export class JobState {
     this.namespace = job.namespace ?? "";
     // One platform copied out of multi-arch images; empty: every platform.
     this.platform = job.platform ?? "";
+    // An export: its archive format and the bundle (folder) its files are written to.
+    this.export = typeof job.export === "string" || (job.export && typeof job.export === "object") ? job.export : null;
+    this.bundle = typeof job.bundle === "string" && job.bundle ? job.bundle : null;
+    this.withSignatures = job.with_signatures === true;
     this.createdAt = num(job.created_at_ms);
     this.startedAt = num(job.started_at_ms);
     this.finishedAt = num(job.finished_at_ms);
@@ -283,6 +294,12 @@ function applyToTask(task, ev) {
     case "succeeded":
       task.status = ev.kind;
       task.digest = ev.digest ?? task.digest;
+      // The same fields the task record gains, when the event carries them too.
+      if (typeof ev.file === "string" && ev.file) task.file = ev.file;
+      task.size = num(ev.size) ?? task.size;
+      if (typeof ev.sha256 === "string" && ev.sha256) task.sha256 = ev.sha256;
+      task.relatedCopied = num(ev.related_copied) ?? task.relatedCopied;
+      task.relatedSkipped = num(ev.related_skipped) ?? task.relatedSkipped;
       task.unchecked = typeof ev.unchecked === "string" && ev.unchecked ? ev.unchecked : null;
       task.durationMs = num(ev.duration_ms);
       task.finishedAt = at ?? task.finishedAt;

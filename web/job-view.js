@@ -11,6 +11,7 @@ import { JobState, TASK_STATUSES } from "./job-state.js";
 import { $, h, fmtDateTime, errorText, navigate } from "./ui.js";
 import { buildRow, updateRow, retryText } from "./task-row.js";
 import { triggerText } from "./trigger.js";
+import { destinationText, bundlePath } from "./destination.js";
 import { fmtDuration, statusLabel, setBadge } from "./format.js";
 
 /** Jobs just created, handed from the form to the view so it need not GET them again. */
@@ -268,13 +269,14 @@ function renderJob(full) {
   const status = job.status();
   setBadge($("job-status"), status);
   renderCancel();
-  $("job-target").textContent = job.target || "—";
+  $("job-target").textContent = destinationText(job) || "—";
   $("job-level").textContent = job.replaceLevel ? t(`level_${job.replaceLevel}`) : "—";
   $("job-namespace").textContent = job.namespace || "—";
   $("job-platform").textContent = job.platform || t("platformAll");
   $("job-created").textContent = fmtDateTime(job.createdAt);
   $("job-trigger").textContent = triggerText(job.trigger);
   renderLinks();
+  renderDestination();
 
   const c = job.counts();
   setBar(job.total, c.succeeded + c.skipped, c.failed);
@@ -423,6 +425,17 @@ function tick() {
 }
 
 /** Links to the job this one retries and to the jobs that retried it. */
+/** An export's bundle (on the Downloads page) and whether signatures are copied too. */
+function renderDestination() {
+  const bundle = job.bundle;
+  $("job-bundle-row").hidden = !bundle;
+  if (bundle) {
+    $("job-bundle").replaceChildren(h("a", { href: bundlePath(bundle), id: "job-bundle-link", text: bundle }));
+  }
+  $("job-signatures-row").hidden = !job.withSignatures;
+  $("job-signatures").textContent = job.withSignatures ? t("metaSignaturesOn") : "";
+}
+
 function renderLinks() {
   const ids = [...(job.retryOf ? [["retryOf", job.retryOf]] : []), ...job.retries.map((r) => ["retriedAs", r])];
   $("job-links-row").hidden = ids.length === 0;

@@ -5,6 +5,7 @@ import { t } from "./i18n.js";
 import { h, fmtDateTime, fmtAgo } from "./ui.js";
 import { statusLabel, fmtDuration } from "./format.js";
 import { triggerText } from "./trigger.js";
+import { destinationText } from "./destination.js";
 
 function cell(labelKey, ...content) {
   return h("td", { role: "cell", "data-label": t(labelKey) }, ...content);
@@ -19,7 +20,7 @@ export function row(j) {
     cell("jobsColJob", h("a", { href, class: "job-link", "aria-label": t("jobsOpen", { id: j.id.slice(0, 8) }) }, h("code", { text: j.id.slice(0, 8) }))),
     cell("jobsColStatus", h("span", { class: `badge status-${j.status}`, text: statusLabel(j.status) })),
     cell("jobsColCreated", created),
-    cell("jobsColTarget", h("span", { class: "break" }, h("strong", { text: j.target ?? "" }), j.namespace ? h("span", { class: "muted", text: ` / ${j.namespace}` }) : null)),
+    cell("jobsColTarget", h("span", { class: "break" }, h("strong", { text: destinationText(j) }), j.namespace ? h("span", { class: "muted", text: ` / ${j.namespace}` }) : null)),
     cell("jobsColImages", images(j)),
     cell("jobsColBy", h("span", { class: "break", text: triggerText(j.trigger) })),
     cell("jobsColDuration", duration(j)),

@@ -12,6 +12,7 @@ import { session } from "./session.js";
 const ENTRIES = [
   { path: "/", key: "navSync" },
   { path: "/jobs", key: "navJobs" },
+  { path: "/downloads", key: "navDownloads" },
   { path: "/rules", key: "navRules" },
   { path: "/registries", key: "navRegistries" },
   { path: "/stats", key: "navStats" },

@@ -4,6 +4,7 @@ import { t } from "./i18n.js";
 import { api, ApiError } from "./api.js";
 import { $, h, fmtDateTime, fmtAgo, errorText } from "./ui.js";
 import { statusLabel } from "./format.js";
+import { destinationText } from "./destination.js";
 
 let recent = null;
 let recentError = null;
@@ -69,7 +70,7 @@ export function renderRecent() {
         "span",
         { class: "recent-main" },
         h("span", { class: "recent-line" },
-          h("strong", { text: j.target ?? "" }),
+          h("strong", { text: destinationText(j) }),
           h("code", { class: "recent-id", text: j.id.slice(0, 8) }),
         ),
         h("span", { class: "recent-line muted" },

@@ -1,6 +1,7 @@
-// The dialog that makes or changes a sync rule: the sync form's fields (images, target,
-// replacement level, namespace, platform) plus a description, whether it is enabled, and a
-// schedule. Used by the rules list and by one rule's page.
+// The dialog that makes or changes a sync rule: the sync form's fields (images, target or an
+// export with its format, replacement level, namespace, platform, with signatures) plus a
+// description, whether it is enabled, and a schedule. Used by the rules list and by one
+// rule's page.
 //
 // The server checks everything (the same checks as rules.yaml's); its 400 names the key
 // (`schedule.cron`: ...), which is shown under that field, or lists bad image lines, which
@@ -9,6 +10,9 @@
 import { t } from "./i18n.js";
 import { api, ApiError } from "./api.js";
 import { h, errorText, field, checkbox, select, formDialog, setFieldError, fieldError } from "./ui.js";
+import {
+  EXPORT_TARGET, EXPORT_FORMATS, needsPlatform, formatLabel, destinationBody, targetChoice, exportFormat,
+} from "./destination.js";
 
 // The server's rule for rule names (common/src/rules/spec.rs, check_name).
 const NAME_RE = /^[A-Za-z0-9._-]{1,63}$/;
@@ -30,8 +34,8 @@ async function targetOptions(current) {
     if (err.handled) throw err;
     // The select then holds only the current target; the server still checks the name.
   }
-  if (current && !names.includes(current)) names.unshift(current);
-  return names.map((n) => [n, n]);
+  if (current && current !== EXPORT_TARGET && !names.includes(current)) names.unshift(current);
+  return [...names.map((n) => [n, n]), [EXPORT_TARGET, t("targetExport")]];
 }
 
 /**
@@ -46,9 +50,13 @@ export async function openRuleForm(rule) {
     autocomplete: "off", class: "rule-images", placeholder: t("imagesPlaceholder"),
   });
   images.value = rule?.images ?? "";
-  const targets = await targetOptions(rule?.target);
-  const target = select(targets.length ? targets : [["", t("targetEmpty")]], rule?.target);
+  const chosen = targetChoice(rule);
+  const target = select(await targetOptions(chosen), chosen || null);
   target.name = "rule-target";
+  const format = select(EXPORT_FORMATS.map((f) => [f, formatLabel(f)]), exportFormat(rule) ?? EXPORT_FORMATS[0]);
+  format.name = "rule-export-format";
+  const formatHint = h("span");
+  const signatures = checkbox(t("withSignaturesLabel"), { checked: !!rule?.with_signatures, name: "rule-with-signatures" });
   const level = select(LEVELS.map((k) => [k, t("levelOption", { name: t(`level_${k}`), example: `ns/${LEVEL_EXAMPLES[k]}` })]),
     rule?.replace_level ?? "skip");
   level.name = "rule-level";
@@ -66,7 +74,7 @@ export async function openRuleForm(rule) {
   previewBtn.addEventListener("click", async () => {
     previewBtn.disabled = true;
     previewBtn.textContent = t("previewing");
-    const body = { images: images.value, target: target.value, replace_level: level.value };
+    const body = { images: images.value, ...destination(), replace_level: level.value };
     if (ns.value.trim()) body.namespace = ns.value.trim();
     if (platform.value.trim()) body.platform = platform.value.trim();
     try {
@@ -83,7 +91,22 @@ export async function openRuleForm(rule) {
   // Bad image lines, as the sync form lists them: line, input, the server's message.
   const linesBox = h("div", { class: "alert alert-error rule-line-errors", role: "alert", tabindex: "-1", hidden: true });
 
-  const byKey = { name, images, target, namespace: ns, platform, description, "schedule.cron": cron, "schedule.timezone": zone };
+  const destination = () => destinationBody({ target: target.value, format: format.value, withSignatures: signatures.input.checked });
+  const formatField = field(t("exportFormatLabel"), format, { hint: formatHint });
+  const signaturesBlock = h("div", { class: "check-block" }, signatures.label,
+    h("p", { class: "hint check-hint", text: t("withSignaturesHint") }));
+  // The choices that only make sense for one kind of destination follow the target.
+  const showDestination = () => {
+    const bundle = target.value === EXPORT_TARGET;
+    formatField.hidden = !bundle;
+    signaturesBlock.hidden = bundle;
+    formatHint.textContent = t(`exportFormatHint_${format.value}`);
+  };
+  target.addEventListener("change", showDestination);
+  format.addEventListener("change", showDestination);
+  showDestination();
+
+  const byKey = { name, images, target, "export.format": format, namespace: ns, platform, description, "schedule.cron": cron, "schedule.timezone": zone };
   const fields = Object.values(byKey);
   for (const el of fields) el.addEventListener("input", () => setFieldError(el, null));
 
@@ -92,9 +115,11 @@ export async function openRuleForm(rule) {
     field(t("imagesLabel"), images, { hint: t("ruleImagesHint") }),
     h("div", { class: "form-grid rule-form-grid" },
       field(t("targetLabel"), target),
+      formatField,
       field(t("levelLabel"), level),
       field(t("namespaceLabel"), ns, { optional: true, hint: t("namespaceHint") }),
       field(t("platformLabel"), platform, { optional: true, hint: t("rulePlatformHint") })),
+    signaturesBlock,
     h("div", { class: "rule-preview-row" }, previewBtn),
     previewBox,
     field(t("ruleDescriptionLabel"), description, { optional: true }),
@@ -132,6 +157,10 @@ export async function openRuleForm(rule) {
         setFieldError(target, t("errNoTarget"));
         bad ??= target;
       }
+      if (target.value === EXPORT_TARGET && needsPlatform(format.value) && !platform.value.trim()) {
+        setFieldError(platform, t("errExportPlatform"));
+        bad ??= platform;
+      }
       // Only the count: what a field may hold is the server's to say (croner's grammar).
       if (v.cron && v.cron.split(/\s+/).length !== 5) {
         setFieldError(cron, t("ruleErrCronFields"));
@@ -144,7 +173,7 @@ export async function openRuleForm(rule) {
 
       const body = {
         images: images.value,
-        target: target.value,
+        ...destination(),
         replace_level: level.value,
         enabled: enabled.input.checked,
       };

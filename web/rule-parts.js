@@ -114,8 +114,11 @@ export async function runNow(r, button) {
 export async function setEnabled(r, enabled, button) {
   button.disabled = true;
   button.classList.add("is-busy");
-  const body = { images: r.images, target: r.target, replace_level: r.replace_level, enabled };
-  for (const key of ["namespace", "platform", "description", "schedule"]) if (r[key] != null) body[key] = r[key];
+  const body = { images: r.images, replace_level: r.replace_level, enabled };
+  // An export rule has `export` and no `target`; the api refuses a body with both.
+  for (const key of ["target", "export", "with_signatures", "namespace", "platform", "description", "schedule"]) {
+    if (r[key] != null && !(key === "target" && r.export)) body[key] = r[key];
+  }
   try {
     await api.updateRule(r.name, body);
     toast(t(enabled ? "ruleEnabled" : "ruleDisabled", { name: r.name }));

@@ -6,6 +6,7 @@ import { t } from "./i18n.js";
 import { api, ApiError } from "./api.js";
 import { $, h, errorText, fmtDateTime, timeAgo, toast, navigate } from "./ui.js";
 import { openRuleForm } from "./rule-form.js";
+import { destinationText } from "./destination.js";
 import {
   sourceBadge, scheduleCell, enabledBadge, nextFireCell, outcome, actionButtons, triggerText, runTime,
 } from "./rule-parts.js";
@@ -85,7 +86,8 @@ export function renderRule() {
   const none = () => h("span", { class: "muted", text: "—" });
   $("rule-fields").replaceChildren(
     ...(r.description ? item("ruleDescriptionLabel", r.description) : []),
-    ...item("colRuleTarget", code(r.target)),
+    ...item("colRuleTarget", code(destinationText(r))),
+    ...(r.with_signatures ? item("withSignaturesShort", t("yes")) : []),
     ...item("levelLabel", t(`level_${r.replace_level}`)),
     ...item("namespaceLabel", r.namespace ? code(r.namespace) : h("span", { class: "muted", text: t("ruleNsDefault") })),
     ...item("platformLabel", r.platform ? code(r.platform) : t("platformAll")),

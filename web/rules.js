@@ -7,6 +7,7 @@ import { api } from "./api.js";
 import { $, h, toast } from "./ui.js";
 import { canSubmit } from "./session.js";
 import { openRuleForm } from "./rule-form.js";
+import { destinationText } from "./destination.js";
 import {
   rulePath, sourceBadge, scheduleCell, enabledBadge, nextFireCell, outcome, actionButtons,
 } from "./rule-parts.js";
@@ -53,7 +54,8 @@ function ruleRow(r) {
       h("a", { href: rulePath(r.name), class: "rule-name", text: r.name }),
       sourceBadge(r)),
     r.description ? h("p", { class: "rule-desc muted", text: r.description }) : null);
-  const target = h("div", {}, h("code", { text: r.target }),
+  const target = h("div", {}, h("code", { text: destinationText(r) }),
+    r.with_signatures ? h("div", { class: "rule-sub muted", text: t("withSignaturesShort") }) : null,
     r.namespace ? h("div", { class: "rule-sub muted", text: `${t("namespaceLabel")}: ${r.namespace}` }) : null);
   const actions = actionButtons(r, {
     onEdit: async () => {

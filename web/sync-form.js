@@ -1,13 +1,14 @@
-// The sync form on the home page: the image list with its line numbers, target, level,
-// namespace and platform, remembered across reloads; "Start sync", the preview of what it
-// would copy (sync-preview.js), and the same copies as a downloadable script. All three
-// send one body.
+// The sync form on the home page: the image list with its line numbers, target (a registry,
+// or "Export to a bundle" with its archive format), level, namespace, platform and "with
+// signatures", remembered across reloads; "Start sync", the preview of what it would copy
+// (sync-preview.js), and the same copies as a downloadable script. All three send one body.
 
 import { t, coded } from "./i18n.js";
 import { api, ApiError } from "./api.js";
 import { $, h, store, errorText, roleLabel, toast, navigate, setFieldError } from "./ui.js";
 import { session, onUserChange, canSubmit } from "./session.js";
 import { handOffJob } from "./job-view.js";
+import { EXPORT_TARGET, EXPORT_FORMATS, needsPlatform, formatLabel, destinationBody } from "./destination.js";
 import {
   initPreview, isPreviewing, previewErrorLines, updatePreviewStale, renderPreview, clearPreview,
 } from "./sync-preview.js";
@@ -18,6 +19,8 @@ const targetEl = $("target");
 const levelEl = $("level");
 const nsEl = $("namespace");
 const gutter = $("gutter");
+const formatEl = $("export-format");
+const signaturesEl = $("with-signatures");
 
 // Platforms: the whole multi-arch index (the default), or one platform's image out of it. The
 // field is built here, after the namespace (index.html holds the others).
@@ -43,6 +46,14 @@ nsEl.closest(".field").after(h("div", { class: "field" },
     platformOtherEl.value = saved;
   }
 }
+
+{
+  const format = store("local", "dis.exportFormat");
+  if (EXPORT_FORMATS.includes(format)) formatEl.value = format;
+  signaturesEl.checked = store("local", "dis.withSignatures") === "1";
+}
+
+const exporting = () => targetEl.value === EXPORT_TARGET;
 
 /** The platform the form asks for ("" = all platforms). */
 function selectedPlatform() {
@@ -111,17 +122,22 @@ function renderTargetOptions() {
   targetEl.replaceChildren();
   const retry = $("target-retry");
   retry.hidden = !registriesError;
-  if (registries === null || registries.length === 0) {
-    const text = registries === null ? t("targetLoading") : registriesError ? "—" : t("targetEmpty");
-    targetEl.append(h("option", { value: "", text }));
+  if (registries === null) {
+    targetEl.append(h("option", { value: "", text: t("targetLoading") }));
     targetEl.disabled = true;
   } else {
+    if (registries.length === 0) {
+      // Nothing to pick but the export, which needs no registry: say why the list is short.
+      targetEl.append(h("option", { value: "", text: registriesError ? "—" : t("targetEmpty"), disabled: true }));
+    }
     for (const r of registries) {
       const label = r.description && r.description !== r.name ? `${r.name} — ${r.description}` : r.name;
       targetEl.append(h("option", { value: r.name, text: label }));
     }
+    targetEl.append(h("option", { value: EXPORT_TARGET, id: "target-export", text: t("targetExport") }));
     targetEl.disabled = false;
-    if (registries.some((r) => r.name === previous)) targetEl.value = previous;
+    if (previous === EXPORT_TARGET || registries.some((r) => r.name === previous)) targetEl.value = previous;
+    else if (registries.length === 0) targetEl.value = "";
     else {
       // With no choice remembered, the first registry that is a target: the public
       // registries' entries hold pull credentials, and nobody mirrors into Docker Hub by accident.
@@ -144,14 +160,25 @@ function isPublicSource(r) {
 function renderFormDynamic() {
   const reg = selectedRegistry();
   const hint = $("target-hint");
+  const bundle = exporting();
   if (registriesError) hint.textContent = t("targetLoadFailed", { error: errorText(registriesError) });
+  else if (bundle) hint.textContent = t("targetExportHint");
   else hint.textContent = reg ? reg.url || "" : "";
   hint.classList.toggle("hint-error", !!registriesError);
+  const exportOpt = $("target-export");
+  if (exportOpt) exportOpt.textContent = t("targetExport");
+
+  $("export-format-field").hidden = !bundle;
+  for (const opt of formatEl.options) opt.textContent = formatLabel(opt.value);
+  $("export-format-hint").textContent = t(`exportFormatHint_${formatEl.value}`);
+  $("with-signatures-row").hidden = bundle;
 
   nsEl.placeholder = reg?.namespace || "";
-  $("namespace-hint").textContent = reg?.namespace
-    ? t("namespaceHintDefault", { ns: reg.namespace })
-    : t("namespaceHint");
+  $("namespace-hint").textContent = bundle
+    ? t("namespaceHintExport")
+    : reg?.namespace
+      ? t("namespaceHintDefault", { ns: reg.namespace })
+      : t("namespaceHint");
 
   // Each option carries its own short example, so the choice makes sense in the open list.
   for (const opt of levelEl.options) {
@@ -170,11 +197,14 @@ function renderFormDynamic() {
   }
   platformOtherEl.hidden = platformEl.value !== PLATFORM_OTHER;
   platformOtherEl.setAttribute("aria-label", t("platformOtherLabel"));
-  $("platform-hint").textContent = t(platformEl.value ? "platformHintOne" : "platformHintAll");
+  const onePlatform = bundle && needsPlatform(formatEl.value);
+  $("platform-hint").textContent = t(onePlatform ? "platformHintDockerArchive" : platformEl.value ? "platformHintOne" : "platformHintAll");
+  if (onePlatform) platformEl.setAttribute("aria-required", "true");
+  else platformEl.removeAttribute("aria-required");
 
   renderCount();
 
-  $("submit-text").textContent = t(submitting ? "submitting" : "submit");
+  $("submit-text").textContent = t(submitting ? "submitting" : bundle ? "submitExport" : "submit");
   $("preview-text").textContent = t(isPreviewing() ? "previewing" : "preview");
   $("script-text").textContent = t(downloading ? "scriptDownloading" : "scriptDownload");
   // A viewer may watch jobs but not start them: say so instead of letting the submit fail.
@@ -183,6 +213,9 @@ function renderFormDynamic() {
   $("submit").disabled = submitting || !allowed;
   $("preview-btn").disabled = isPreviewing() || !allowed;
   $("script-btn").disabled = downloading || !allowed;
+  // The script copies registry to registry; an export has nothing for it to do.
+  $("script-btn").hidden = bundle;
+  $("script-note").hidden = bundle;
   const note = $("submit-note");
   note.hidden = allowed || !session.user;
   note.textContent = note.hidden ? "" : t("viewerNoSubmit", { role: roleLabel(session.user.role) });
@@ -260,6 +293,14 @@ imagesEl.addEventListener("scroll", () => {
 });
 targetEl.addEventListener("change", () => {
   store("local", "dis.target", targetEl.value);
+  renderFormDynamic();
+});
+formatEl.addEventListener("change", () => {
+  store("local", "dis.exportFormat", formatEl.value);
+  renderFormDynamic();
+});
+signaturesEl.addEventListener("change", () => {
+  store("local", "dis.withSignatures", signaturesEl.checked ? "1" : null);
   renderFormDynamic();
 });
 levelEl.addEventListener("change", () => {
@@ -343,12 +384,16 @@ function setSubmitting(on) {
   btn.disabled = on || !canSubmit();
   btn.classList.toggle("is-busy", on);
   btn.setAttribute("aria-busy", on ? "true" : "false");
-  $("submit-text").textContent = t(on ? "submitting" : "submit");
+  $("submit-text").textContent = t(on ? "submitting" : exporting() ? "submitExport" : "submit");
 }
 
 /** The body of POST /api/jobs as the form stands (also sent to the preview and the script). */
 function currentPayload() {
-  const payload = { images: imagesEl.value, target: targetEl.value, replace_level: levelEl.value };
+  const payload = {
+    images: imagesEl.value,
+    ...destinationBody({ target: targetEl.value, format: formatEl.value, withSignatures: signaturesEl.checked }),
+    replace_level: levelEl.value,
+  };
   const ns = nsEl.value.trim();
   if (ns) payload.namespace = ns;
   const platform = selectedPlatform();
@@ -371,6 +416,12 @@ function validPayload() {
   if (platformEl.value === PLATFORM_OTHER && !selectedPlatform()) {
     showFormError({ key: "errNoPlatform" });
     platformOtherEl.focus();
+    return null;
+  }
+  // The api refuses it too; said here, on the field, before anything is sent.
+  if (exporting() && needsPlatform(formatEl.value) && !selectedPlatform()) {
+    showFormError({ key: "errExportPlatform" });
+    platformEl.focus();
     return null;
   }
   return currentPayload();
@@ -434,7 +485,7 @@ initPreview({ validPayload, currentPayload, clearFormError, focusLine, renderGut
 // Script: the same copies as a shell script, saved as a file.
 
 $("script-btn").addEventListener("click", async () => {
-  if (downloading || !canSubmit()) return;
+  if (downloading || !canSubmit() || exporting()) return;
   clearFormError();
   const payload = validPayload();
   if (!payload) return;

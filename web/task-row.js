@@ -4,7 +4,7 @@
 import { t, coded } from "./i18n.js";
 import { taskProgress } from "./job-state.js";
 import { h } from "./ui.js";
-import { fmtDuration, shortDigest, setBadge, setRef } from "./format.js";
+import { fmtDuration, fmtBytes, shortDigest, setBadge, setRef } from "./format.js";
 import { logToggle } from "./task-log.js";
 
 /** A task row's elements; its log opens for `jobId()`'s task `taskId`. */
@@ -22,6 +22,8 @@ export function buildRow(taskId, jobId) {
   r.step = h("div", { class: "task-step muted" });
   r.info = h("div", { class: "task-info muted" });
   r.note = h("div", { class: "task-note" });
+  r.file = h("div", { class: "task-file muted" });
+  r.related = h("div", { class: "task-related muted" });
   r.errSummaryText = h("span", { class: "error-summary-text" });
   r.errPre = h("pre", { class: "error-text" });
   r.errDetails = h("details", { class: "task-error" },
@@ -34,7 +36,7 @@ export function buildRow(taskId, jobId) {
         r.src,
         h("span", { class: "ref-to" }, h("span", { class: "arrow", "aria-hidden": "true", text: "→ " }), r.dst)),
       h("div", { class: "task-side" }, r.badge, r.attempt)),
-    r.progress, r.step, r.note, r.info, r.errDetails, logToggle(jobId, taskId));
+    r.progress, r.step, r.note, r.info, r.file, r.related, r.errDetails, logToggle(jobId, taskId));
   return r;
 }
 
@@ -101,6 +103,18 @@ export function updateRow(r, task) {
   r.info.textContent = infoParts.join(" · ");
   r.info.title = task.digest ?? "";
   r.info.hidden = infoParts.length === 0;
+
+  // An export task's archive, once written: the file in the bundle and its size.
+  r.file.hidden = !task.file;
+  r.file.textContent = task.file
+    ? t("taskFile", { file: task.file, size: fmtBytes(task.size) })
+    : "";
+  r.file.title = task.sha256 ? `sha256:${task.sha256}` : "";
+  const hasRelated = task.relatedCopied != null || task.relatedSkipped != null;
+  r.related.hidden = !hasRelated;
+  r.related.textContent = hasRelated
+    ? t("taskRelated", { copied: task.relatedCopied ?? 0, skipped: task.relatedSkipped ?? 0 })
+    : "";
 
   // The failure (or, between attempts, the last attempt's failure) is collapsed to one
   // line; skopeo errors are long and the list must stay scannable.

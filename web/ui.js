@@ -284,9 +284,10 @@ let dialogSeq = 0;
  * - `onSubmit()`: async; throw to show the error inside and stay open; return
  *   `{ done: [nodes] }` to swap the body for a final message with a single Close button;
  *   return anything else to close.
+ * - `cancelable` false: a dialog that only shows something, with its one button (and ×).
  * Resolves with true when the submit succeeded, false when cancelled.
  */
-export function formDialog({ title, content = [], submitText, danger = false, onSubmit, wide = false }) {
+export function formDialog({ title, content = [], submitText, danger = false, onSubmit, wide = false, cancelable = true }) {
   return new Promise((resolve) => {
     const opener = document.activeElement;
     const titleId = `dlg-title-${++dialogSeq}`;
@@ -302,7 +303,7 @@ export function formDialog({ title, content = [], submitText, danger = false, on
     const submit = h("button", { type: "submit", class: `btn ${danger ? "btn-danger" : "btn-primary"}` },
       h("span", { class: "spinner", "aria-hidden": "true" }),
       h("span", { text: submitText }));
-    const actions = h("div", { class: "dialog-actions" }, cancel, submit);
+    const actions = h("div", { class: "dialog-actions" }, cancelable ? cancel : null, submit);
     const form = h("form", { class: "dialog-form", novalidate: true },
       h("div", { class: "dialog-head" }, h("h2", { id: titleId, class: "dialog-title", text: title }), closeX),
       body, actions);

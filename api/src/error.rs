@@ -5,6 +5,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use docker_sync_common::bundle::QuotaError;
 use docker_sync_common::config::stored::StoreError;
 use docker_sync_common::image::selection::LineError;
 use docker_sync_common::queue::QueueError;
@@ -35,6 +36,11 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 507: the downloads folder has no room for it (its quota or free-space floor).
+    #[error("{0}")]
+    InsufficientStorage(String),
     #[error("{message}")]
     TooManyRequests { message: String, retry_after: u64 },
     #[error(transparent)]
@@ -65,6 +71,18 @@ impl From<StoreError> for AppError {
             StoreError::NotFound(_) => AppError::NotFound(e.to_string()),
             StoreError::Redis(e) => AppError::Redis(e),
             StoreError::Pool(e) => AppError::Pool(e),
+        }
+    }
+}
+
+/// A refusal says the numbers (507); a folder that cannot be measured is the server's (500).
+impl From<QuotaError> for AppError {
+    fn from(e: QuotaError) -> AppError {
+        match e {
+            QuotaError::Io { .. } => AppError::Internal(e.to_string()),
+            QuotaError::Quota { .. } | QuotaError::Disk { .. } => {
+                AppError::InsufficientStorage(e.to_string())
+            }
         }
     }
 }
@@ -122,6 +140,12 @@ impl IntoResponse for AppError {
                 json!({ "error": message, "code": code }),
             ),
             AppError::Conflict(m) => (StatusCode::CONFLICT, json!({ "error": m })),
+            AppError::UnsupportedMediaType(m) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, json!({ "error": m }))
+            }
+            AppError::InsufficientStorage(m) => {
+                (StatusCode::INSUFFICIENT_STORAGE, json!({ "error": m }))
+            }
             AppError::TooManyRequests {
                 message,
                 retry_after,

@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod bundles;
 pub mod error;
 pub mod events;
 pub mod hash_password;

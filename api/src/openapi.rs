@@ -14,8 +14,8 @@ use utoipa::{Modify, OpenApi};
 use crate::auth::role::Access;
 use crate::auth::{sessions, tokens as api_tokens};
 use crate::routes::{
-    audit, auth, jobs, preview, registries, rerun, rules, scripts, secret_key, stats, tokens,
-    users, webhooks,
+    audit, auth, downloads, imports, jobs, preview, registries, rerun, rules, scripts, secret_key,
+    stats, tokens, users, webhooks,
 };
 use crate::startup::{api_routes, Declared};
 
@@ -43,6 +43,8 @@ pub const BEARER_TOKEN: &str = "bearer_token";
         users::logins,
         audit::page,
         stats::stats,
+        downloads::list, downloads::upload, downloads::usage, downloads::file, downloads::archive,
+        downloads::delete, imports::push,
         webhooks::list, webhooks::create, webhooks::update, webhooks::delete, webhooks::test,
         webhooks::deliveries,
         serve,

@@ -444,6 +444,7 @@ fn copy_spec<'a>(
             transport: target_transport,
         },
         platform: plan.platform.as_ref(),
+        preserve_digests: false,
     }
 }
 
@@ -564,9 +565,11 @@ mod tests {
         let req = JobRequest {
             images: Images::Text(images.into()),
             target: target.into(),
+            export: None,
             replace_level: level,
             namespace: None,
             platform: None,
+            with_signatures: false,
         };
         render(&plan_of(&req, config), config)
     }
@@ -697,9 +700,11 @@ mod tests {
         let req = JobRequest {
             images: Images::Text("harbor.example.com/up/x:1".into()),
             target: "target".into(),
+            export: None,
             replace_level: ReplaceLevel::Skip,
             namespace: Some("ns".into()),
             platform: None,
+            with_signatures: false,
         };
         let script = render(&plan_of(&req, &config), &config);
         let logins: Vec<&str> = script.lines().filter(|l| l.starts_with("login ")).collect();
@@ -826,9 +831,11 @@ mod tests {
                     "reg.lab.example/x:1\nquay.io/z:1\ngcr.io/w:2@{digest}"
                 )),
                 target: "lab".into(),
+                export: None,
                 replace_level: ReplaceLevel::Skip,
                 namespace: None,
                 platform: platform.map(str::to_owned),
+                with_signatures: false,
             };
             let plan = plan_of(&req, &config);
             let calls = skopeo_calls(&render(&plan, &config));
@@ -907,9 +914,11 @@ mod tests {
         let mut req = JobRequest {
             images: Images::Text("quay.io/org/app:1\nnginx:1.25".into()),
             target: "lab".into(),
+            export: None,
             replace_level: ReplaceLevel::All,
             namespace: None,
             platform: Some("linux/arm/v7".into()),
+            with_signatures: false,
         };
         let script = render(&plan_of(&req, &config), &config);
         assert!(script.contains(
@@ -950,9 +959,11 @@ mod tests {
         let req = JobRequest {
             images: Images::Text("a:1\na:1".into()),
             target: name.clone(),
+            export: None,
             replace_level: ReplaceLevel::Skip,
             namespace: None,
             platform: None,
+            with_signatures: false,
         };
         let script = render(&plan_of(&req, &config), &config);
         assert_parses(&script);

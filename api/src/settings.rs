@@ -51,6 +51,9 @@ pub struct Args {
     /// How many days the statistics' hourly and daily figures are kept (they outlive the jobs).
     #[arg(long, env = "DOCKER_SYNC_STATS_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub stats_retention_days: u32,
+    /// How many days a bundle in the downloads folder is kept after it was last written.
+    #[arg(long, env = "DOCKER_SYNC_DOWNLOADS_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub downloads_retention_days: u32,
     /// Further origins (`https://host[:port]`, comma-separated) allowed to send state-changing
     /// requests with the session cookie; the api's own host always is.
     #[arg(long, env = "DOCKER_SYNC_ALLOWED_ORIGINS", value_delimiter = ',')]

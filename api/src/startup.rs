@@ -20,6 +20,7 @@ use docker_sync_common::rules::RuleSpec;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -31,14 +32,18 @@ use crate::error::AppError;
 use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::routes::{
-    audit, auth, health, jobs, metrics, preview, registries, rerun, rules, scripts, secret_key,
-    stats, tokens, users, webhooks,
+    audit, auth, downloads, health, imports, jobs, metrics, preview, registries, rerun, rules,
+    scripts, secret_key, stats, tokens, users, webhooks,
 };
 use crate::settings::Args;
 use crate::state::AppState;
 
 /// A sync request of tens of thousands of image names fits; anything larger is refused (413).
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The one route whose body is not held to [`BODY_LIMIT`]: a bundle upload is gigabytes,
+/// streamed to disk, and held to the downloads quota instead.
+const UPLOAD_PATH: &str = "/api/downloads";
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -87,6 +92,9 @@ pub async fn state(
             jobs: days(args.job_retention_days),
             stats: days(args.stats_retention_days),
         },
+        downloads: crate::bundles::store::Downloads::new(&args.shared.downloads),
+        downloads_retention: days(args.downloads_retention_days),
+        quota: args.shared.quota(),
     })
 }
 
@@ -118,6 +126,7 @@ pub async fn run(
     crate::rules::scheduler::spawn(state.clone(), shutdown.clone());
     crate::webhooks::notifier::spawn(state.clone(), shutdown.clone());
     crate::webhooks::sender::spawn(state.clone(), shutdown.clone());
+    crate::bundles::expiry::spawn(state.clone(), shutdown.clone());
     // Serve at once (health says 503 until Redis answers); set Redis up when it does.
     {
         let (state, shutdown) = (state.clone(), shutdown.clone());
@@ -195,6 +204,38 @@ pub fn api_routes() -> ApiRoutes {
             "/api/auth/password",
             Account,
             post(auth::change_password),
+        )
+        .add(Method::GET, "/api/downloads", VIEWER, get(downloads::list))
+        .add(Method::POST, UPLOAD_PATH, OPERATOR, post(downloads::upload))
+        .add(
+            Method::GET,
+            "/api/downloads/usage",
+            VIEWER,
+            get(downloads::usage),
+        )
+        .add(
+            Method::GET,
+            "/api/downloads/{bundle}/archive",
+            OPERATOR,
+            get(downloads::archive),
+        )
+        .add(
+            Method::GET,
+            "/api/downloads/{bundle}/files/{file}",
+            OPERATOR,
+            get(downloads::file),
+        )
+        .add(
+            Method::DELETE,
+            "/api/downloads/{bundle}",
+            ADMIN,
+            delete(downloads::delete),
+        )
+        .add(
+            Method::POST,
+            "/api/downloads/{bundle}/push",
+            OPERATOR,
+            post(imports::push),
         )
         .add(Method::GET, "/api/jobs", VIEWER, get(jobs::list))
         .add(Method::POST, "/api/jobs", OPERATOR, post(jobs::create))
@@ -430,12 +471,31 @@ pub fn assemble(state: AppState, api: ApiRoutes, others: Router<AppState>) -> Ro
                 .unwrap_or("(fallback)");
             tracing::info_span!("http", method = %req.method(), route)
         }))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn(limit_body))
         .layer(header_layer(header::CONTENT_SECURITY_POLICY, CSP))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header_layer(header::REFERRER_POLICY, "no-referrer"))
         .with_state(state)
+}
+
+/// [`BODY_LIMIT`] for every request but a bundle upload.
+async fn limit_body(req: Request, next: Next) -> Response {
+    if req.method() == Method::POST && req.uri().path() == UPLOAD_PATH {
+        return next.run(req).await;
+    }
+    let limited = tower::ServiceBuilder::new()
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .map_request(
+            |req: Request<tower_http::body::Limited<axum::body::Body>>| {
+                req.map(axum::body::Body::new)
+            },
+        )
+        .service(next);
+    match limited.oneshot(req).await {
+        Ok(response) => response.map(axum::body::Body::new),
+        Err(never) => match never {},
+    }
 }
 
 /// Fails closed: an `/api` route that was added without a declared access answers 403 to

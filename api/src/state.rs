@@ -32,4 +32,10 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// How long jobs and statistics are kept (`--job-retention-days`, `--stats-retention-days`).
     pub retention: docker_sync_common::queue::limits::Retention,
+    /// The bundles export jobs wrote (`DOCKER_SYNC_DOWNLOADS`).
+    pub downloads: crate::bundles::store::Downloads,
+    /// How long a bundle is kept (`--downloads-retention-days`).
+    pub downloads_retention: std::time::Duration,
+    /// What the downloads folder may hold (`--downloads-quota`, `--downloads-min-free`).
+    pub quota: docker_sync_common::bundle::Quota,
 }

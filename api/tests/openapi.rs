@@ -112,3 +112,19 @@ async fn the_document_passes_openapi_spec_validator() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn the_signatures_option_and_its_counts_are_documented() {
+    let doc = served().await;
+    let schemas = &doc["components"]["schemas"];
+    let described = |schema: &str, field: &str| {
+        schemas[schema]["properties"][field]["description"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{schema}.{field} has no description: {:#}", schemas[schema]))
+            .to_owned()
+    };
+    assert!(described("JobRequest", "with_signatures").contains("signatures"));
+    assert!(described("JobView", "with_signatures").contains("related_copied"));
+    assert!(described("TaskRecord", "related_copied").contains("did not ask"));
+    assert!(described("RuleSpec", "with_signatures").contains("signatures"));
+}

@@ -9,6 +9,7 @@
 //!   entries, job and task fields, statuses, events, the lease and the task transitions);
 //! - [`redis`]: connections and every key name;
 //! - the command line shared by both binaries ([`cli`]) and logging ([`logging`]).
+pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod image;

@@ -48,6 +48,7 @@ impl Queue {
             replace_level: "full".into(),
             namespace: "mirror",
             platform: None,
+            with_signatures: false,
             dropped: "[]".into(),
             trigger: docker_sync_common::queue::job::Trigger {
                 kind: docker_sync_common::queue::job::TriggerKind::Session,
@@ -58,11 +59,14 @@ impl Queue {
             lines: String::new(),
             retry_of: None,
             retention: Default::default(),
+            bundle: None,
             tasks: (0..n)
                 .map(|i| NewTask {
                     line: i + 1,
                     source: format!("127.0.0.1:1/src/img{i}:1"),
                     target: format!("127.0.0.1:2/mirror/img{i}:1"),
+                    file: None,
+                    digest: None,
                 })
                 .collect(),
         };

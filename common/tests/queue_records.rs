@@ -35,6 +35,7 @@ async fn run_job(
         replace_level: "full".into(),
         namespace: "mirror",
         platform: Some(&"linux/arm64".parse().unwrap()),
+        with_signatures: false,
         dropped: "[]".into(),
         trigger: docker_sync_common::queue::job::Trigger {
             kind: docker_sync_common::queue::job::TriggerKind::Session,
@@ -45,11 +46,14 @@ async fn run_job(
         lines: String::new(),
         retry_of: None,
         retention: Default::default(),
+        bundle: None,
         tasks: (0..ends.len())
             .map(|i| NewTask {
                 line: i + 1,
                 source: format!("127.0.0.1:1/src/img{i}:1"),
                 target: format!("127.0.0.1:2/mirror/img{i}:1"),
+                file: None,
+                digest: None,
             })
             .collect(),
     };
@@ -301,6 +305,7 @@ async fn a_cancel_ends_queued_tasks_at_once_and_the_running_one_through_its_work
         replace_level: "full".into(),
         namespace: "mirror",
         platform: None,
+        with_signatures: false,
         dropped: "[]".into(),
         trigger: docker_sync_common::queue::job::Trigger {
             kind: docker_sync_common::queue::job::TriggerKind::Session,
@@ -311,11 +316,14 @@ async fn a_cancel_ends_queued_tasks_at_once_and_the_running_one_through_its_work
         lines: String::new(),
         retry_of: None,
         retention: Default::default(),
+        bundle: None,
         tasks: (0..3)
             .map(|i| NewTask {
                 line: i + 1,
                 source: format!("127.0.0.1:1/src/img{i}:1"),
                 target: format!("127.0.0.1:2/mirror/img{i}:1"),
+                file: None,
+                digest: None,
             })
             .collect(),
     };
@@ -460,10 +468,31 @@ fn the_readme_key_table_names_every_field_and_no_other() {
         target: "t".into(),
         registry: "r".into(),
         platform: Some("linux/arm64".parse().unwrap()),
+        signatures: true,
+        archive: None,
     };
-    let entry: Vec<String> = message
-        .to_fields()
-        .into_iter()
+    // An export and an import of an OCI archive: between them every field a leg writes.
+    let leg = |direction, digest: Option<&str>| docker_sync_common::queue::task::ArchiveLeg {
+        direction,
+        format: docker_sync_common::bundle::ArchiveFormat::OciArchive,
+        bundle: "b".into(),
+        file: "f.oci.tar".into(),
+        digest: digest.map(str::to_owned),
+    };
+    use docker_sync_common::queue::task::Direction;
+    let legs = [
+        leg(Direction::Export, None),
+        leg(Direction::Import, Some("sha256:00")),
+    ];
+    let entry: Vec<String> = std::iter::once(message.clone())
+        .chain(
+            legs.into_iter()
+                .map(|l| docker_sync_common::queue::task::TaskMessage {
+                    archive: Some(l),
+                    ..message.clone()
+                }),
+        )
+        .flat_map(|m| m.to_fields())
         .map(|(k, _)| k.to_owned())
         .collect();
     assert_eq!(sorted(readme_fields("dsync:tasks")), sorted(entry));

@@ -11,9 +11,11 @@ fn rule(images: &str, by: &str) -> StoredRule {
         spec: RuleSpec {
             images: images.into(),
             target: "harbor".into(),
+            export: None,
             replace_level: ReplaceLevel::default(),
             namespace: None,
             platform: None,
+            with_signatures: false,
             enabled: true,
             schedule: Some(ScheduleSpec {
                 cron: "0 3 * * *".into(),

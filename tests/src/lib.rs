@@ -17,6 +17,7 @@ mod receiver;
 mod redis;
 mod registry;
 mod script;
+mod signed;
 mod stack;
 mod throttle;
 pub mod tls;
@@ -31,6 +32,7 @@ pub use receiver::WebhookReceiver;
 pub use redis::{dump_keys, RedisServer};
 pub use registry::{RawManifest, Registry, MANIFEST_ACCEPT};
 pub use script::{check_script, run_script};
+pub use signed::{put_manifest, sign_image, Signed, SBOM_ARTIFACT_TYPE};
 pub use stack::{
     bcrypt_hash, binaries, Binaries, Stack, StackOptions, TargetSpelling, WorkerProcess,
     ADMIN_PASSWORD, ADMIN_USER, KEY_PREFIX, TARGET_PASSWORD, TARGET_USER,

@@ -359,6 +359,7 @@ impl Stack {
             .env("DOCKER_SYNC_CONFIG", self.dir.path())
             .env("DOCKER_SYNC_KEY_PREFIX", KEY_PREFIX)
             .env("DOCKER_SYNC_WORKER_NAME", name)
+            .env("DOCKER_SYNC_DOWNLOADS", self.downloads())
             .env(
                 "DOCKER_SYNC_SECRET_KEY_FILE",
                 self.dir.path().join("secret-key"),
@@ -390,6 +391,11 @@ impl Stack {
             child,
         });
         self.workers.last_mut().expect("just pushed")
+    }
+
+    /// The downloads folder the api and every worker share (`DOCKER_SYNC_DOWNLOADS`).
+    pub fn downloads(&self) -> PathBuf {
+        self.dir.path().join("downloads")
     }
 
     /// The host jobs name source images by (the throttling proxy when there is one, the name
@@ -650,6 +656,7 @@ impl ApiEnv {
             .env("DOCKER_SYNC_KEY_PREFIX", KEY_PREFIX)
             .env("DOCKER_SYNC_LISTEN", format!("127.0.0.1:{port}"))
             .env("DOCKER_SYNC_DATA", dir.join("data"))
+            .env("DOCKER_SYNC_DOWNLOADS", dir.join("downloads"))
             .env("DOCKER_SYNC_BCRYPT_COST", "4")
             .env("DOCKER_SYNC_SECRET_KEY_FILE", dir.join("secret-key"))
             .env(

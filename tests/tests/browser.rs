@@ -601,7 +601,14 @@ async fn each_role_sees_the_navigation_of_the_pages_it_may_open() {
     browser.set_window_size(1280, 900).await.unwrap();
     let base = stack.api_url();
 
-    let everyone = ["/", "/jobs", "/rules", "/registries", "/stats"];
+    let everyone = [
+        "/",
+        "/jobs",
+        "/downloads",
+        "/rules",
+        "/registries",
+        "/stats",
+    ];
     let admin_too = [&everyone[..], &["/users", "/audit", "/webhooks"]].concat();
     let accounts = [
         (ADMIN_USER, ADMIN_PASSWORD, admin_too.clone()),

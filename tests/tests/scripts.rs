@@ -343,7 +343,17 @@ fn a_list_with_bad_lines_is_refused_like_a_job() {
             "{answer}"
         );
     }
+    // No target: since a job may export instead, the answer names both choices.
     let (status, _, _, text) = post_script(&stack, &json!({"images": "nginx"}));
-    assert!(status == 400 || status == 422, "{status} {text}");
-    assert!(text.contains("invalid request body"), "{text}");
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("give `target`"), "{text}");
+    let (status, _, _, text) = post_script(
+        &stack,
+        &json!({"images": "nginx", "export": {"format": "oci-archive"}}),
+    );
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("a batch script copies into a registry"),
+        "{text}"
+    );
 }

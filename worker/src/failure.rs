@@ -164,7 +164,9 @@ mod tests {
                 proxy: None,
             },
             platform: None,
+            preserve_digests: false,
             timeout: Duration::from_secs(120),
+            archive: None,
         }
     }
 

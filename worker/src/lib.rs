@@ -5,10 +5,12 @@
 
 mod cancel;
 mod digest_check;
+mod export;
 mod failure;
 pub mod parts;
 pub mod progress;
 mod pull_limit;
+mod related;
 mod run;
 pub mod settings;
 pub mod skopeo;

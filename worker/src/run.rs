@@ -1,12 +1,15 @@
 //! The work on one task: read both digests and skip an image the target already has,
 //! otherwise create the Harbor project if asked, wait out the source's pull limit, and copy with
-//! skopeo, retrying with backoff, reporting each step as an event.
+//! skopeo, retrying with backoff, reporting each step as an event. With signatures, the image's
+//! signatures and referrers follow it ([`crate::related`]), also when the image was skipped.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use docker_sync_common::config::Config;
 use docker_sync_common::image::ImageRef;
 use docker_sync_common::queue::event::{Event, EventKind};
-use docker_sync_common::queue::task::{TaskField, TaskMessage};
+use docker_sync_common::queue::task::{ArchiveLeg, Direction, TaskField, TaskMessage};
 use docker_sync_common::queue::Entry;
 use docker_sync_common::registry::explain::Side;
 use docker_sync_common::registry::harbor;
@@ -18,7 +21,8 @@ use crate::digest_check::{digest, platform_digest, source_head, Asked, SourceHea
 use crate::failure::{backoff, copy_error, is_permanent, is_rate_limited, round_to_ms};
 use crate::parts::Parts;
 use crate::pull_limit::{hold, Hold};
-use crate::skopeo::{CopyError, CopyRequest, Endpoint};
+use crate::related::{copy_related, Sides, Stopped};
+use crate::skopeo::{ArchiveEnd, CopyError, CopyRequest, Endpoint};
 use crate::step::Interrupt;
 use docker_sync_common::queue::log::LogLine;
 
@@ -52,6 +56,25 @@ pub(crate) async fn run(
     first_attempt: u32,
     interrupt: &Interrupt<'_>,
 ) -> Outcome {
+    if let Some(leg) = &msg.archive {
+        if leg.direction == Direction::Export {
+            return crate::export::run(parts, entry, msg, leg, first_attempt, interrupt).await;
+        }
+    }
+    // An import reads a bundle's archive; `source` only names what it was exported from.
+    let imported = msg.archive.as_ref();
+    if let Some(leg) = imported {
+        let path = bundle_file(parts, leg);
+        if !path.is_file() {
+            return failed(format!(
+                "bundle `{}` has no file `{}` in the downloads folder {} (deleted, or this \
+                 worker sees another folder than the api: DOCKER_SYNC_DOWNLOADS)",
+                leg.bundle,
+                leg.file,
+                parts.settings.downloads.display()
+            ));
+        }
+    }
     let (source, target) = match (ImageRef::parse(&msg.source), ImageRef::parse(&msg.target)) {
         (Ok(s), Ok(t)) => (s, t),
         (Err(e), _) | (_, Err(e)) => {
@@ -106,6 +129,15 @@ pub(crate) async fn run(
     // Both sides at once: this check is all an unchanged image costs. The source's HEAD also
     // tells its pull limit (Docker Hub), kept in Redis for every worker.
     let source_lookup = async {
+        if let Some(leg) = imported {
+            return SourceHead {
+                unchecked: leg.digest.is_none().then(|| {
+                    "a docker-archive keeps no manifest digest to compare the target with".into()
+                }),
+                digest: leg.digest.clone(),
+                ..SourceHead::default()
+            };
+        }
         match source.digest() {
             Some(d) => SourceHead {
                 digest: Some(d.to_owned()),
@@ -144,11 +176,19 @@ pub(crate) async fn run(
         _ => "digest check: no source digest: copying".to_owned(),
     };
     crate::task_log::note(parts, msg, checked).await;
+    let sides = Sides {
+        source: &source,
+        target: &target,
+        source_reach: &source_reach,
+        target_reach: &target_reach,
+    };
     if let Some(digest) = &source_digest {
         if target_digest.as_ref() == Some(digest) {
-            return Outcome::Skipped {
+            // Skipped or not, a re-sync still fills in signatures the target lacks.
+            let skipped = Outcome::Skipped {
                 digest: digest.clone(),
             };
+            return with_related(parts, entry, msg, &sides, skipped, interrupt).await;
         }
     }
     if interrupt.cancel.is_cancelled() {
@@ -181,23 +221,24 @@ pub(crate) async fn run(
 
     // A copy counts against the source's pull limit: hold it while the limit is nearly used
     // up (or the HEAD was answered 429), keeping the lease and no copy slot.
-    if hold(
-        parts,
-        entry,
-        msg,
-        &source_asked,
-        head_retry_after,
-        interrupt,
-    )
-    .await
-        == Hold::Stopping
+    if imported.is_none()
+        && hold(
+            parts,
+            entry,
+            msg,
+            &source_asked,
+            head_retry_after,
+            interrupt,
+        )
+        .await
+            == Hold::Stopping
     {
         return interrupt.outcome();
     }
 
     // The digest check above needs no copy slot; a copy does. Waiting for one, a stopping
     // worker gives the task back rather than start a copy it may not finish.
-    let _slot = tokio::select! {
+    let slot = tokio::select! {
         biased;
         stopped = interrupt.fired() => return stopped,
         slot = parts.copies.acquire() => slot.expect("the copy semaphore is never closed"),
@@ -206,8 +247,62 @@ pub(crate) async fn run(
         source: Endpoint::new(source.clone(), &source_reach),
         target: Endpoint::new(target.clone(), &target_reach),
         platform: msg.platform.clone(),
+        preserve_digests: imported.is_some_and(|leg| ArchiveEnd::keeps_digests(leg.format)),
         timeout: Duration::from_secs(parts.config.sync.timeout),
+        archive: imported.map(|leg| {
+            ArchiveEnd::new(
+                Direction::Import,
+                leg.format,
+                &bundle_file(parts, leg),
+                None,
+            )
+        }),
     };
+    if let Err(ended) = copy_with_retries(
+        parts,
+        entry,
+        msg,
+        &request,
+        &config,
+        first_attempt,
+        interrupt,
+    )
+    .await
+    {
+        return ended;
+    }
+    let digest = digest(parts, &target_asked).await.ok().flatten();
+    if let (Some(src), Some(dst)) = (&source_digest, &digest) {
+        if src != dst {
+            if imported.is_some() {
+                return failed(format!(
+                    "digest check: the bundle's manifest.json records {src} for this file, but \
+                     the target now has {dst}: the archive is not the image that was exported"
+                ));
+            }
+            tracing::warn!(task = %msg.task, %src, %dst, "target digest differs from the source");
+        }
+    }
+    // The signatures' copies take a slot each as they need one.
+    drop(slot);
+    let copied = Outcome::Succeeded {
+        digest: digest.or(source_digest),
+        unchecked,
+    };
+    with_related(parts, entry, msg, &sides, copied, interrupt).await
+}
+
+/// The copy with its retries and backoff, each attempt reported: Ok once skopeo succeeded,
+/// else how the task ends.
+pub(crate) async fn copy_with_retries(
+    parts: &Parts,
+    entry: &Entry,
+    msg: &TaskMessage,
+    request: &CopyRequest,
+    config: &Config,
+    first_attempt: u32,
+    interrupt: &Interrupt<'_>,
+) -> Result<(), Outcome> {
     let retries = parts.config.sync.retry_count;
     let mut attempt = first_attempt;
     for n in 0..=retries {
@@ -233,22 +328,11 @@ pub(crate) async fn run(
                 )
                 .await;
         }
-        match copy_reporting(parts, entry, msg, &request, interrupt.cancel).await {
-            Ok(()) => {
-                let digest = digest(parts, &target_asked).await.ok().flatten();
-                if let (Some(src), Some(dst)) = (&source_digest, &digest) {
-                    if src != dst {
-                        tracing::warn!(task = %msg.task, %src, %dst, "target digest differs from the source");
-                    }
-                }
-                return Outcome::Succeeded {
-                    digest: digest.or(source_digest),
-                    unchecked,
-                };
-            }
-            Err(CopyError::Cancelled) => return Outcome::Cancelled,
+        match copy_reporting(parts, entry, msg, request, interrupt.cancel).await {
+            Ok(()) => return Ok(()),
+            Err(CopyError::Cancelled) => return Err(Outcome::Cancelled),
             Err(e) if n < retries && !is_permanent(&e) => {
-                let mut message = copy_error(&e, &request, &config, &msg.registry);
+                let mut message = copy_error(&e, request, config, &msg.registry);
                 let delay = backoff(parts.settings.retry_backoff, n);
                 // skopeo honours `Retry-After` itself before giving up; we add the backoff.
                 if is_rate_limited(&e) {
@@ -284,15 +368,15 @@ pub(crate) async fn run(
                     )
                     .await;
                 tokio::select! {
-                    _ = interrupt.cancel.cancelled() => return Outcome::Cancelled,
+                    _ = interrupt.cancel.cancelled() => return Err(Outcome::Cancelled),
                     _ = tokio::time::sleep(delay) => {}
                 }
             }
             Err(e) => {
-                return Outcome::Failed {
-                    error: copy_error(&e, &request, &config, &msg.registry),
+                return Err(Outcome::Failed {
+                    error: copy_error(&e, request, config, &msg.registry),
                     tail: e.tail().to_owned(),
-                };
+                });
             }
         }
     }
@@ -344,7 +428,47 @@ async fn copy_reporting(
     }
 }
 
-fn failed(error: String) -> Outcome {
+/// The image's end, or the signatures step's when the task asked for it and it did not finish.
+/// An import has no source registry to find them in: the api takes the option for registry
+/// sources only.
+async fn with_related(
+    parts: &Parts,
+    entry: &Entry,
+    msg: &TaskMessage,
+    sides: &Sides<'_>,
+    image: Outcome,
+    interrupt: &Interrupt<'_>,
+) -> Outcome {
+    if !msg.signatures || msg.archive.is_some() {
+        return image;
+    }
+    let digest = match &image {
+        Outcome::Skipped { digest }
+        | Outcome::Succeeded {
+            digest: Some(digest),
+            ..
+        } => digest.clone(),
+        _ => {
+            return failed(
+                "the image is at the target, but neither side told its digest, so its \
+                 signatures and referrers could not be looked for"
+                    .to_owned(),
+            )
+        }
+    };
+    match copy_related(parts, entry, msg, sides, &digest, interrupt).await {
+        Ok(()) => image,
+        Err(Stopped::Cancelled) => Outcome::Cancelled,
+        Err(Stopped::Failed(error)) => failed(error),
+    }
+}
+
+/// Where a bundle's file is: both names were checked as safe when the entry was read.
+pub(crate) fn bundle_file(parts: &Parts, leg: &ArchiveLeg) -> PathBuf {
+    parts.settings.downloads.join(&leg.bundle).join(&leg.file)
+}
+
+pub(crate) fn failed(error: String) -> Outcome {
     Outcome::Failed {
         error,
         tail: String::new(),

@@ -66,6 +66,10 @@ pub struct Settings {
     pub rate_limit_recheck: Duration,
     pub skopeo: PathBuf,
     pub work_dir: PathBuf,
+    /// Where export jobs write their bundles (`DOCKER_SYNC_DOWNLOADS`, the api's folder too).
+    pub downloads: PathBuf,
+    /// What that folder may hold: an export whose next archive would not fit fails.
+    pub quota: docker_sync_common::bundle::Quota,
 }
 
 impl Settings {
@@ -92,6 +96,8 @@ impl Settings {
             rate_limit_recheck: args.rate_limit_recheck.max(Duration::from_millis(100)),
             skopeo: args.skopeo,
             work_dir,
+            downloads: args.shared.downloads.clone(),
+            quota: args.shared.quota(),
         }
     }
 }

@@ -18,9 +18,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine;
+use docker_sync_common::bundle::ArchiveFormat;
 use docker_sync_common::config::ProxyConfig;
 use docker_sync_common::image::ImageRef;
 use docker_sync_common::image::Platform;
+use docker_sync_common::queue::task::Direction;
 use docker_sync_common::registry::copy::{CopyEnd, CopySpec};
 use docker_sync_common::registry::{Reach, Transport};
 use secrecy::{ExposeSecret, SecretString};
@@ -89,7 +91,50 @@ pub struct CopyRequest {
     /// only that platform's manifest out of an index (skopeo's `--override-os/-arch/-variant`),
     /// which the target gets unchanged, so with that manifest's digest.
     pub platform: Option<Platform>,
+    /// Copied byte for byte (`--preserve-digests`) or not at all: a signature or referrer, and
+    /// an OCI archive ([`ArchiveEnd::keeps_digests`]).
+    pub preserve_digests: bool,
     pub timeout: Duration,
+    /// One side is an archive file, not the registry its endpoint names.
+    pub archive: Option<ArchiveEnd>,
+}
+
+/// The archive side of an export (`target`) or an import (`source`): skopeo's transport
+/// argument for the file.
+#[derive(Debug, Clone)]
+pub struct ArchiveEnd {
+    pub direction: Direction,
+    /// `oci-archive:/path/file.oci.tar` or `docker-archive:/path/file.docker.tar[:name:tag]`.
+    pub arg: String,
+}
+
+impl ArchiveEnd {
+    /// `name` is what a docker-archive tags the image as (`docker load` shows it); an OCI
+    /// archive holds one image and is always named by its path alone (skopeo 1.9 cannot find a
+    /// Docker-format manifest in one by its reference).
+    pub fn new(
+        direction: Direction,
+        format: ArchiveFormat,
+        path: &Path,
+        name: Option<&str>,
+    ) -> ArchiveEnd {
+        let mut arg = format!("{}:{}", format.as_str(), path.display());
+        if let (ArchiveFormat::DockerArchive, Some(name), Direction::Export) =
+            (format, name, direction)
+        {
+            arg.push(':');
+            arg.push_str(name);
+        }
+        ArchiveEnd { direction, arg }
+    }
+
+    /// An OCI archive keeps digests (`--preserve-digests`): a bundle is only worth carrying if
+    /// what comes out of it is the image that went in. A docker-archive cannot: it holds a
+    /// Docker schema 2 image, which an OCI source must be converted to, and
+    /// `--preserve-digests` forbids any conversion.
+    pub fn keeps_digests(format: ArchiveFormat) -> bool {
+        format == ArchiveFormat::OciArchive
+    }
 }
 
 impl CopyRequest {
@@ -99,6 +144,7 @@ impl CopyRequest {
             source: self.source.end(),
             target: self.target.end(),
             platform: self.platform.as_ref(),
+            preserve_digests: self.preserve_digests,
         }
     }
 }
@@ -165,7 +211,13 @@ impl Skopeo {
 
     /// The argv of a copy (without the program), for tests and logs: it holds no secret.
     pub fn copy_args(req: &CopyRequest, authfile: &Path) -> Vec<String> {
-        req.spec().args(authfile)
+        let mut args = req.spec().args(authfile);
+        if let Some(archive) = &req.archive {
+            // The spec ends with source and target; the archive takes its side's place.
+            let at = args.len() - 2 + matches!(archive.direction, Direction::Export) as usize;
+            args[at] = archive.arg.clone();
+        }
+        args
     }
 
     /// Runs the copy, sending each line skopeo prints, with the progress when it was a step.
@@ -446,7 +498,9 @@ mod tests {
             source: endpoint("mirror-source.test:5000/a/b:1", Transport::Insecure),
             target: endpoint("127.0.0.1:5000/ns/b:1", Transport::PlainHttp),
             platform: None,
+            preserve_digests: false,
             timeout: Duration::from_secs(1),
+            archive: None,
         };
         assert!(proxy_env(&req, None).unwrap().is_empty());
         req.source.proxy = proxy("http://u:pw@127.0.0.1:3128");
@@ -484,7 +538,9 @@ mod tests {
             source: endpoint(&format!("quay.io/a/b:1@{digest}"), Transport::Https),
             target: endpoint("127.0.0.1:5000/ns/b:1", Transport::PlainHttp),
             platform: None,
+            preserve_digests: false,
             timeout: Duration::from_secs(1),
+            archive: None,
         };
         let args = Skopeo::copy_args(&req, Path::new("/tmp/auth.json"));
         assert!(args.iter().all(|a| !a.contains("hunter2")));
@@ -495,6 +551,60 @@ mod tests {
     }
 
     #[test]
+    fn an_archive_takes_its_sides_place_and_only_oci_keeps_digests() {
+        let base = |archive, format| CopyRequest {
+            source: endpoint("quay.io/a/b:1", Transport::Https),
+            target: endpoint("quay.io/a/b:1", Transport::Https),
+            platform: None,
+            preserve_digests: ArchiveEnd::keeps_digests(format),
+            timeout: Duration::from_secs(1),
+            archive: Some(archive),
+        };
+        let oci = ArchiveEnd::new(
+            Direction::Export,
+            ArchiveFormat::OciArchive,
+            Path::new("/d/j/b.oci.tar"),
+            Some("mirror/b:1"),
+        );
+        let args = Skopeo::copy_args(
+            &base(oci, ArchiveFormat::OciArchive),
+            Path::new("/tmp/auth.json"),
+        );
+        assert_eq!(args[..3], ["copy", "--all", "--preserve-digests"]);
+        assert_eq!(args[args.len() - 2], "docker://quay.io/a/b:1");
+        assert_eq!(args.last().unwrap(), "oci-archive:/d/j/b.oci.tar");
+
+        let docker = ArchiveEnd::new(
+            Direction::Export,
+            ArchiveFormat::DockerArchive,
+            Path::new("/d/j/b.docker.tar"),
+            Some("mirror/b:1"),
+        );
+        let args = Skopeo::copy_args(
+            &base(docker, ArchiveFormat::DockerArchive),
+            Path::new("/tmp/auth.json"),
+        );
+        assert!(!args.contains(&"--preserve-digests".to_owned()));
+        assert_eq!(
+            args.last().unwrap(),
+            "docker-archive:/d/j/b.docker.tar:mirror/b:1"
+        );
+
+        let import = ArchiveEnd::new(
+            Direction::Import,
+            ArchiveFormat::OciArchive,
+            Path::new("/d/j/b.oci.tar"),
+            None,
+        );
+        let args = Skopeo::copy_args(
+            &base(import, ArchiveFormat::OciArchive),
+            Path::new("/tmp/auth.json"),
+        );
+        assert_eq!(args[args.len() - 2], "oci-archive:/d/j/b.oci.tar");
+        assert_eq!(args.last().unwrap(), "docker://quay.io/a/b:1");
+    }
+
+    #[test]
     fn the_authfile_holds_the_credentials_of_each_side_that_has_them() {
         let dir = tempfile::tempdir().unwrap();
         let skopeo = Skopeo::new("skopeo".into(), dir.path()).unwrap();
@@ -502,7 +612,9 @@ mod tests {
             source: endpoint("quay.io/a/b:1", Transport::Https),
             target: endpoint("127.0.0.1:5000/ns/b:1", Transport::PlainHttp),
             platform: None,
+            preserve_digests: false,
             timeout: Duration::from_secs(1),
+            archive: None,
         };
         req.target.credentials = None;
         let auths = |req: &CopyRequest| {

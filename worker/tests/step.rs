@@ -47,6 +47,8 @@ fn setup() -> Setup {
         rate_limit_recheck: Duration::from_secs(1),
         skopeo: "skopeo".into(),
         work_dir: work.path().to_owned(),
+        downloads: work.path().join("downloads"),
+        quota: docker_sync_common::bundle::Quota::new(None, 0),
     };
     let parts = Parts::new(config, None, settings).unwrap();
     Setup {
@@ -71,6 +73,7 @@ impl Setup {
             replace_level: "full".into(),
             namespace: "mirror",
             platform: None,
+            with_signatures: false,
             dropped: "[]".into(),
             trigger: docker_sync_common::queue::job::Trigger {
                 kind: docker_sync_common::queue::job::TriggerKind::Session,
@@ -81,10 +84,13 @@ impl Setup {
             lines: String::new(),
             retry_of: None,
             retention: Default::default(),
+            bundle: None,
             tasks: vec![NewTask {
                 line: 1,
                 source: format!("{}/{repo}:1", self.source.host()),
                 target: format!("{}/mirror/{repo}:1", self.target.host()),
+                file: None,
+                digest: None,
             }],
         };
         submit(pool, keys, &job).await.unwrap();

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use docker_sync_common::bundle::ArchiveFormat;
 use docker_sync_common::config::{Config, RegistryType};
 use docker_sync_common::image::codes::Issue;
 use docker_sync_common::image::mapping::{map_target, MappingError, ReplaceLevel};
@@ -17,6 +18,8 @@ use docker_sync_common::image::selection::{
     parse_selector_lines, parse_selector_list, LineError, Repository, SelectorList,
 };
 use docker_sync_common::image::{FilterDecision, ImageRef, Platform};
+use docker_sync_common::queue::submit::BundleSide;
+use docker_sync_common::queue::task::EXPORT_REGISTRY;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -32,8 +35,13 @@ const LISTINGS_AT_ONCE: usize = 4;
 #[serde(deny_unknown_fields)]
 pub struct JobRequest {
     pub images: Images,
-    /// Name of a configured registry.
+    /// Name of a configured registry; leave out (or empty) with `export`.
+    #[serde(default)]
     pub target: String,
+    /// Write the images into a bundle of archives in the downloads folder instead of a
+    /// registry.
+    #[serde(default)]
+    pub export: Option<ExportRequest>,
     /// `skip` (keep the whole path), `all` (keep only the name) or how many leading parts to drop.
     #[serde(default)]
     #[schema(value_type = String, example = "skip")]
@@ -45,6 +53,47 @@ pub struct JobRequest {
     /// or `all`: every platform (the whole index).
     #[serde(default)]
     pub platform: Option<String>,
+    /// Also copy each image's cosign signatures, attestations and SBOMs (`sha256-<hex>.sig`,
+    /// `.att`, `.sbom`) and its OCI 1.1 referrers, each skipped when the target has it.
+    #[serde(default)]
+    pub with_signatures: bool,
+}
+
+/// An export job's archive format. `docker-archive` holds one platform, so it needs the
+/// request's `platform`; `oci-archive` keeps every platform of a multi-arch image.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    pub format: ArchiveFormat,
+}
+
+/// The host export jobs' targets are mapped into: the naming rules want one, and `.invalid`
+/// can never be a registry. It is cut off again before the target is stored
+/// ([`PlannedTask::stored_target`]).
+const EXPORT_HOST: &str = "bundle.invalid";
+
+/// Where an import job reads its images: a bundle's archives, one per task.
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub format: ArchiveFormat,
+    pub bundle: String,
+    /// Per task, in the plan's order: the file, and the digest the target must end up with
+    /// (None when the archive cannot keep it).
+    pub files: Vec<(String, Option<String>)>,
+}
+
+impl Plan {
+    /// Where the job's archives are, for the queue.
+    pub fn bundle(&self) -> Option<BundleSide<'_>> {
+        match (&self.export, &self.import) {
+            (Some(format), _) => Some(BundleSide::Export(*format)),
+            (None, Some(import)) => Some(BundleSide::Import {
+                format: import.format,
+                bundle: &import.bundle,
+            }),
+            (None, None) => None,
+        }
+    }
 }
 
 /// The image list as pasted text (one per line) or as a JSON array.
@@ -73,6 +122,18 @@ pub struct PlannedTask {
     pub target: ImageRef,
 }
 
+impl PlannedTask {
+    /// The target as the task keeps it: the full reference, or for an export the name below
+    /// whatever registry `push.sh` is given (`mirror/nginx:1.25`).
+    pub fn stored_target(&self) -> String {
+        let full = self.target.to_string();
+        match full.strip_prefix(EXPORT_HOST) {
+            Some(rest) => rest.trim_start_matches('/').to_owned(),
+            None => full,
+        }
+    }
+}
+
 /// An image a line selected that is not copied.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dropped {
@@ -98,20 +159,28 @@ pub struct LinePlan {
 #[derive(Debug, Clone)]
 pub struct Expanded {
     pub registry: String,
+    /// An export job's archive format; None for a registry target.
+    pub export: Option<ArchiveFormat>,
     pub namespace: String,
     pub replace_level: ReplaceLevel,
     /// None: every platform.
     pub platform: Option<Platform>,
+    pub with_signatures: bool,
     pub lines: Vec<LinePlan>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub registry: String,
+    /// An export job's archive format; None for a registry target.
+    pub export: Option<ArchiveFormat>,
+    /// An import job's bundle and, for each task in order, the file it reads.
+    pub import: Option<Import>,
     pub namespace: String,
     pub replace_level: ReplaceLevel,
     /// None: every platform.
     pub platform: Option<Platform>,
+    pub with_signatures: bool,
     pub tasks: Vec<PlannedTask>,
     pub dropped: Vec<Dropped>,
 }
@@ -187,10 +256,15 @@ fn outcome(
         }
     }
     Expanded {
-        registry: req.target.clone(),
+        registry: match &req.export {
+            Some(_) => EXPORT_REGISTRY.to_owned(),
+            None => req.target.clone(),
+        },
+        export: req.export.as_ref().map(|e| e.format),
         namespace,
         replace_level: level,
         platform,
+        with_signatures: req.with_signatures,
         lines,
     }
 }
@@ -216,6 +290,14 @@ fn refuse_index_digest_targets(line: &mut LinePlan, platform: &Platform) {
 
 /// The target registry's host and the namespace images go under.
 fn target_of(req: &JobRequest, config: &Config) -> Result<(String, String), AppError> {
+    if let Some(export) = &req.export {
+        return export_target(req, export);
+    }
+    if req.target.is_empty() {
+        return Err(AppError::BadRequest(
+            "give `target` (a configured registry's name) or `export` (write a bundle)".into(),
+        ));
+    }
     let registry = config.registries.get(&req.target).ok_or_else(|| {
         if let Some(reason) = config.unusable.get(&req.target) {
             return AppError::BadRequest(format!(
@@ -251,6 +333,62 @@ fn target_of(req: &JobRequest, config: &Config) -> Result<(String, String), AppE
         }
     }
     Ok((registry.host.clone(), namespace))
+}
+
+/// An export's namespace (the request's, or none) checked like a registry's.
+fn export_target(req: &JobRequest, export: &ExportRequest) -> Result<(String, String), AppError> {
+    if !req.target.is_empty() {
+        return Err(AppError::BadRequest(format!(
+            "give either `target` or `export`, not both (target `{}`)",
+            req.target
+        )));
+    }
+    if req.with_signatures {
+        return Err(AppError::Invalid {
+            issue: Issue::new(
+                "export_without_signatures",
+                json!({ "format": export.format.as_str() }),
+                "`with_signatures` copies signatures into a registry; a bundle holds the                  images only: leave it out, or sync to a registry"
+                    .to_owned(),
+            ),
+            field: Some("with_signatures"),
+        });
+    }
+    let platform = Platform::parse_option(req.platform.as_deref())
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    if !export.format.holds_every_platform() && platform.is_none() {
+        return Err(AppError::Invalid {
+            issue: Issue::new(
+                "export_needs_platform",
+                json!({ "format": export.format.as_str() }),
+                format!(
+                    "a {} holds one platform: give `platform` (e.g. linux/amd64), or export \
+                     to oci-archive, which keeps every platform",
+                    export.format.as_str()
+                ),
+            ),
+            field: Some("platform"),
+        });
+    }
+    let namespace = req
+        .namespace
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or("")
+        .trim_matches('/')
+        .to_owned();
+    if !namespace.is_empty() {
+        let probe = ImageRef::parse("x").expect("a valid reference");
+        if let Err(e @ MappingError::InvalidNamespace { .. }) =
+            map_target(&probe, EXPORT_HOST, &namespace, ReplaceLevel::Skip)
+        {
+            return Err(AppError::Invalid {
+                issue: Issue::of(&e),
+                field: Some("namespace"),
+            });
+        }
+    }
+    Ok((EXPORT_HOST.to_owned(), namespace))
 }
 
 /// Tag listings by repository name (`registry/path`), each repository listed once.
@@ -427,9 +565,12 @@ impl Expanded {
         }
         Ok(Plan {
             registry: self.registry,
+            export: self.export,
+            import: None,
             namespace: self.namespace,
             replace_level: self.replace_level,
             platform: self.platform,
+            with_signatures: self.with_signatures,
             tasks,
             dropped,
         })
@@ -457,9 +598,11 @@ mod tests {
         JobRequest {
             images: Images::Text(images.into()),
             target: "harbor".into(),
+            export: None,
             replace_level: ReplaceLevel::Skip,
             namespace: None,
             platform: None,
+            with_signatures: false,
         }
     }
 
@@ -708,6 +851,25 @@ mod tests {
         assert_eq!(
             errors[0].message,
             "no tag of `src.io:5000/team/app` matches `9.*` (8 tags listed)"
+        );
+    }
+
+    #[tokio::test]
+    async fn signatures_are_carried_to_the_plan_and_refused_for_a_bundle() {
+        let mut r = request("nginx:1.25");
+        assert!(!plan(&r, &config(), &fake()).await.unwrap().with_signatures);
+        r.with_signatures = true;
+        assert!(plan(&r, &config(), &fake()).await.unwrap().with_signatures);
+        r.target = String::new();
+        r.export = Some(ExportRequest {
+            format: ArchiveFormat::OciArchive,
+        });
+        let Err(AppError::Invalid { issue, field }) = plan(&r, &config(), &fake()).await else {
+            panic!("an export with signatures is refused");
+        };
+        assert_eq!(
+            (issue.code.as_str(), field),
+            ("export_without_signatures", Some("with_signatures"))
         );
     }
 

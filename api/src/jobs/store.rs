@@ -1,6 +1,9 @@
 //! Jobs in Redis, as the api shows them. The records (fields, entries, TTL, the status rule) are
 //! in [`docker_sync_common::queue`]; this file turns them into the routes' JSON.
 
+use std::collections::HashSet;
+
+use docker_sync_common::bundle::file_name;
 use docker_sync_common::queue::index::{self, Cursor, JobQuery};
 use docker_sync_common::queue::job::{Counts, JobRecord, JobStatus, Trigger};
 use docker_sync_common::queue::submit::{NewJob, NewTask};
@@ -25,6 +28,9 @@ pub struct JobView {
     /// The one platform the job copies out of multi-arch images; absent: every platform.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// Whether each image's signatures and referrers are copied too (their counts are on the
+    /// tasks: `related_copied`, `related_skipped`).
+    pub with_signatures: bool,
     pub total: u32,
     pub counts: Counts,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,6 +50,13 @@ pub struct JobView {
     pub retry_of: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retries: Vec<String>,
+    /// An export job's archive format (`docker-archive`, `oci-archive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<String>,
+    /// The bundle an export job writes (the folder in the downloads named after the job), or
+    /// an import job reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
     /// Read without its tasks (`?tasks=false`): the id of the job's newest event when the
     /// counts were taken, so a client adds only the events after it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,6 +65,11 @@ pub struct JobView {
 
 impl JobView {
     fn new(job: JobRecord, counts: Counts) -> JobView {
+        // An export's bundle is the folder named after the job.
+        let bundle = job
+            .bundle
+            .clone()
+            .or_else(|| job.export.as_ref().map(|_| job.id.clone()));
         JobView {
             status: JobStatus::derive(&counts, job.started()),
             id: job.id,
@@ -62,6 +80,7 @@ impl JobView {
             replace_level: job.replace_level,
             namespace: job.namespace,
             platform: job.platform,
+            with_signatures: job.with_signatures,
             total: job.total,
             counts,
             tasks: None,
@@ -71,6 +90,8 @@ impl JobView {
             trigger: job.trigger,
             retry_of: job.retry_of,
             retries: job.retries,
+            bundle,
+            export: job.export,
             at_event: None,
         }
     }
@@ -85,6 +106,33 @@ pub struct Origin<'a> {
     pub retry_of: Option<&'a str>,
 }
 
+/// The plan's tasks as queued: an export's get their file names here, unique in the bundle.
+fn new_tasks(plan: &Plan) -> Vec<NewTask> {
+    let mut taken = HashSet::new();
+    plan.tasks
+        .iter()
+        .enumerate()
+        .map(|(n, t)| {
+            let imported = plan.import.as_ref().and_then(|i| i.files.get(n));
+            let file = match (imported, plan.export) {
+                (Some((file, _)), _) => Some(file.clone()),
+                (None, Some(format)) => {
+                    let tag = t.target.tag().or(t.target.digest()).unwrap_or("latest");
+                    Some(file_name(t.target.repository(), tag, format, &mut taken).to_string())
+                }
+                (None, None) => None,
+            };
+            NewTask {
+                line: t.line,
+                source: t.source.to_string(),
+                target: t.stored_target(),
+                file,
+                digest: imported.and_then(|(_, digest)| digest.clone()),
+            }
+        })
+        .collect()
+}
+
 /// Queues the plan (counted in the submitted-jobs metric, whoever submits it); returns the new
 /// job as `GET /api/jobs/{id}` would show it.
 pub async fn create(
@@ -92,6 +140,14 @@ pub async fn create(
     plan: &Plan,
     origin: Origin<'_>,
 ) -> Result<JobView, AppError> {
+    if plan.export.is_some() {
+        // Refused before anything is queued, with the numbers; the workers check again
+        // before each archive, since a queue can be long.
+        let (quota, root) = (state.quota, state.downloads.root().to_owned());
+        tokio::task::spawn_blocking(move || quota.check_export(&root))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
+    }
     let new = NewJob {
         trigger: origin.trigger.clone(),
         lines: origin.lines,
@@ -101,16 +157,10 @@ pub async fn create(
         replace_level: plan.replace_level.to_string(),
         namespace: &plan.namespace,
         platform: plan.platform.as_ref(),
+        with_signatures: plan.with_signatures,
         dropped: serde_json::to_string(&plan.dropped).expect("serialisable"),
-        tasks: plan
-            .tasks
-            .iter()
-            .map(|t| NewTask {
-                line: t.line,
-                source: t.source.to_string(),
-                target: t.target.to_string(),
-            })
-            .collect(),
+        tasks: new_tasks(plan),
+        bundle: plan.bundle(),
     };
     let submitted = submit::submit(&state.pool, &state.keys, &new).await?;
     state.metrics.job_submitted();
@@ -119,6 +169,7 @@ pub async fn create(
         queued: total,
         ..Counts::default()
     };
+    let job_id = submitted.job.clone();
     Ok(JobView {
         id: submitted.job,
         status: JobStatus::Queued,
@@ -129,6 +180,7 @@ pub async fn create(
         replace_level: new.replace_level,
         namespace: plan.namespace.clone(),
         platform: plan.platform.as_ref().map(ToString::to_string),
+        with_signatures: plan.with_signatures,
         total,
         counts,
         tasks: Some(submitted.tasks),
@@ -143,6 +195,12 @@ pub async fn create(
         trigger: Some(origin.trigger),
         retry_of: origin.retry_of.map(str::to_owned),
         retries: Vec::new(),
+        export: plan.export.map(|f| f.as_str().to_owned()),
+        bundle: match (&plan.export, &plan.import) {
+            (Some(_), _) => Some(job_id.clone()),
+            (None, Some(import)) => Some(import.bundle.clone()),
+            (None, None) => None,
+        },
         at_event: None,
     })
 }

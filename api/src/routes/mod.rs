@@ -2,7 +2,9 @@
 //! layer can wrap exactly these.
 pub mod audit;
 pub mod auth;
+pub mod downloads;
 pub mod health;
+pub mod imports;
 pub mod jobs;
 pub mod metrics;
 pub mod preview;

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use docker_sync_common::bundle::{ArchiveFormat, SafeName};
 use docker_sync_common::image::{ImageRef, Platform};
 use docker_sync_common::queue::job::{Counts, JobRecord, JobStatus};
 use docker_sync_common::queue::read;
@@ -14,8 +15,9 @@ use serde::Deserialize;
 
 use crate::auth::audit;
 use crate::auth::principal::Caller;
+use crate::bundles::import::{self, PushRequest};
 use crate::error::{AppError, ErrorBody};
-use crate::jobs::plan::{plan, Images, JobRequest, Plan, PlannedTask};
+use crate::jobs::plan::{plan, ExportRequest, Images, JobRequest, Plan, PlannedTask};
 use crate::jobs::store::{self, JobView, Origin};
 use crate::jobs::tags;
 use crate::jobs::JobId;
@@ -101,11 +103,22 @@ pub async fn retry(
             "job `{id}` has no failed or cancelled task to retry"
         )));
     }
+    // A retry adds to its job's target; a bundle is a finished set of files, so the images go
+    // again with "sync again": a new bundle for an export, a push that skips what the target
+    // has for an import.
+    if job.export.is_some() || job.bundle.is_some() {
+        return Err(AppError::Conflict(format!(
+            "job `{id}` works on a bundle: use sync again (POST /api/jobs/{id}/sync-again), which \
+             exports into a new bundle or pushes the bundle again, skipping what the target has"
+        )));
+    }
     let image = |r: &str| {
         ImageRef::parse(r).map_err(|e| AppError::Internal(format!("stored task image `{r}`: {e}")))
     };
     let plan = Plan {
         registry: job.registry.clone(),
+        export: None,
+        import: None,
         namespace: job.namespace.clone(),
         replace_level: job
             .replace_level
@@ -113,6 +126,7 @@ pub async fn retry(
             .map_err(|e| AppError::Internal(format!("stored replace level: {e}")))?,
         platform: Platform::parse_option(job.platform.as_deref())
             .map_err(|e| AppError::Internal(format!("stored platform: {e}")))?,
+        with_signatures: job.with_signatures,
         tasks: chosen
             .iter()
             .map(|t| {
@@ -152,7 +166,7 @@ pub async fn retry(
 #[utoipa::path(post, path = "/api/jobs/{id}/sync-again", tag = "jobs",
     params(("id" = String, Path, description = "The finished job's UUID")),
     responses(
-        (status = 202, description = "A new job of the same lines, target, level, namespace and platform", body = JobView),
+        (status = 202, description = "A new job of the same lines, target, level, namespace, platform and signatures choice", body = JobView),
         (status = 400, description = "A line no longer plans (e.g. the target registry is gone)", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 409, description = "The job has not finished, or predates recorded image lists", body = ErrorBody),
@@ -170,27 +184,61 @@ pub async fn sync_again(
             "job `{id}` was queued before jobs kept their image list: submit its images again"
         )));
     };
+    let config = state.catalog.current().await?;
+    if let Some(bundle) = &job.bundle {
+        let bundle = SafeName::parse(bundle)
+            .map_err(|e| AppError::Internal(format!("stored bundle `{bundle}`: {e}")))?;
+        let push = PushRequest {
+            target: job.registry.clone(),
+            replace_level: parse_level(&job.replace_level)?,
+            namespace: Some(job.namespace.clone()),
+        };
+        let plan = import::plan(&state, &config, &bundle, &push).await?;
+        return again(&state, &caller, id, &plan, lines).await;
+    }
+    let export = match job.export.as_deref() {
+        Some(format) => Some(ExportRequest {
+            format: ArchiveFormat::parse(format)
+                .ok_or_else(|| AppError::Internal(format!("stored export format `{format}`")))?,
+        }),
+        None => None,
+    };
     let req = JobRequest {
         images: Images::Text(lines.clone()),
-        target: job.registry,
+        target: if export.is_some() {
+            String::new()
+        } else {
+            job.registry
+        },
+        export,
         replace_level: job
             .replace_level
             .parse()
             .map_err(|e| AppError::Internal(format!("stored replace level: {e}")))?,
         namespace: Some(job.namespace),
         platform: job.platform,
+        with_signatures: job.with_signatures,
     };
-    let config = state.catalog.current().await?;
     let plan = plan(&req, &config, &tags::lister(&state, &config)).await?;
+    again(&state, &caller, id, &plan, lines).await
+}
+
+async fn again(
+    state: &AppState,
+    caller: &Caller,
+    of: &str,
+    plan: &Plan,
+    lines: String,
+) -> Result<(StatusCode, Json<JobView>), AppError> {
     let origin = Origin {
         trigger: caller.trigger(),
         lines,
         retry_of: None,
     };
-    let new = store::create(&state, &plan, origin).await?;
-    let detail = serde_json::json!({ "again_of": id, "tasks": new.total });
+    let new = store::create(state, plan, origin).await?;
+    let detail = serde_json::json!({ "again_of": of, "tasks": new.total });
     audit::record(
-        &state,
+        state,
         caller.actor(),
         "job.sync_again",
         &new.id,
@@ -199,4 +247,10 @@ pub async fn sync_again(
     )
     .await;
     Ok((StatusCode::ACCEPTED, Json(new)))
+}
+
+fn parse_level(stored: &str) -> Result<docker_sync_common::image::mapping::ReplaceLevel, AppError> {
+    stored
+        .parse()
+        .map_err(|e| AppError::Internal(format!("stored replace level: {e}")))
 }

@@ -21,13 +21,22 @@ use crate::state::AppState;
     request_body = JobRequest,
     responses(
         (status = 200, description = "A shell script making the same copies with skopeo, as an attachment", body = String, content_type = "text/x-shellscript; charset=utf-8"),
-        (status = 400, description = "The same refusals as `POST /api/jobs`", body = ErrorBody),
+        (status = 400, description = "The same refusals as `POST /api/jobs`, and `export` (scripts copy into a registry)", body = ErrorBody),
     ))]
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiJson(req): ApiJson<JobRequest>,
 ) -> Result<Response, AppError> {
+    // A script copies registry to registry on the caller's machine; an export is the workers'
+    // (its bundle comes with a push.sh of its own).
+    if req.export.is_some() {
+        return Err(AppError::BadRequest(
+            "a batch script copies into a registry: give `target`; to write a bundle, submit the \
+             export as a job (POST /api/jobs) and download it from /api/downloads"
+                .into(),
+        ));
+    }
     let config = state.catalog.current().await?;
     let plan = plan(&req, &config, &tags::lister(&state, &config)).await?;
     let script = render(&plan, &config);

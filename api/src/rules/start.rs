@@ -8,7 +8,7 @@ use docker_sync_common::rules::RuleSpec;
 
 use super::Rule;
 use crate::error::AppError;
-use crate::jobs::plan::{plan, Images, JobRequest};
+use crate::jobs::plan::{plan, ExportRequest, Images, JobRequest};
 use crate::jobs::store::{self, JobView, Origin};
 use crate::jobs::tags;
 use crate::state::AppState;
@@ -28,9 +28,14 @@ pub fn request(spec: &RuleSpec) -> JobRequest {
     JobRequest {
         images: Images::Text(spec.images.clone()),
         target: spec.target.clone(),
+        export: spec
+            .export
+            .as_ref()
+            .map(|e| ExportRequest { format: e.format }),
         replace_level: spec.replace_level,
         namespace: spec.namespace.clone(),
         platform: spec.platform.clone(),
+        with_signatures: spec.with_signatures,
     }
 }
 

@@ -1,5 +1,5 @@
-//! Reads the job-ends stream through the `notifier` group (each end goes to one api replica)
-//! and queues a delivery for every endpoint that wants it. An end is acknowledged and deleted
+//! Reads the job-ends stream through the `notifier` group (each end goes to one api replica),
+//! finishes an export's bundle, and queues a delivery for every endpoint that wants it. An end is acknowledged and deleted
 //! only once its deliveries are queued; one left pending by a replica that died is claimed by
 //! another after [`STALE`].
 
@@ -92,6 +92,9 @@ async fn step(state: &AppState, me: &str) -> Result<(), AppError> {
                 .and_then(|v| redis::from_redis_value(v.clone()).ok())
         };
         if let Some(job) = field("job") {
+            // The same reader finishes an export's bundle: one replica handles each end, and
+            // an end is acknowledged only once both are done.
+            crate::bundles::finalize::job_ended(state, &job).await?;
             job_ended(state, &job).await?;
         }
         let mut conn = state.pool.get().await?;

@@ -125,6 +125,8 @@ pub struct Reply {
     pub headers: HeaderMap,
     pub body: Value,
     pub text: String,
+    /// The body as sent (a zip is no text).
+    pub bytes: axum::body::Bytes,
 }
 
 impl App {
@@ -166,25 +168,40 @@ impl App {
         body: Value,
         headers: &[(header::HeaderName, &str)],
     ) -> Reply {
+        let mut all = vec![(header::CONTENT_TYPE, "application/json")];
+        all.extend(headers.iter().cloned());
+        self.call_raw(method, path, cookie, &all, Body::from(body.to_string()))
+            .await
+    }
+
+    /// A request with any body (an upload) and only the `headers` given besides Host and
+    /// Origin; the answer read up to 16 MiB.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+        headers: &[(header::HeaderName, &str)],
+        body: Body,
+    ) -> Reply {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
             .header(header::HOST, HOST)
-            .header(header::ORIGIN, ORIGIN)
-            .header(header::CONTENT_TYPE, "application/json");
+            .header(header::ORIGIN, ORIGIN);
         if let Some(c) = cookie {
             req = req.header(header::COOKIE, c);
         }
         for (name, value) in headers {
             req = req.header(name, *value);
         }
-        let mut req = req.body(Body::from(body.to_string())).unwrap();
+        let mut req = req.body(body).unwrap();
         let addr: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         req.extensions_mut().insert(ConnectInfo(addr));
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20)
             .await
             .unwrap();
         let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -193,6 +210,7 @@ impl App {
             headers,
             body: serde_json::from_str(&text).unwrap_or(Value::String(text.clone())),
             text,
+            bytes,
         }
     }
 

@@ -86,8 +86,8 @@ impl LoggingConfig {
     }
 }
 
-/// A size in bytes written as `100MB`, `10MiB`, `512KB`, `1GB` or a plain number. K, M and G
-/// count in 1024s whether or not an `i` is written, as logrotate does: no one sizing a log file
+/// A size in bytes written as `100MB`, `10MiB`, `512KB`, `1GB`, `50G`, `2T` or a plain number.
+/// K, M, G and T count in 1024s whether or not an `i` is written, as logrotate does: no one sizing a log file
 /// means the difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteSize(pub u64);
@@ -107,9 +107,10 @@ impl ByteSize {
             "K" | "KB" | "KIB" => 1 << 10,
             "M" | "MB" | "MIB" => 1 << 20,
             "G" | "GB" | "GIB" => 1 << 30,
+            "T" | "TB" | "TIB" => 1 << 40,
             _ => {
                 return Err(format!(
-                    "{text:?} has an unknown unit (use B, KB, MB, GB or KiB, MiB, GiB)"
+                    "{text:?} has an unknown unit (use B, KB, MB, GB, TB or KiB, MiB, GiB, TiB)"
                 ))
             }
         };
@@ -174,6 +175,8 @@ mod tests {
             ("1GB", 1 << 30),
             ("4096", 4096),
             ("2 mb", 2 << 20),
+            ("50G", 50 << 30),
+            ("2T", 2 << 40),
         ] {
             assert_eq!(ByteSize::parse(text), Ok(ByteSize(bytes)), "{text}");
         }

@@ -167,6 +167,8 @@ pub enum JobField {
     Namespace,
     /// The one platform copied out of multi-arch images; absent: every platform.
     Platform,
+    /// `1`: the job also copies signatures and referrers; absent: it does not.
+    WithSignatures,
     /// How many tasks the job has.
     Total,
     /// JSON list of the lines the filters dropped.
@@ -190,6 +192,11 @@ pub enum JobField {
     /// How long the statistics this job's tasks count into are kept (s): the api's setting,
     /// carried to the workers' script.
     StatsKeepS,
+    /// An export job's archive format (`docker-archive`, `oci-archive`); its bundle is the
+    /// folder named after the job.
+    Export,
+    /// An import job's bundle: the folder its archives are read from.
+    Bundle,
 }
 
 impl AsRef<str> for JobField {
@@ -207,6 +214,7 @@ impl JobField {
             JobField::ReplaceLevel => "replace_level",
             JobField::Namespace => "namespace",
             JobField::Platform => "platform",
+            JobField::WithSignatures => "with_signatures",
             JobField::Total => "total",
             JobField::Dropped => "dropped",
             JobField::StartedAtMs => "started_at_ms",
@@ -219,16 +227,19 @@ impl JobField {
             JobField::Lines => "lines",
             JobField::RetryOf => "retry_of",
             JobField::StatsKeepS => "stats_keep_s",
+            JobField::Export => "export",
+            JobField::Bundle => "bundle",
         }
     }
 
-    pub const ALL: [JobField; 18] = [
+    pub const ALL: [JobField; 21] = [
         JobField::Id,
         JobField::CreatedAtMs,
         JobField::Registry,
         JobField::ReplaceLevel,
         JobField::Namespace,
         JobField::Platform,
+        JobField::WithSignatures,
         JobField::Total,
         JobField::Dropped,
         JobField::StartedAtMs,
@@ -241,6 +252,8 @@ impl JobField {
         JobField::Lines,
         JobField::RetryOf,
         JobField::StatsKeepS,
+        JobField::Export,
+        JobField::Bundle,
     ];
 
     /// Whether `name` is a field of the job hash (a named field or a per-status counter).
@@ -263,6 +276,8 @@ pub struct JobRecord {
     pub replace_level: String,
     pub namespace: String,
     pub platform: Option<String>,
+    /// Whether its tasks also copy signatures and referrers.
+    pub with_signatures: bool,
     pub total: u32,
     /// The finished tasks by final status (the counters the workers keep in the hash).
     pub finished: Counts,
@@ -278,6 +293,10 @@ pub struct JobRecord {
     /// The jobs that ran this one's failed tasks again (key `job:<id>:retries`; filled by
     /// [`super::read::job`], empty in listings).
     pub retries: Vec<String>,
+    /// An export job's archive format.
+    pub export: Option<String>,
+    /// An import job's source bundle.
+    pub bundle: Option<String>,
 }
 
 impl JobRecord {
@@ -296,6 +315,9 @@ impl JobRecord {
             replace_level: text(f, JobField::ReplaceLevel),
             namespace: text(f, JobField::Namespace),
             platform: opt_text(f, JobField::Platform),
+            with_signatures: f
+                .get(JobField::WithSignatures.as_str())
+                .is_some_and(|v| v == "1"),
             total: num(f, JobField::Total),
             finished: Counts {
                 succeeded: counter(TaskStatus::Succeeded),
@@ -315,6 +337,8 @@ impl JobRecord {
             lines: opt_text(f, JobField::Lines),
             retry_of: opt_text(f, JobField::RetryOf),
             retries: Vec::new(),
+            export: opt_text(f, JobField::Export),
+            bundle: opt_text(f, JobField::Bundle),
         })
     }
 

@@ -8,9 +8,11 @@ use super::index::{self, Facet};
 use super::job::JobStatus;
 use super::job::{JobField, Trigger};
 use super::limits::{Retention, EVENTS_PER_JOB};
+use super::task::{ArchiveLeg, Direction};
 use super::task::{TaskField, TaskMessage, TaskRecord, TaskStatus};
 use super::QueueError;
 use super::EVENT_FIELD;
+use crate::bundle::ArchiveFormat;
 use crate::image::Platform;
 use crate::now_ms;
 use crate::redis::Keys;
@@ -22,6 +24,8 @@ pub struct NewJob<'a> {
     pub replace_level: String,
     pub namespace: &'a str,
     pub platform: Option<&'a Platform>,
+    /// Also copy each image's signatures and referrers.
+    pub with_signatures: bool,
     /// JSON list of the lines the filters dropped (shown on the job page).
     pub dropped: String,
     pub tasks: Vec<NewTask>,
@@ -32,6 +36,18 @@ pub struct NewJob<'a> {
     pub retry_of: Option<&'a str>,
     /// How long the job and its statistics are kept.
     pub retention: Retention,
+    /// An export job's format (its tasks write into the bundle named after the job), or an
+    /// import job's bundle; None for registry to registry.
+    pub bundle: Option<BundleSide<'a>>,
+}
+
+/// Where a job's archives are: see [`super::task::ArchiveLeg`].
+pub enum BundleSide<'a> {
+    Export(ArchiveFormat),
+    Import {
+        format: ArchiveFormat,
+        bundle: &'a str,
+    },
 }
 
 /// One image of a new job.
@@ -40,6 +56,10 @@ pub struct NewTask {
     pub line: usize,
     pub source: String,
     pub target: String,
+    /// The archive's file name in the bundle, for an export or import job.
+    pub file: Option<String>,
+    /// The digest the bundle's manifest records for the file (imports).
+    pub digest: Option<String>,
 }
 
 /// The queued job: its id, when, and its tasks as `GET /api/jobs/{id}` shows them.
@@ -81,6 +101,18 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
     if let Some(platform) = new.platform {
         job_fields.push((JobField::Platform, platform.to_string()));
     }
+    if new.with_signatures {
+        job_fields.push((JobField::WithSignatures, "1".to_owned()));
+    }
+    match &new.bundle {
+        Some(BundleSide::Export(format)) => {
+            job_fields.push((JobField::Export, format.as_str().to_owned()))
+        }
+        Some(BundleSide::Import { bundle, .. }) => {
+            job_fields.push((JobField::Bundle, (*bundle).to_owned()))
+        }
+        None => {}
+    }
     pipe.hset_multiple(keys.job(&job), &named(&job_fields))
         .ignore();
     let mut images = String::new();
@@ -94,6 +126,8 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
             target: planned.target.clone(),
             registry: new.registry.to_owned(),
             platform: new.platform.cloned(),
+            signatures: new.with_signatures,
+            archive: archive_leg(new, &job, planned),
         };
         let fields = [
             (TaskField::Id, task.clone()),
@@ -164,6 +198,20 @@ pub async fn submit(pool: &Pool, keys: &Keys, new: &NewJob<'_>) -> Result<Submit
         job,
         created_at_ms: now,
         tasks,
+    })
+}
+
+fn archive_leg(new: &NewJob<'_>, job: &str, planned: &NewTask) -> Option<ArchiveLeg> {
+    let (direction, format, bundle) = match new.bundle.as_ref()? {
+        BundleSide::Export(format) => (Direction::Export, *format, job),
+        BundleSide::Import { format, bundle } => (Direction::Import, *format, *bundle),
+    };
+    Some(ArchiveLeg {
+        direction,
+        format,
+        bundle: bundle.to_owned(),
+        file: planned.file.clone()?,
+        digest: planned.digest.clone(),
     })
 }
 

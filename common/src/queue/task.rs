@@ -10,12 +10,15 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bundle::ArchiveFormat;
 use crate::image::Platform;
 
 use super::fields::{num, opt_num, opt_text, text};
 
 /// One image to copy, as written to the task stream (fields `task`, `job`, `source`, `target`,
-/// `registry`, and `platform` when the job copies one platform).
+/// `registry`, `platform` when the job copies one platform, `signatures` = `1` when it also
+/// copies the image's signatures and referrers, and `export` or `import` with `bundle` and
+/// `file` when one side is an archive in the downloads folder).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskMessage {
     pub task: String,
@@ -29,7 +32,53 @@ pub struct TaskMessage {
     /// Copy only this platform's image out of a multi-arch index (field `platform`, written only
     /// when set); None copies every platform.
     pub platform: Option<Platform>,
+    /// Also copy the image's cosign tags and OCI referrers (field `signatures` = `1`, written
+    /// only when asked).
+    pub signatures: bool,
+    /// One side is a bundle's archive instead of a registry.
+    pub archive: Option<ArchiveLeg>,
 }
+
+/// The stream entry's field that asks for signatures and referrers too.
+const SIGNATURES_FIELD: &str = "signatures";
+
+/// Which side of a copy is an archive file, `<downloads>/<bundle>/<file>`.
+///
+/// An export reads `source` from its registry and writes the file; `target` is then the name
+/// below a registry that `push.sh` gives it (`mirror/nginx:1.25`, no host) and `registry` is
+/// [`EXPORT_REGISTRY`]. An import reads the file and pushes it to `target` in `registry`;
+/// `source` is the image the bundle was exported from, shown but not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveLeg {
+    pub direction: Direction,
+    pub format: ArchiveFormat,
+    /// The bundle's folder name and the file's name in it, both [`crate::bundle::SafeName`]s.
+    pub bundle: String,
+    pub file: String,
+    /// The manifest digest the bundle's manifest.json records for the file (imports), which the
+    /// target must end up with.
+    pub digest: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Export,
+    Import,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Export => "export",
+            Direction::Import => "import",
+        }
+    }
+}
+
+/// The `registry` of an export job and its tasks: not a valid registry name (those have no
+/// `@`), so it can never be mistaken for one, and it labels exports in the statistics.
+pub const EXPORT_REGISTRY: &str = "@bundle";
 
 /// A stream entry that cannot be a task.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -55,6 +104,17 @@ impl TaskMessage {
         if let Some(platform) = &self.platform {
             fields.push(("platform", platform.to_string()));
         }
+        if self.signatures {
+            fields.push((SIGNATURES_FIELD, "1".to_owned()));
+        }
+        if let Some(leg) = &self.archive {
+            fields.push((leg.direction.as_str(), leg.format.as_str().to_owned()));
+            fields.push(("bundle", leg.bundle.clone()));
+            fields.push(("file", leg.file.clone()));
+            if let Some(digest) = &leg.digest {
+                fields.push(("digest", digest.clone()));
+            }
+        }
         fields
     }
 
@@ -74,8 +134,53 @@ impl TaskMessage {
             target: get("target")?,
             registry: get("registry")?,
             platform,
+            signatures: match fields.get(SIGNATURES_FIELD).map(String::as_str) {
+                None | Some("0") => false,
+                Some("1") => true,
+                Some(other) => {
+                    return Err(FieldError::Invalid {
+                        field: SIGNATURES_FIELD,
+                        message: format!("`{other}` is neither 1 nor 0"),
+                    })
+                }
+            },
+            archive: archive_leg(fields)?,
         })
     }
+}
+
+fn archive_leg(fields: &HashMap<String, String>) -> Result<Option<ArchiveLeg>, FieldError> {
+    let (direction, name, format) = match (fields.get("export"), fields.get("import")) {
+        (None, None) => return Ok(None),
+        (Some(f), None) => (Direction::Export, "export", f),
+        (None, Some(f)) => (Direction::Import, "import", f),
+        (Some(_), Some(_)) => {
+            return Err(FieldError::Invalid {
+                field: "import",
+                message: "a task cannot both export and import".into(),
+            })
+        }
+    };
+    let format = ArchiveFormat::parse(format).ok_or_else(|| FieldError::Invalid {
+        field: name,
+        message: format!("`{format}` is not docker-archive or oci-archive"),
+    })?;
+    let safe = |field: &'static str| -> Result<String, FieldError> {
+        let value = fields.get(field).ok_or(FieldError::Missing(field))?;
+        crate::bundle::SafeName::parse(value)
+            .map(|n| n.as_str().to_owned())
+            .map_err(|e| FieldError::Invalid {
+                field,
+                message: e.to_string(),
+            })
+    };
+    Ok(Some(ArchiveLeg {
+        direction,
+        format,
+        bundle: safe("bundle")?,
+        file: safe("file")?,
+        digest: fields.get("digest").cloned(),
+    }))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -183,10 +288,18 @@ pub enum TaskField {
     ErrorCode,
     /// The id of the task's entry in the task stream, so a cancel can delete it unread.
     Entry,
+    /// Signatures and referrers copied, and found at the target already (written only when the
+    /// job asked for them).
+    RelatedCopied,
+    RelatedSkipped,
+    /// An export's archive in its bundle folder, once written: name, bytes, hex SHA-256.
+    File,
+    Size,
+    Sha256,
 }
 
 impl TaskField {
-    pub const ALL: [TaskField; 24] = [
+    pub const ALL: [TaskField; 29] = [
         TaskField::Id,
         TaskField::Job,
         TaskField::Index,
@@ -211,6 +324,11 @@ impl TaskField {
         TaskField::Unchecked,
         TaskField::ErrorCode,
         TaskField::Entry,
+        TaskField::RelatedCopied,
+        TaskField::RelatedSkipped,
+        TaskField::File,
+        TaskField::Size,
+        TaskField::Sha256,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -239,6 +357,11 @@ impl TaskField {
             TaskField::Unchecked => "unchecked",
             TaskField::ErrorCode => "error_code",
             TaskField::Entry => "entry",
+            TaskField::RelatedCopied => "related_copied",
+            TaskField::RelatedSkipped => "related_skipped",
+            TaskField::File => "file",
+            TaskField::Size => "size",
+            TaskField::Sha256 => "sha256",
         }
     }
 
@@ -284,6 +407,20 @@ pub struct TaskRecord {
     /// A failure's kind as a stable code (`manifest_unknown`), when recognised.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// With signatures: how many of the image's cosign tags and referrers this task copied;
+    /// absent when the job did not ask for them (or the task has not got that far).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_copied: Option<u32>,
+    /// With signatures: how many of them the target had already with the same digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_skipped: Option<u32>,
+    /// An export's archive in the bundle, once written: its name, bytes and hex SHA-256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl TaskRecord {
@@ -318,6 +455,11 @@ impl TaskRecord {
             waiting_until_ms: opt_num(f, TaskField::WaitingUntilMs).filter(|_| running),
             unchecked: opt_text(f, TaskField::Unchecked),
             error_code: opt_text(f, TaskField::ErrorCode),
+            related_copied: opt_num(f, TaskField::RelatedCopied),
+            related_skipped: opt_num(f, TaskField::RelatedSkipped),
+            file: opt_text(f, TaskField::File),
+            size: opt_num(f, TaskField::Size),
+            sha256: opt_text(f, TaskField::Sha256),
         })
     }
 
@@ -343,6 +485,11 @@ impl TaskRecord {
             waiting_until_ms: None,
             unchecked: None,
             error_code: None,
+            related_copied: None,
+            related_skipped: None,
+            file: None,
+            size: None,
+            sha256: None,
         }
     }
 }
@@ -360,6 +507,8 @@ mod tests {
             target: "h/ns/nginx:1".into(),
             registry: "harbor".into(),
             platform: None,
+            signatures: false,
+            archive: None,
         };
         let fields = |m: &TaskMessage| -> HashMap<String, String> {
             m.to_fields()
@@ -397,5 +546,72 @@ mod tests {
         let mut all = map;
         all.insert("platform".into(), "all".into());
         assert_eq!(TaskMessage::from_fields(&all).unwrap(), m);
+    }
+
+    #[test]
+    fn signatures_travel_only_when_asked() {
+        let m = TaskMessage {
+            task: "t".into(),
+            job: "j".into(),
+            source: "docker.io/library/nginx:1".into(),
+            target: "h/ns/nginx:1".into(),
+            registry: "harbor".into(),
+            platform: None,
+            signatures: true,
+            archive: None,
+        };
+        let mut map: HashMap<String, String> = m
+            .to_fields()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        assert_eq!(map["signatures"], "1");
+        assert_eq!(TaskMessage::from_fields(&map).unwrap(), m);
+        map.insert("signatures".into(), "yes".into());
+        assert_eq!(
+            TaskMessage::from_fields(&map),
+            Err(FieldError::Invalid {
+                field: "signatures",
+                message: "`yes` is neither 1 nor 0".into()
+            })
+        );
+        map.remove("signatures");
+        assert!(!TaskMessage::from_fields(&map).unwrap().signatures);
+    }
+
+    #[test]
+    fn an_archive_side_round_trips_and_its_names_are_checked() {
+        let export = TaskMessage {
+            task: "t".into(),
+            job: "j".into(),
+            source: "docker.io/library/nginx:1".into(),
+            target: "mirror/nginx:1".into(),
+            registry: EXPORT_REGISTRY.into(),
+            platform: None,
+            signatures: false,
+            archive: Some(ArchiveLeg {
+                direction: Direction::Export,
+                format: ArchiveFormat::OciArchive,
+                bundle: "b1".into(),
+                file: "mirror_nginx_1.oci.tar".into(),
+                digest: None,
+            }),
+        };
+        let map: HashMap<String, String> = export
+            .to_fields()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        assert_eq!(map["export"], "oci-archive");
+        assert_eq!(TaskMessage::from_fields(&map).unwrap(), export);
+        let mut escape = map.clone();
+        escape.insert("file".into(), "../../etc/passwd".into());
+        assert!(matches!(
+            TaskMessage::from_fields(&escape),
+            Err(FieldError::Invalid { field: "file", .. })
+        ));
+        let mut both = map;
+        both.insert("import".into(), "oci-archive".into());
+        assert!(TaskMessage::from_fields(&both).is_err());
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, LINK, WWW_AUTHENTICATE};
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LINK, WWW_AUTHENTICATE};
 use reqwest::{Client, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -205,7 +205,7 @@ impl RegistryClient {
 
     /// Sends a request to `path` on the registry (the scheme chosen by [`Clients::send`]),
     /// answering a 401 challenge once (Basic or Bearer) and remembering the answer.
-    async fn send(
+    pub(super) async fn send(
         &self,
         reach: &Reach,
         repo: &str,
@@ -213,13 +213,38 @@ impl RegistryClient {
         path: &str,
         accept: Option<&str>,
     ) -> Result<Sent, RegistryError> {
-        let cache_key = format!("{}|{repo}", reach.host);
+        self.exchange(
+            reach,
+            repo,
+            Call {
+                method,
+                path,
+                accept,
+                body: None,
+            },
+        )
+        .await
+    }
+
+    /// [`Self::send`] for any [`Call`]: one with a body asks a token service for `push` too,
+    /// and its token is remembered apart from the pull-only one.
+    async fn exchange(
+        &self,
+        reach: &Reach,
+        repo: &str,
+        call: Call<'_>,
+    ) -> Result<Sent, RegistryError> {
+        let push = call.body.is_some();
+        let cache_key = format!("{}|{repo}{}", reach.host, if push { "|push" } else { "" });
         let request = |auth: Option<String>| {
-            let method = method.clone();
+            let call = &call;
             move |client: &Client, base: &str| {
-                let mut req = client.request(method.clone(), format!("{base}{path}"));
-                if let Some(accept) = accept {
+                let mut req = client.request(call.method.clone(), format!("{base}{}", call.path));
+                if let Some(accept) = call.accept {
                     req = req.header(ACCEPT, accept);
+                }
+                if let Some((body, content_type)) = &call.body {
+                    req = req.header(CONTENT_TYPE, *content_type).body(body.to_vec());
                 }
                 if let Some(a) = &auth {
                     req = req.header(AUTHORIZATION, a);
@@ -238,8 +263,12 @@ impl RegistryClient {
             .map_err(|e| RegistryError::Http(e.into_error()))?;
         if sent.response.status() == StatusCode::UNAUTHORIZED {
             let client = self.clients.client(reach, sent.scheme);
+            let scope = format!(
+                "repository:{repo}:{}",
+                if push { "pull,push" } else { "pull" }
+            );
             let auth = self
-                .authorize(&client, reach, repo, sent.response.headers(), &cache_key)
+                .authorize(&client, reach, &scope, sent.response.headers(), &cache_key)
                 .await?;
             sent = self
                 .clients
@@ -251,6 +280,48 @@ impl RegistryClient {
             return Err(RegistryError::Unauthorized(sent.response.status()));
         }
         Ok(sent)
+    }
+
+    /// PUTs a manifest's exact bytes at `reference` (a tag or its digest) and returns the
+    /// digest the registry gives it. For what skopeo cannot copy unchanged (a referrers-tag
+    /// index, whose entries' `artifactType` it drops): the bytes, hence the digest, stay.
+    pub async fn put_manifest(
+        &self,
+        reach: &Reach,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<String, RegistryError> {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let sent = self
+            .exchange(
+                reach,
+                repo,
+                Call {
+                    method: Method::PUT,
+                    path: &path,
+                    accept: None,
+                    body: Some((bytes, media_type)),
+                },
+            )
+            .await?;
+        let status = sent.response.status();
+        if status != StatusCode::CREATED {
+            let url = format!("{}{path}", reach.host);
+            let body = sent.response.text().await.unwrap_or_default();
+            return Err(RegistryError::Invalid {
+                url,
+                reason: format!("PUT answered {status}: {}", body.trim()),
+            });
+        }
+        Ok(sent
+            .response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned())
     }
 
     fn cached_token(&self, key: &str) -> Option<String> {
@@ -273,7 +344,7 @@ impl RegistryClient {
         &self,
         client: &Client,
         reach: &Reach,
-        repo: &str,
+        scope: &str,
         headers: &HeaderMap,
         cache_key: &str,
     ) -> Result<String, RegistryError> {
@@ -293,12 +364,11 @@ impl RegistryClient {
                 Ok(value)
             }
             Challenge::Bearer { realm, service } => {
-                let scope = format!("repository:{repo}:pull");
                 let token = token::fetch(
                     client,
                     &realm,
                     service.as_deref(),
-                    Some(&scope),
+                    Some(scope),
                     reach.credentials.as_ref(),
                 )
                 .await?;
@@ -311,6 +381,14 @@ impl RegistryClient {
 }
 
 /// `Basic base64(user:password)`.
+/// One request [`RegistryClient::exchange`] sends: a body (bytes, content type) makes it a push.
+struct Call<'a> {
+    method: Method,
+    path: &'a str,
+    accept: Option<&'a str>,
+    body: Option<(&'a [u8], &'a str)>,
+}
+
 pub fn basic_auth(user: &str, password: &SecretString) -> String {
     use base64::Engine;
     let raw = format!("{user}:{}", password.expose_secret());

@@ -32,6 +32,9 @@ use crate::image::{ImageRef, Platform};
 /// skopeo's option naming the authfile; its value is the next argument.
 pub const AUTHFILE_OPTION: &str = "--authfile";
 
+/// skopeo's option to copy manifests byte for byte or fail.
+const PRESERVE_DIGESTS: &str = "--preserve-digests";
+
 /// The transport prefix of an image in skopeo's arguments.
 pub const DOCKER_TRANSPORT: &str = "docker://";
 
@@ -70,6 +73,9 @@ pub struct CopySpec<'a> {
     /// manifest out of an index (skopeo's `--override-os/-arch/-variant`); a single-platform image
     /// is copied as it is.
     pub platform: Option<&'a Platform>,
+    /// `--preserve-digests`: fail rather than re-encode a manifest. For signatures and
+    /// referrers, whose digest is what makes them found; an image copy lets skopeo convert.
+    pub preserve_digests: bool,
 }
 
 impl CopySpec<'_> {
@@ -80,6 +86,9 @@ impl CopySpec<'_> {
             .iter()
             .map(|a| a.as_str().to_owned())
             .collect();
+        if self.preserve_digests {
+            args.push(PRESERVE_DIGESTS.to_owned());
+        }
         args.push(AUTHFILE_OPTION.to_owned());
         args.push(authfile.display().to_string());
         args.extend(self.tls_args());
@@ -167,6 +176,7 @@ mod tests {
                 transport: target.1,
             },
             platform,
+            preserve_digests: false,
         }
         .args(Path::new(AUTHFILE))
     }
@@ -267,6 +277,35 @@ mod tests {
         let at = args.iter().position(|a| a == AUTHFILE_OPTION).unwrap();
         assert_eq!(args[at + 1], AUTHFILE);
         assert_eq!(args.iter().filter(|a| a.contains("auth")).count(), 2);
+    }
+
+    #[test]
+    fn a_signature_is_copied_with_its_digest_kept() {
+        // `--all` does nothing to a single manifest, and keeps an index referrer whole.
+        let s = image("quay.io/a/b:sha256-ab.sig");
+        let t = image("127.0.0.1:5000/ns/b:sha256-ab.sig");
+        let spec = CopySpec {
+            source: CopyEnd {
+                image: &s,
+                transport: Transport::Https,
+            },
+            target: CopyEnd {
+                image: &t,
+                transport: Transport::PlainHttp,
+            },
+            platform: None,
+            preserve_digests: true,
+        };
+        assert_eq!(
+            spec.args(Path::new(AUTHFILE))[..5],
+            [
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--authfile",
+                AUTHFILE
+            ]
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //!
 //! Beside it: how a registry is reached (scheme, certificate checks, proxy: [`reach`]), the
 //! manifest types and index entries, pull limits, Harbor's project API ([`harbor`]) and the
-//! arguments of a `skopeo copy` ([`copy`]).
+//! arguments of a `skopeo copy` ([`copy`]), an image's signatures and referrers ([`referrers`]).
 
 mod challenge;
 mod client;
@@ -26,6 +26,7 @@ pub mod harbor;
 mod manifest;
 mod rate_limit;
 pub mod reach;
+pub mod referrers;
 pub mod token;
 
 pub use challenge::Challenge;
@@ -36,3 +37,6 @@ pub use manifest::{
 };
 pub use rate_limit::{parse_quota, reported, retry_after, RateLimit, Reported};
 pub use reach::{Clients, Reach, Scheme, Transport};
+pub use referrers::{
+    has_referrers_api, merge_referrers_index, related, CopyBy, CosignSuffix, Related, RelatedKind,
+};

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::schedule::ScheduleSpec;
+use crate::bundle::ArchiveFormat;
 use crate::config::{line_of, parse_yaml, ConfigError};
 use crate::image::mapping::ReplaceLevel;
 
@@ -18,8 +19,12 @@ pub struct RuleSpec {
     /// The image lines exactly as the sync form takes them (tag globs and `@latest=N`
     /// included); expanded again at each run.
     pub images: String,
-    /// The target registry's name.
+    /// The target registry's name; left out with `export`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub target: String,
+    /// Write the images into a new bundle at each run instead of a registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<RuleExport>,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = String, example = "skip"))]
     pub replace_level: ReplaceLevel,
@@ -27,6 +32,9 @@ pub struct RuleSpec {
     pub namespace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// Also copy each image's signatures and referrers, as the sync form's option does.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub with_signatures: bool,
     #[serde(default = "enabled")]
     pub enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,8 +43,20 @@ pub struct RuleSpec {
     pub description: Option<String>,
 }
 
+/// A rule's export: the archive format (`docker-archive` needs the rule's `platform`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RuleExport {
+    pub format: ArchiveFormat,
+}
+
 fn enabled() -> bool {
     true
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,7 +83,23 @@ impl RuleSpec {
                 message: "lists no image".into(),
             });
         }
-        if !registry_exists(&self.target) {
+        if let Some(export) = &self.export {
+            if !self.target.is_empty() {
+                return Err(RuleProblem {
+                    key: "target",
+                    message: "give either `target` or `export`, not both".into(),
+                });
+            }
+            if !export.format.holds_every_platform() && self.platform.is_none() {
+                return Err(RuleProblem {
+                    key: "platform",
+                    message: format!(
+                        "a {} holds one platform: give `platform` (e.g. linux/amd64)",
+                        export.format.as_str()
+                    ),
+                });
+            }
+        } else if !registry_exists(&self.target) {
             return Err(RuleProblem {
                 key: "target",
                 message: format!("no registry named `{}`", self.target),
@@ -174,6 +210,14 @@ mod tests {
         let schedule = rule.schedule.as_ref().unwrap();
         assert_eq!(schedule.missed, super::super::Missed::Run);
         assert!(schedule.parse().is_ok());
+        assert!(!rule.with_signatures, "signatures only when asked");
+        let bad =
+            "rules:\n  a:\n    images: nginx:1\n    target: harbor\n    with_signatures: maybe\n";
+        let e = parse(bad).unwrap_err();
+        assert!(
+            e.starts_with("rules.yaml:5: `rules.a.with_signatures`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -233,6 +277,7 @@ mod example {
             rules["base-images"].platform.as_deref(),
             Some("linux/amd64")
         );
+        assert!(nightly.with_signatures && !rules["base-images"].with_signatures);
     }
 
     #[test]

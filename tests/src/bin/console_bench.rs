@@ -229,6 +229,8 @@ async fn fill(pool: &docker_sync_common::redis::deadpool_redis::Pool, keys: &Key
                     line: k + 1,
                     source: format!("docker.io/{repo}:{}", i % 20),
                     target: format!("127.0.0.1:1/mirror/{repo}:{}", i % 20),
+                    file: None,
+                    digest: None,
                 }
             })
             .collect();
@@ -237,12 +239,14 @@ async fn fill(pool: &docker_sync_common::redis::deadpool_redis::Pool, keys: &Key
             replace_level: "skip".into(),
             namespace: "mirror",
             platform: None,
+            with_signatures: false,
             dropped: "[]".into(),
             tasks,
             trigger: trigger(i),
             lines: String::new(),
             retry_of: None,
             retention: Default::default(),
+            bundle: None,
         };
         let id = submit(pool, keys, &job).await.expect("submit").job;
         if i % 10 == 0 {
@@ -268,18 +272,22 @@ async fn live(
         replace_level: "skip".into(),
         namespace: "mirror",
         platform: None,
+        with_signatures: false,
         dropped: "[]".into(),
         tasks: (0..args.tasks)
             .map(|i| NewTask {
                 line: i + 1,
                 source: format!("docker.io/bench/app-{i}:1"),
                 target: format!("127.0.0.1:1/mirror/bench/app-{i}:1"),
+                file: None,
+                digest: None,
             })
             .collect(),
         trigger: trigger(2),
         lines: String::new(),
         retry_of: None,
         retention: Default::default(),
+        bundle: None,
     };
     let id = submit(pool, keys, &job).await.expect("submit").job;
     // The sockets, each in its own thread: a browser's view of the job.
