@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use docker_sync_tests::{
     build_image, check_script, push_layout, require_tool, ImageSpec, LayerSpec, OciImage, Platform,
-    Stack, StackOptions, TARGET_PASSWORD, TARGET_USER,
+    Stack, StackOptions, TargetSpelling, TARGET_PASSWORD, TARGET_USER,
 };
 use serde_json::{json, Value};
 
@@ -98,7 +98,12 @@ fn download(stack: &Stack, path: &str) -> Vec<u8> {
 
 #[test]
 fn an_export_goes_through_the_api_and_push_sh_into_another_registry_with_equal_digests() {
-    let stack = Stack::start(StackOptions::default());
+    // The target as users write it (`host:port` with `insecure: true`): the import's second
+    // push must still skip by digest.
+    let stack = Stack::start(StackOptions {
+        target_spelling: TargetSpelling::BareInsecure,
+        ..StackOptions::default()
+    });
     let images = Images::push(&stack);
     let host = stack.source_host();
     let lines = format!("{host}/multi/arch:1\n{host}/solo/a:1\n{host}/solo/b:2");
