@@ -124,7 +124,7 @@ pub async fn run(
         shutdown.clone(),
     );
     crate::rules::scheduler::spawn(state.clone(), shutdown.clone());
-    crate::webhooks::notifier::spawn(state.clone(), shutdown.clone());
+    crate::jobs::ends::spawn(state.clone(), shutdown.clone());
     crate::webhooks::sender::spawn(state.clone(), shutdown.clone());
     crate::bundles::expiry::spawn(state.clone(), shutdown.clone());
     // Serve at once (health says 503 until Redis answers); set Redis up when it does.

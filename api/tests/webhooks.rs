@@ -1,7 +1,7 @@
 //! Webhooks through the api against a receiver the test runs on loopback: endpoints checked and
 //! never shown back with their token or secret; a job's end delivered signed, retried after a
 //! 500, and not lost when the replica that queued it stops before sending. Real Redis; the
-//! notifier and sender loops run in the test as the api runs them.
+//! job-ends reader and the sender loops run in the test as the api runs them.
 
 mod support;
 
@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use docker_sync_api::jobs::ends;
 use docker_sync_api::state::AppState;
-use docker_sync_api::webhooks::{notifier, sender};
+use docker_sync_api::webhooks::sender;
 use docker_sync_common::queue::cancel::cancel;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -73,7 +74,7 @@ async fn keyed_app() -> Keyed {
 
 fn loops(state: &AppState) -> CancellationToken {
     let stop = CancellationToken::new();
-    notifier::spawn(state.clone(), stop.clone());
+    ends::spawn(state.clone(), stop.clone());
     sender::spawn(state.clone(), stop.clone());
     stop
 }

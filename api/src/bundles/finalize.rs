@@ -1,6 +1,6 @@
 //! When an export job ends, its bundle gets what makes it usable away from here: the
 //! `manifest.json` of the archives its tasks wrote, `push.sh`, `README.md` and `SHA256SUMS`.
-//! Called by the job-ends reader (one api replica per end, see [`crate::webhooks::notifier`]),
+//! Called by the job-ends reader (one api replica per end, see [`crate::jobs::ends`]),
 //! so it is written once, and again harmlessly if a replica died before acknowledging the end.
 //! Each file is written under a hidden name and renamed, so a download never sees half of one.
 

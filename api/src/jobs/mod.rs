@@ -1,5 +1,6 @@
-//! Sync jobs: planning (from a request to checked tasks, listing source tags for patterns) and
-//! their storage in Redis.
+//! Sync jobs: planning (from a request to checked tasks, listing source tags for patterns),
+//! their storage in Redis, and what happens when one ends.
+pub mod ends;
 pub mod plan;
 pub mod source_check;
 pub mod store;

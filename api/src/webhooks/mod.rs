@@ -1,8 +1,8 @@
 //! Webhooks: endpoints an admin registers, told when a job ends or a scheduled run is skipped.
 //!
 //! Nothing is sent from the code path that notices the event. A job's end is written to the
-//! job-ends stream by the script that ends it ([`notifier`] turns each into deliveries); a skipped
-//! fire is queued by the scheduler. Deliveries wait in Redis ([`deliveries`]) until [`sender`]
+//! job-ends stream by the script that ends it ([`crate::jobs::ends`] reads it, [`notifier`]
+//! turns each end into deliveries); a skipped fire is queued by the scheduler. Deliveries wait in Redis ([`deliveries`]) until [`sender`]
 //! (on every api replica, each delivery claimed by one) has sent them, retrying with backoff, so
 //! an api restart loses none. [`format`] renders the generic signed JSON and the chat robots'
 //! messages; [`store`] keeps endpoints with their URL and secret sealed.
