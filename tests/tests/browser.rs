@@ -11,111 +11,19 @@
 //! charts a real job under the api's CSP, in English and Chinese, light and dark.
 
 mod common;
+mod webdriver;
 
 use std::time::Duration;
 
 use common::push_images;
 use docker_sync_tests::{
-    Chromedriver, Stack, StackOptions, WebhookReceiver, ADMIN_PASSWORD, ADMIN_USER,
-    TARGET_PASSWORD, TARGET_USER,
+    Stack, StackOptions, WebhookReceiver, ADMIN_PASSWORD, ADMIN_USER, TARGET_PASSWORD, TARGET_USER,
 };
-use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-
-/// Waits for the first element matching `css`, failing with the page's text if it never comes.
-async fn wait_for(browser: &Client, css: &str) -> Element {
-    match browser
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css(css))
-        .await
-    {
-        Ok(el) => el,
-        Err(e) => {
-            let text = match browser.find(Locator::Css("body")).await {
-                Ok(body) => body.text().await.unwrap_or_default(),
-                Err(_) => String::new(),
-            };
-            panic!("`{css}` never appeared ({e}); the page says:\n{text}");
-        }
-    }
-}
-
-/// Waits for `css` to be shown as well: every view's markup is in the page from the start,
-/// hidden, and a dialog's field can be found a moment before it can be typed into.
-async fn wait_shown(browser: &Client, css: &str) -> Element {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let el = wait_for(browser, css).await;
-        if el.is_displayed().await.unwrap_or(false) {
-            return el;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "`{css}` is there but never shown"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn fill(browser: &Client, css: &str, value: &str) {
-    let el = wait_shown(browser, css).await;
-    el.clear()
-        .await
-        .unwrap_or_else(|e| panic!("clearing `{css}`: {e}"));
-    el.send_keys(value)
-        .await
-        .unwrap_or_else(|e| panic!("typing into `{css}`: {e}"));
-}
-
-async fn click(browser: &Client, css: &str) {
-    wait_shown(browser, css)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("clicking `{css}`: {e}"));
-}
-
-/// Signs in as the stack's admin on a deep link, which lands back on it.
-async fn sign_in_at(browser: &Client, url: &str) {
-    sign_in_as(browser, url, ADMIN_USER, ADMIN_PASSWORD).await;
-}
-
-async fn sign_in_as(browser: &Client, url: &str, user: &str, password: &str) {
-    browser.goto(url).await.unwrap();
-    fill(browser, "#login-username", user).await;
-    fill(browser, "#login-password", password).await;
-    click(browser, "#login-submit").await;
-}
-
-/// Runs `script` in the page and returns what it returned.
-async fn eval(browser: &Client, script: &str) -> serde_json::Value {
-    browser
-        .execute(script, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("running `{script}`: {e}"))
-}
-
-async fn shown(browser: &Client, css: &str) -> bool {
-    match browser.find(Locator::Css(css)).await {
-        Ok(el) => el.is_displayed().await.unwrap_or(false),
-        Err(_) => false,
-    }
-}
-
-/// A chromium session; keep the driver as long as the session (dropping it stops chromedriver).
-async fn chromium() -> (Chromedriver, Client) {
-    let driver = tokio::task::spawn_blocking(Chromedriver::start)
-        .await
-        .unwrap();
-    let browser = ClientBuilder::new(HttpConnector::new())
-        .capabilities(driver.capabilities())
-        .connect(&driver.url())
-        .await
-        .expect("a chromium session");
-    (driver, browser)
-}
+use fantoccini::{Client, Locator};
+use webdriver::{
+    chromium, click, eval, eval_until, fill, shown, sign_in_as, sign_in_at, sign_out, wait_for,
+    wait_shown, wait_until,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_adds_a_registry_tests_it_and_syncs_into_it_from_the_browser() {
@@ -654,9 +562,7 @@ async fn each_role_sees_the_navigation_of_the_pages_it_may_open() {
         .await;
         assert_eq!(menu, serde_json::json!(["/tokens", "/password"]), "{user}");
 
-        click(&browser, "#user-button").await;
-        click(&browser, "#logout").await;
-        wait_shown(&browser, "#view-login").await;
+        sign_out(&browser).await;
         assert!(
             !shown(&browser, "#site-nav").await,
             "no navigation signed out"
@@ -710,22 +616,6 @@ async fn each_role_sees_the_navigation_of_the_pages_it_may_open() {
         "light {light:?}, dark {dark:?}"
     );
     browser.close().await.unwrap();
-}
-
-/// Polls `script` (a JS expression) until it is true, failing with its last value.
-async fn wait_until(browser: &Client, what: &str, script: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let value = eval(browser, &format!("return ({script});")).await;
-        if value == serde_json::Value::Bool(true) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: `{script}` never held"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1056,30 +946,6 @@ async fn the_jobs_page_filters_pages_and_keeps_its_filters_in_a_shareable_addres
     browser.close().await.unwrap();
 }
 
-/// Runs `script` (a function body) in the page and returns its JSON answer.
-async fn run_js(browser: &Client, script: &str) -> serde_json::Value {
-    browser
-        .execute(script, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("running `{script}`: {e}"))
-}
-
-/// Polls `script` until it answers `want`, failing with the last answer after 30 s.
-async fn run_js_until(browser: &Client, script: &str, want: serde_json::Value) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let got = run_js(browser, script).await;
-        if got == want {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "`{script}` answers {got}, not {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_statistics_page_charts_a_real_job_in_both_languages_and_themes() {
     let stack = tokio::task::spawn_blocking(|| {
@@ -1135,7 +1001,7 @@ async fn the_statistics_page_charts_a_real_job_in_both_languages_and_themes() {
         .await
         .unwrap();
     assert!(canvases.len() >= 3, "{} chart canvases", canvases.len());
-    let drawn = run_js(
+    let drawn = eval(
         &browser,
         r##"return [...document.querySelectorAll("#stats-charts .stats-chart canvas")]
              .every((c) => c.width > 100 && c.height > 100);"##,
@@ -1146,7 +1012,7 @@ async fn the_statistics_page_charts_a_real_job_in_both_languages_and_themes() {
         serde_json::json!(true),
         "every chart canvas has a size"
     );
-    let styled = run_js(
+    let styled = eval(
         &browser,
         r##"return getComputedStyle(document.querySelector("#stats-charts .u-over")).position;"##,
     )
@@ -1174,7 +1040,7 @@ async fn the_statistics_page_charts_a_real_job_in_both_languages_and_themes() {
 
     // Chinese: the heading and the tiles follow, the charts are drawn again.
     click(&browser, "#lang-toggle").await;
-    run_js_until(
+    eval_until(
         &browser,
         r#"return document.getElementById("stats-title").textContent;"#,
         serde_json::json!("统计"),
@@ -1190,21 +1056,21 @@ async fn the_statistics_page_charts_a_real_job_in_both_languages_and_themes() {
     // Dark (auto, light, dark): the page's background changes and the charts are redrawn.
     let background = r#"return getComputedStyle(document.body).backgroundColor;"#;
     click(&browser, "#theme-toggle").await;
-    run_js_until(
+    eval_until(
         &browser,
         "return document.documentElement.dataset.theme ?? null;",
         serde_json::json!("light"),
     )
     .await;
-    let light = run_js(&browser, background).await;
+    let light = eval(&browser, background).await;
     click(&browser, "#theme-toggle").await;
-    run_js_until(
+    eval_until(
         &browser,
         "return document.documentElement.dataset.theme ?? null;",
         serde_json::json!("dark"),
     )
     .await;
-    let dark = run_js(&browser, background).await;
+    let dark = eval(&browser, background).await;
     assert_ne!(light, dark, "the dark theme changes the background");
     assert_eq!(dark, "rgb(15, 18, 23)", "the dark palette's --bg");
     let canvases = browser

@@ -8,143 +8,20 @@
 //! Chinese one.
 
 mod common;
-
-use std::time::Duration;
+mod webdriver;
 
 use common::push_images;
 use docker_sync_common::bundle::manifest::{size_and_sha256, MANIFEST_VERSION};
 use docker_sync_common::bundle::{ArchiveFormat, BundleImage, BundleManifest, MANIFEST_FILE};
-use docker_sync_tests::{Chromedriver, Stack, StackOptions, ADMIN_PASSWORD, ADMIN_USER};
-use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use docker_sync_tests::{Stack, StackOptions, ADMIN_PASSWORD, ADMIN_USER};
+use fantoccini::Client;
 use serde_json::{json, Value};
+use webdriver::{
+    choose, chromium, click, eval, eval_async, fill, shown, sign_in_as, sign_out, wait_for,
+    wait_shown, wait_until,
+};
 
 const PASSWORD: &str = "Bundle-Pa55-e2e-secret";
-
-/// Waits for the first element matching `css`, failing with the page's text if it never comes.
-async fn wait_for(browser: &Client, css: &str) -> Element {
-    match browser
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css(css))
-        .await
-    {
-        Ok(el) => el,
-        Err(e) => {
-            let text = match browser.find(Locator::Css("body")).await {
-                Ok(body) => body.text().await.unwrap_or_default(),
-                Err(_) => String::new(),
-            };
-            panic!("`{css}` never appeared ({e}); the page says:\n{text}");
-        }
-    }
-}
-
-/// Waits for `css` to be shown: every view's markup is in the page from the start, hidden.
-async fn wait_shown(browser: &Client, css: &str) -> Element {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let el = wait_for(browser, css).await;
-        if el.is_displayed().await.unwrap_or(false) {
-            return el;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "`{css}` is there but never shown"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn fill(browser: &Client, css: &str, value: &str) {
-    let el = wait_shown(browser, css).await;
-    el.clear().await.unwrap();
-    el.send_keys(value)
-        .await
-        .unwrap_or_else(|e| panic!("typing into `{css}`: {e}"));
-}
-
-async fn click(browser: &Client, css: &str) {
-    wait_shown(browser, css)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("clicking `{css}`: {e}"));
-}
-
-async fn choose(browser: &Client, css: &str, value: &str) {
-    wait_for(browser, &format!(r#"{css} option[value="{value}"]"#)).await;
-    wait_shown(browser, css)
-        .await
-        .select_by_value(value)
-        .await
-        .unwrap_or_else(|e| panic!("choosing {value} in `{css}`: {e}"));
-}
-
-async fn shown(browser: &Client, css: &str) -> bool {
-    match browser.find(Locator::Css(css)).await {
-        Ok(el) => el.is_displayed().await.unwrap_or(false),
-        Err(_) => false,
-    }
-}
-
-/// Runs `script` (a function body; `arguments` are empty) and returns what it returned.
-async fn eval(browser: &Client, script: &str) -> Value {
-    browser
-        .execute(script, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("running `{script}`: {e}"))
-}
-
-/// Runs an async script: its last argument is the callback to call with the answer.
-async fn eval_async(browser: &Client, script: &str) -> Value {
-    browser
-        .execute_async(script, vec![])
-        .await
-        .unwrap_or_else(|e| panic!("running `{script}`: {e}"))
-}
-
-/// Polls `script` (a JS expression) until it is true, failing with what the page says.
-async fn wait_until(browser: &Client, what: &str, script: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if eval(browser, &format!("return ({script});")).await == Value::Bool(true) {
-            return;
-        }
-        if std::time::Instant::now() >= deadline {
-            let body = eval(browser, "return document.body.innerText").await;
-            panic!("{what}: `{script}` never held; the page says:\n{body}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn sign_in_as(browser: &Client, url: &str, user: &str, password: &str) {
-    browser.goto(url).await.unwrap();
-    fill(browser, "#login-username", user).await;
-    fill(browser, "#login-password", password).await;
-    click(browser, "#login-submit").await;
-}
-
-async fn sign_out(browser: &Client) {
-    click(browser, "#user-button").await;
-    click(browser, "#logout").await;
-    wait_shown(browser, "#view-login").await;
-}
-
-/// A chromium session; keep the driver as long as the session (dropping it stops chromedriver).
-async fn chromium() -> (Chromedriver, Client) {
-    let driver = tokio::task::spawn_blocking(Chromedriver::start)
-        .await
-        .unwrap();
-    let browser = ClientBuilder::new(HttpConnector::new())
-        .capabilities(driver.capabilities())
-        .connect(&driver.url())
-        .await
-        .expect("a chromium session");
-    (driver, browser)
-}
 
 /// A bundle as an export job leaves it: an archive file, push.sh and a manifest.json that
 /// `BundleManifest` itself writes (so a field the api reads differently fails here).
