@@ -7,6 +7,21 @@ use axum::http::{Method, StatusCode};
 
 const REGISTRIES: &str = "registries:\n  target:\n    url: \"http://127.0.0.1:1\"\n";
 
+/// The api serving `downloads`, with `more` of its flags (a quota, a free-space floor).
+async fn app_over(downloads: &std::path::Path, more: &[&str]) -> support::App {
+    let mut args = vec!["--downloads", downloads.to_str().unwrap()];
+    args.extend_from_slice(more);
+    support::app(REGISTRIES, &args).await
+}
+
+/// A folder holding an old bundle of 512 KiB, for the quota tests.
+fn downloads_holding_half_a_mebibyte() -> tempfile::TempDir {
+    let downloads = tempfile::tempdir().unwrap();
+    std::fs::create_dir(downloads.path().join("old")).unwrap();
+    std::fs::write(downloads.path().join("old/a.tar"), vec![0u8; 512 << 10]).unwrap();
+    downloads
+}
+
 #[tokio::test]
 async fn bundles_are_listed_served_whole_or_by_file_and_deleted_by_admins() {
     let downloads = tempfile::tempdir().unwrap();
@@ -19,11 +34,7 @@ async fn bundles_are_listed_served_whole_or_by_file_and_deleted_by_admins() {
     std::fs::write(outside.path().join("secret"), "no").unwrap();
     std::os::unix::fs::symlink(outside.path().join("secret"), bundle.join("link")).unwrap();
 
-    let app = support::app(
-        REGISTRIES,
-        &["--downloads", downloads.path().to_str().unwrap()],
-    )
-    .await;
+    let app = app_over(downloads.path(), &[]).await;
     let (view, op, boss) = (
         app.login("view").await,
         app.login("op").await,
@@ -145,11 +156,7 @@ async fn a_bundle_downloads_as_a_zip_that_unzip_checks_and_whose_files_are_the_s
     let downloads = tempfile::tempdir().unwrap();
     // Past the 256 KiB pipe a few times over: the zip is written while it is read.
     let files = write_bundle(&downloads.path().join("job-1"), 1 << 20);
-    let app = support::app(
-        REGISTRIES,
-        &["--downloads", downloads.path().to_str().unwrap()],
-    )
-    .await;
+    let app = app_over(downloads.path(), &[]).await;
     let op = app.login("op").await;
 
     let zip = app
@@ -206,11 +213,7 @@ async fn a_downloaded_tar_uploads_back_as_a_new_bundle_past_the_json_body_limit(
     let downloads = tempfile::tempdir().unwrap();
     // 3 MiB: more than the 2 MiB every other request may send.
     let files = write_bundle(&downloads.path().join("job-1"), 3 << 20);
-    let app = support::app(
-        REGISTRIES,
-        &["--downloads", downloads.path().to_str().unwrap()],
-    )
-    .await;
+    let app = app_over(downloads.path(), &[]).await;
     let (view, op, boss) = (
         app.login("view").await,
         app.login("op").await,
@@ -335,19 +338,8 @@ async fn uploads_past_the_quota_are_refused_with_the_numbers_and_leave_nothing()
             .unwrap();
         axum::body::Bytes::from(b.into_inner().unwrap())
     };
-    let downloads = tempfile::tempdir().unwrap();
-    std::fs::create_dir(downloads.path().join("old")).unwrap();
-    std::fs::write(downloads.path().join("old/a.tar"), vec![0u8; 512 << 10]).unwrap();
-    let app = support::app(
-        REGISTRIES,
-        &[
-            "--downloads",
-            downloads.path().to_str().unwrap(),
-            "--downloads-quota",
-            "1M",
-        ],
-    )
-    .await;
+    let downloads = downloads_holding_half_a_mebibyte();
+    let app = app_over(downloads.path(), &["--downloads-quota", "1M"]).await;
     let (view, op) = (app.login("view").await, app.login("op").await);
 
     let usage = app.get("/api/downloads/usage", &view).await;
@@ -424,16 +416,7 @@ async fn uploads_past_the_quota_are_refused_with_the_numbers_and_leave_nothing()
 #[tokio::test]
 async fn the_free_space_floor_refuses_an_upload_even_without_a_quota() {
     let downloads = tempfile::tempdir().unwrap();
-    let app = support::app(
-        REGISTRIES,
-        &[
-            "--downloads",
-            downloads.path().to_str().unwrap(),
-            "--downloads-min-free",
-            "1000000T",
-        ],
-    )
-    .await;
+    let app = app_over(downloads.path(), &["--downloads-min-free", "1000000T"]).await;
     let op = app.login("op").await;
     let r = app
         .call_raw(
@@ -454,19 +437,8 @@ async fn the_free_space_floor_refuses_an_upload_even_without_a_quota() {
 
 #[tokio::test]
 async fn an_export_is_refused_before_it_is_queued_once_the_quota_is_reached() {
-    let downloads = tempfile::tempdir().unwrap();
-    std::fs::create_dir(downloads.path().join("old")).unwrap();
-    std::fs::write(downloads.path().join("old/a.tar"), vec![0u8; 512 << 10]).unwrap();
-    let app = support::app(
-        REGISTRIES,
-        &[
-            "--downloads",
-            downloads.path().to_str().unwrap(),
-            "--downloads-quota",
-            "512K",
-        ],
-    )
-    .await;
+    let downloads = downloads_holding_half_a_mebibyte();
+    let app = app_over(downloads.path(), &["--downloads-quota", "512K"]).await;
     let op = app.login("op").await;
     let export = serde_json::json!({
         "images": "127.0.0.1:1/library/nginx:1",
