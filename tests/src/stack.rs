@@ -62,6 +62,30 @@ pub fn binaries() -> &'static Binaries {
         } else {
             cmd.args(["test", "--quiet", "--workspace", "--no-run"]);
         }
+        // Cargo gives a test the package's own variables (CARGO_MANIFEST_DIR, CARGO_PKG_NAME,
+        // OUT_DIR ...). Some build scripts (ring's) rerun when those change, so a build that
+        // inherited them rebuilt ring and everything above it, and the next plain build did
+        // it again.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let from_cargo_for_the_test = name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_BIN_EXE_")
+                || matches!(
+                    &*name,
+                    "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_MANIFEST_LINKS"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_BIN_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "CARGO_RUSTC_CURRENT_DIR"
+                        | "OUT_DIR"
+                );
+            if from_cargo_for_the_test {
+                cmd.env_remove(&*name);
+            }
+        }
         let status = cmd.status().expect("cannot run cargo build");
         assert!(status.success(), "building the binaries failed: {status}");
         Binaries {
