@@ -21,8 +21,8 @@ use docker_sync_tests::{
 };
 use fantoccini::{Client, Locator};
 use webdriver::{
-    chromium, click, eval, eval_until, fill, shown, sign_in_as, sign_in_at, sign_out, wait_for,
-    wait_shown, wait_until,
+    chromium, click, eval, eval_until, fill, shown, sign_in_as, sign_in_at, sign_out,
+    stack_without_workers, wait_for, wait_shown, wait_until,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -620,14 +620,7 @@ async fn each_role_sees_the_navigation_of_the_pages_it_may_open() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_of_2000_tasks_opens_a_page_at_a_time_searches_on_the_server_and_follows_a_cancel() {
-    let stack = tokio::task::spawn_blocking(|| {
-        Stack::start(StackOptions {
-            workers: 0,
-            ..StackOptions::default()
-        })
-    })
-    .await
-    .unwrap();
+    let stack = stack_without_workers().await;
     let images: Vec<String> = (0..2000)
         .map(|i| format!("{}/many/img{i}:1", stack.source.host()))
         .collect();

@@ -17,8 +17,8 @@ use docker_sync_tests::{Stack, StackOptions, ADMIN_PASSWORD, ADMIN_USER};
 use fantoccini::Client;
 use serde_json::{json, Value};
 use webdriver::{
-    choose, chromium, click, eval, eval_async, fill, shown, sign_in_as, sign_out, wait_for,
-    wait_shown, wait_until,
+    choose, chromium, click, eval, eval_async, fill, shown, sign_in_as, sign_out,
+    stack_without_workers, wait_for, wait_shown, wait_until,
 };
 
 const PASSWORD: &str = "Bundle-Pa55-e2e-secret";
@@ -61,14 +61,7 @@ fn write_bundle(stack: &Stack, id: &str, archive: &[u8]) -> BundleManifest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_downloads_page_lists_a_bundle_serves_it_and_only_admins_delete_it() {
-    let stack = tokio::task::spawn_blocking(|| {
-        Stack::start(StackOptions {
-            workers: 0,
-            ..StackOptions::default()
-        })
-    })
-    .await
-    .unwrap();
+    let stack = stack_without_workers().await;
     for (user, role) in [("e2e-operator", "operator"), ("e2e-viewer", "viewer")] {
         let body = json!({ "username": user, "password": PASSWORD, "role": role });
         let (status, answer) = stack.post("/api/users", &body);
@@ -349,13 +342,24 @@ async fn the_sync_form_exports_to_a_bundle_docker_archive_only_with_a_platform()
     assert_eq!(job["platform"], "linux/amd64", "{job}");
     assert_eq!(job["bundle"], job["id"], "{job}");
     // The job's page names the bundle and links to it on the Downloads page.
-    let link = wait_shown(&browser, "#job-bundle-link").await;
-    assert_eq!(
-        link.attr("href").await.unwrap(),
-        Some(format!("/downloads?bundle={}", job["id"].as_str().unwrap()))
-    );
-    let target = wait_shown(&browser, "#job-target").await;
-    assert_eq!(target.text().await.unwrap(), "Bundle (docker-archive)");
+    // Read in the page, not through an element handle: the job page redraws as the job's
+    // state arrives, and a handle taken before a redraw is stale.
+    wait_shown(&browser, "#job-bundle-link").await;
+    let bundle_href = format!("/downloads?bundle={}", job["id"].as_str().unwrap());
+    wait_until(
+        &browser,
+        "the bundle link",
+        &format!(
+            "document.getElementById('job-bundle-link').getAttribute('href') === '{bundle_href}'"
+        ),
+    )
+    .await;
+    wait_until(
+        &browser,
+        "the job's target",
+        "document.getElementById('job-target').textContent === 'Bundle (docker-archive)'",
+    )
+    .await;
 
     // The preview takes the same body (the choices are remembered across the reload).
     browser.goto(&format!("{base}/")).await.unwrap();
@@ -373,14 +377,7 @@ async fn the_sync_form_exports_to_a_bundle_docker_archive_only_with_a_platform()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sync_form_sends_with_signatures_for_a_registry_target() {
-    let stack = tokio::task::spawn_blocking(|| {
-        Stack::start(StackOptions {
-            workers: 0,
-            ..StackOptions::default()
-        })
-    })
-    .await
-    .unwrap();
+    let stack = stack_without_workers().await;
     let image = format!("{}/team/web:1.0", stack.source_host());
     let (_driver, browser) = chromium().await;
     let base = stack.api_url();
@@ -422,14 +419,7 @@ async fn new_rule(browser: &Client, name: &str, image: &str, target: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rule_dialog_saves_an_export_and_a_rule_with_signatures() {
-    let stack = tokio::task::spawn_blocking(|| {
-        Stack::start(StackOptions {
-            workers: 0,
-            ..StackOptions::default()
-        })
-    })
-    .await
-    .unwrap();
+    let stack = stack_without_workers().await;
     let image = format!("{}/team/web:1.0", stack.source_host());
     let (_driver, browser) = chromium().await;
     let base = stack.api_url();
@@ -538,14 +528,7 @@ async fn the_rule_dialog_saves_an_export_and_a_rule_with_signatures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_uploads_a_bundle_tar_and_the_page_lists_it() {
-    let stack = tokio::task::spawn_blocking(|| {
-        Stack::start(StackOptions {
-            workers: 0,
-            ..StackOptions::default()
-        })
-    })
-    .await
-    .unwrap();
+    let stack = stack_without_workers().await;
     let (status, answer) = stack.post(
         "/api/users",
         &json!({ "username": "e2e-operator", "password": PASSWORD, "role": "operator" }),

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use docker_sync_tests::{Chromedriver, ADMIN_PASSWORD, ADMIN_USER};
+use docker_sync_tests::{Chromedriver, Stack, StackOptions, ADMIN_PASSWORD, ADMIN_USER};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -12,6 +12,19 @@ use serde_json::Value;
 
 /// How long any step waits for the page: generous, because two cores also run the stack.
 const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The stack with no worker, for a page test whose jobs need not run: started off the async
+/// runtime, as starting it blocks.
+pub async fn stack_without_workers() -> Stack {
+    tokio::task::spawn_blocking(|| {
+        Stack::start(StackOptions {
+            workers: 0,
+            ..StackOptions::default()
+        })
+    })
+    .await
+    .unwrap()
+}
 
 /// A chromium session; keep the driver as long as the session (dropping it stops chromedriver).
 pub async fn chromium() -> (Chromedriver, Client) {
