@@ -2,7 +2,8 @@
 //! and does what a job's end calls for: an export's bundle files
 //! ([`crate::bundles::finalize`]) and the webhook deliveries ([`crate::webhooks::notifier`]).
 //! An end is acknowledged and deleted only once both are done; one left pending by a replica
-//! that died is claimed by another after [`STALE`], and both steps are safe to repeat.
+//! that died is claimed by another after [`STALE`]. Then the bundle files are written again,
+//! harmlessly, and webhooks may be told twice: deliveries are at least once.
 
 use std::collections::HashMap;
 use std::time::Duration;
